@@ -1,0 +1,56 @@
+"""Writes for departments and their members."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, Group
+from django.db import transaction
+
+from apps.departments.models import PLATFORM_AUDITORS_GROUP, Department, Membership
+
+
+def department_group_name(code: str) -> str:
+    return f"dept:{code}"
+
+
+@transaction.atomic
+def department_create(
+    *,
+    code: str,
+    name: str,
+    parent: Department | None = None,
+    level: str = Department.Level.PROVINCE,
+    region: str = "",
+    email: str = "",
+) -> Department:
+    group, _ = Group.objects.get_or_create(name=department_group_name(code))
+    department = Department(
+        code=code, name=name, parent=parent, level=level, region=region, email=email, group=group
+    )
+    department.full_clean(exclude=["group"])
+    department.save()
+    return department
+
+
+@transaction.atomic
+def membership_add(*, user: AbstractBaseUser, department: Department, role: str) -> Membership:
+    membership, _ = Membership.objects.get_or_create(user=user, department=department, role=role)
+    user.groups.add(department.group)
+    if not user.is_staff:
+        user.is_staff = True  # members work in the admin
+        user.save(update_fields=["is_staff"])
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, user: AbstractBaseUser, department: Department, role: str) -> None:
+    Membership.objects.filter(user=user, department=department, role=role).delete()
+    if not Membership.objects.filter(user=user, department=department).exists():
+        user.groups.remove(department.group)
+
+
+def platform_auditor_add(*, user: AbstractBaseUser) -> None:
+    group, _ = Group.objects.get_or_create(name=PLATFORM_AUDITORS_GROUP)
+    user.groups.add(group)
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])

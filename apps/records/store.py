@@ -1,0 +1,202 @@
+"""The record store: one typed PostgreSQL table per dataset, in the `records` schema.
+
+Why one physical table per dataset (and not a shared JSONB table) is in docs/architecture.md:
+typed columns let the API project, filter, order and mask in plain SQL on indexes, and let a
+sync load with COPY into a staging table and publish by renaming it in one transaction, so
+readers see either the old version or the new one, never a mix.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, transaction
+from psycopg2 import sql
+
+from govdata.vocabulary import DataType
+
+SCHEMA = "records"
+
+SQL_TYPES: dict[str, str] = {
+    DataType.STRING: "text",
+    DataType.INTEGER: "bigint",
+    DataType.DECIMAL: "numeric",
+    DataType.BOOLEAN: "boolean",
+    DataType.DATE: "date",
+    DataType.DATETIME: "timestamptz",
+    DataType.ID_CARD: "text",
+    DataType.CREDIT_CODE: "text",
+    DataType.MOBILE: "text",
+    DataType.ENUM: "text",
+}
+
+
+def live_table(dataset_id: int) -> str:
+    return f"d{dataset_id}"
+
+
+def staging_table(dataset_id: int, token: str) -> str:
+    return f"d{dataset_id}_stage_{token}"[:63]
+
+
+def ident(table: str) -> sql.Composed:
+    return sql.SQL("{}.{}").format(sql.Identifier(SCHEMA), sql.Identifier(table))
+
+
+def _column_defs(fields: Sequence[Any], key_field: str) -> sql.Composed:
+    parts = []
+    for f in fields:
+        col = sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(SQL_TYPES[f.data_type]))
+        if f.name == key_field:
+            col = sql.SQL("{} NOT NULL").format(col)
+        parts.append(col)
+    return sql.SQL(", ").join(parts)
+
+
+def ensure_schema(cursor) -> None:
+    cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
+
+
+def table_exists(cursor, table: str) -> bool:
+    cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [f'{SCHEMA}."{table}"'])
+    return bool(cursor.fetchone()[0])
+
+
+def create_table(
+    cursor, table: str, fields: Sequence[Any], key_field: str, *, unlogged: bool = False
+) -> None:
+    cursor.execute(
+        sql.SQL("CREATE {} TABLE {} ({})").format(
+            sql.SQL("UNLOGGED") if unlogged else sql.SQL(""),
+            ident(table),
+            _column_defs(fields, key_field),
+        )
+    )
+
+
+def add_key_index(cursor, table: str, key_field: str) -> None:
+    cursor.execute(
+        sql.SQL("CREATE UNIQUE INDEX {} ON {} ({})").format(
+            sql.Identifier(f"{table}_key"[:63]), ident(table), sql.Identifier(key_field)
+        )
+    )
+
+
+def store_ensure_table(dataset) -> str:
+    """Create the dataset's live table, or add columns for fields added since."""
+    fields = list(dataset.fields.all())
+    table = live_table(dataset.pk)
+    with connection.cursor() as cursor:
+        ensure_schema(cursor)
+        if not table_exists(cursor, table):
+            create_table(cursor, table, fields, dataset.key_field)
+            add_key_index(cursor, table, dataset.key_field)
+            return table
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = %s",
+            [SCHEMA, table],
+        )
+        existing = {row[0] for row in cursor.fetchall()}
+        for f in fields:
+            if f.name not in existing:
+                cursor.execute(
+                    sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
+                        ident(table), sql.Identifier(f.name), sql.SQL(SQL_TYPES[f.data_type])
+                    )
+                )
+    return table
+
+
+def store_drop_column(dataset, field_name: str) -> None:
+    with connection.cursor() as cursor:
+        if table_exists(cursor, live_table(dataset.pk)):
+            cursor.execute(
+                sql.SQL("ALTER TABLE {} DROP COLUMN IF EXISTS {}").format(
+                    ident(live_table(dataset.pk)), sql.Identifier(field_name)
+                )
+            )
+
+
+def _copy_escape(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = str(value)
+    if any(ch in text for ch in "\\\t\n\r"):
+        text = (
+            text.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+        )
+    return text
+
+
+def copy_rows(
+    cursor, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, batch: int = 20000
+) -> int:
+    """COPY rows (already validated Python values) into `table` in batches; returns the count."""
+    raw = getattr(cursor, "cursor", cursor)  # Django's CursorWrapper or a psycopg2 cursor
+    column_sql = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(ident(table), column_sql).as_string(raw)
+    count = 0
+    buffer = io.StringIO()
+    pending = 0
+    for row in rows:
+        buffer.write("\t".join(_copy_escape(v) for v in row))
+        buffer.write("\n")
+        pending += 1
+        if pending >= batch:
+            buffer.seek(0)
+            raw.copy_expert(statement, buffer)
+            count += pending
+            buffer = io.StringIO()
+            pending = 0
+    if pending:
+        buffer.seek(0)
+        raw.copy_expert(statement, buffer)
+        count += pending
+    return count
+
+
+def publish_staging(cursor, dataset_id: int, staging: str) -> None:
+    """Swap the staging table in as the live table. Call inside the run's transaction."""
+    live = live_table(dataset_id)
+    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident(live)))
+    cursor.execute(
+        sql.SQL("ALTER TABLE {} RENAME TO {}").format(ident(staging), sql.Identifier(live))
+    )
+    cursor.execute(
+        sql.SQL("ALTER INDEX {}.{} RENAME TO {}").format(
+            sql.Identifier(SCHEMA),
+            sql.Identifier(f"{staging}_key"[:63]),
+            sql.Identifier(f"{live}_key"[:63]),
+        )
+    )
+
+
+def store_replace_rows(dataset, rows: Iterable[dict[str, Any]], *, token: str = "load") -> int:
+    """Replace all of a dataset's records atomically (used by the demo loader and tests)."""
+    fields = list(dataset.fields.all())
+    columns = [f.name for f in fields]
+    staging = staging_table(dataset.pk, token)
+    with transaction.atomic(), connection.cursor() as cursor:
+        ensure_schema(cursor)
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident(staging)))
+        create_table(cursor, staging, fields, dataset.key_field)
+        count = copy_rows(cursor, staging, columns, ([row.get(c) for c in columns] for row in rows))
+        add_key_index(cursor, staging, dataset.key_field)
+        publish_staging(cursor, dataset.pk, staging)
+    return count
+
+
+def store_count(dataset) -> int:
+    with connection.cursor() as cursor:
+        if not table_exists(cursor, live_table(dataset.pk)):
+            return 0
+        cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(ident(live_table(dataset.pk))))
+        return int(cursor.fetchone()[0])

@@ -1,0 +1,18 @@
+from config.settings.base import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEBUG = False
+
+import os as _os
+
+# A queue of this test run's own, so that parallel runs on one Redis never take each other's tasks.
+CELERY_TASK_DEFAULT_QUEUE = f"govdata-test-{_os.getpid()}"
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 280
+GOVDATA = {**GOVDATA, "HASH_MASK_KEY": "test-hash-key", "CREDENTIALS_KEY": ""}  # noqa: F405
+STORAGES = {  # noqa: F405
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+MEDIA_ROOT = VAR_DIR / f"test-media-{_os.getpid()}"  # noqa: F405

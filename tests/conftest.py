@@ -1,0 +1,107 @@
+"""The base test world, reused by every test module: a provider department with a dataset whose
+fields cover every sharing type and mask, a consumer that will hold a grant, a consumer without
+one, and auditors (department and platform)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.factories import (
+    DatasetFactory,
+    DepartmentFactory,
+    FieldFactory,
+    UserFactory,
+    auditor_of,
+    officer_of,
+)
+
+POPULATION_FIELDS = [
+    # name, label, data type, sharing type, masking
+    ("id_number", "公民身份号码", "id_card", "conditional", "none"),
+    ("name", "姓名", "string", "conditional", "name"),
+    ("gender", "性别", "enum", "unconditional", "none"),
+    ("birth_date", "出生日期", "date", "conditional", "year_only"),
+    ("mobile", "联系电话", "mobile", "conditional", "mobile"),
+    ("address", "住址", "string", "conditional", "address"),
+    ("district", "所属区县", "string", "unconditional", "none"),
+    ("religion", "宗教信仰", "string", "none", "redact"),
+]
+
+
+@dataclass
+class World:
+    provider: Any
+    consumer: Any
+    outsider: Any
+    provider_officer: Any
+    consumer_officer: Any
+    outsider_officer: Any
+    provider_auditor: Any
+    platform_auditor: Any
+    dataset: Any
+    fields: dict[str, Any]
+
+
+def build_population_dataset(provider, code: str = "GA-RK-001"):
+    dataset = DatasetFactory(
+        code=code,
+        name="人口基本信息",
+        provider=provider,
+        key_field="id_number",
+        sharing_type="conditional",
+        legal_basis="《中华人民共和国居民身份证法》第十三条",
+        category="人口",
+    )
+    fields = {}
+    for position, (name, label, data_type, sharing, mask) in enumerate(POPULATION_FIELDS):
+        fields[name] = FieldFactory(
+            dataset=dataset,
+            name=name,
+            label=label,
+            data_type=data_type,
+            sharing_type=sharing,
+            masking=mask,
+            position=position,
+            legal_basis="" if sharing == "unconditional" else "《政务数据共享条例》",
+            enum_values=["男", "女"] if data_type == "enum" else [],
+            required=name == "id_number",
+        )
+    return dataset, fields
+
+
+@pytest.fixture
+def world(db) -> World:
+    from apps.departments.services import platform_auditor_add
+
+    provider = DepartmentFactory(code="GA", name="省公安厅")
+    consumer = DepartmentFactory(code="WJ", name="省卫生健康委员会")
+    outsider = DepartmentFactory(code="MZ", name="省民政厅")
+    platform_auditor = UserFactory(username="platform-auditor")
+    platform_auditor_add(user=platform_auditor)
+    dataset, fields = build_population_dataset(provider)
+    return World(
+        provider=provider,
+        consumer=consumer,
+        outsider=outsider,
+        provider_officer=officer_of(provider),
+        consumer_officer=officer_of(consumer),
+        outsider_officer=officer_of(outsider),
+        provider_auditor=auditor_of(provider),
+        platform_auditor=platform_auditor,
+        dataset=dataset,
+        fields=fields,
+    )
+
+
+@pytest.fixture
+def celery_worker_live(transactional_db):
+    """A real Celery worker (solo pool, in a thread) consuming this test run's own queue."""
+    from celery.contrib.testing.worker import start_worker
+
+    from config.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+        yield worker
