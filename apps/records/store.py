@@ -179,7 +179,12 @@ def publish_staging(cursor, dataset_id: int, staging: str) -> None:
     )
 
 
-def store_replace_rows(dataset, rows: Iterable[dict[str, Any]], *, token: str = "load") -> int:
+def store_replace_rows(
+    dataset,
+    rows: Iterable[dict[str, Any]],
+    *,
+    token: str = "load",  # noqa: S107 - a table-name suffix, not a secret
+) -> int:
     """Replace all of a dataset's records atomically (used by the demo loader and tests)."""
     fields = list(dataset.fields.all())
     columns = [f.name for f in fields]

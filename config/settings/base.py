@@ -202,3 +202,4 @@ SESSION_COOKIE_AGE = int(timedelta(hours=8).total_seconds())
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+from config.settings.schedule import CELERY_BEAT_SCHEDULE  # noqa: E402,F401

@@ -1,10 +1,10 @@
+import os as _os
+
 from config.settings.base import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEBUG = False
-
-import os as _os
 
 # A queue of this test run's own, so that parallel runs on one Redis never take each other's tasks.
 CELERY_TASK_DEFAULT_QUEUE = f"govdata-test-{_os.getpid()}"
