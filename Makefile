@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench fuzz messages install clean
+.PHONY: run test lint format bench fuzz messages otp install clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ fuzz: $(STAMP)
 messages: $(STAMP)
 	$(PY) -m config.launcher manage makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
 	$(PY) -m config.launcher manage compilemessages --ignore=.venv
+
+# The current one-time code of a demo account: make otp LOGIN=officer-gd-ga
+otp: $(STAMP)
+	$(PY) -m config.launcher manage demo_otp $(LOGIN)
 
 clean:
 	rm -rf $(VENV) var

@@ -8,5 +8,10 @@ urlpatterns = [
     path("readyz", common_views.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/audit/", include("apps.audit.urls")),
     path("", include("apps.api.urls")),
 ]
+
+# Problem details (RFC 9457) for /api/ and /oauth/ paths; HTML pages elsewhere.
+handler404 = "apps.api.errors.handler404"
+handler500 = "apps.api.errors.handler500"

@@ -1,8 +1,38 @@
+from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from oauth2_provider.views import TokenView
+
+from apps.api.views import catalog, departments, records, requests
+
+v1 = [
+    path("oauth/token/", TokenView.as_view(), name="token"),
+    path("departments/", departments.DepartmentListView.as_view(), name="departments"),
+    path("catalog/", catalog.CatalogListView.as_view(), name="catalog"),
+    path("catalog/<str:code>/", catalog.CatalogDetailView.as_view(), name="catalog-detail"),
+    path("datasets/<str:code>/records/", records.RecordListView.as_view(), name="records"),
+    path(
+        "datasets/<str:code>/records/<str:key>/",
+        records.RecordDetailView.as_view(),
+        name="record-detail",
+    ),
+    path("datasets/<str:code>/export/", records.RecordExportView.as_view(), name="export"),
+    path("requests/", requests.RequestListView.as_view(), name="requests"),
+    path("requests/<int:pk>/", requests.RequestDetailView.as_view(), name="request-detail"),
+    path("requests/<int:pk>/approve/", requests.RequestApproveView.as_view(), name="approve"),
+    path("requests/<int:pk>/reject/", requests.RequestRejectView.as_view(), name="reject"),
+    path("requests/<int:pk>/revoke/", requests.RequestRevokeView.as_view(), name="revoke"),
+    path("requests/<int:pk>/withdraw/", requests.RequestWithdrawView.as_view(), name="withdraw"),
+]
 
 urlpatterns = [
     path("oauth/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("api/v1/", include((v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+if settings.GOVDATA.get("API_BENCH_VIEWS"):
+    from apps.api.bench_views import constant_json
+
+    urlpatterns.append(path("bench/constant/", constant_json, name="bench-constant"))

@@ -69,7 +69,8 @@ class UpdateFrequencyChoices(models.TextChoices):
 
 MaskingChoices = models.TextChoices("MaskingChoices", [(rule, rule) for rule in MASKING_RULES])
 
-_LEGAL_BASIS_TYPES = [str(t) for t in SHARING_TYPES_NEEDING_LEGAL_BASIS]
+# Sorted: a frozenset's order changes with the hash seed, which made makemigrations flip-flop.
+_LEGAL_BASIS_TYPES = sorted((str(t) for t in SHARING_TYPES_NEEDING_LEGAL_BASIS), reverse=True)
 
 
 def _legal_basis_constraint(name: str) -> models.CheckConstraint:
@@ -115,6 +116,7 @@ class Dataset(models.Model):
     )
     version = models.PositiveIntegerField(_("published version"), default=0)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
+    has_unpublished_changes = models.BooleanField(_("unpublished changes"), default=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -133,21 +135,35 @@ class Dataset(models.Model):
             raise ValidationError(
                 {"legal_basis": _("A legal basis is required for conditional and not-shared data.")}
             )
-        if self.pk:
-            bad = [
-                f.name
-                for f in self.fields.all()
-                if not dataset_type_admits_field_type(self.sharing_type, f.sharing_type)
-            ]
-            if bad:
-                raise ValidationError(
-                    {
-                        "sharing_type": _(
-                            "The fields %(fields)s do not agree with the dataset's sharing type."
-                        )
-                        % {"fields": ", ".join(bad)}
-                    }
-                )
+        # A form that changes the dataset and its fields together sets this and checks the
+        # new fields itself (the stored ones are about to change); services check after saving.
+        if self.pk and not getattr(self, "defer_fields_check", False):
+            self.clean_fields_agreement()
+
+    def clean_fields_agreement(self) -> None:
+        """The stored fields agree with the dataset's sharing type and hold the key field."""
+        fields = [f for f in self.fields.all() if not f.pending_removal]
+        bad = [
+            f.name
+            for f in fields
+            if not dataset_type_admits_field_type(self.sharing_type, f.sharing_type)
+        ]
+        if bad:
+            raise ValidationError(
+                {
+                    "sharing_type": _(
+                        "The fields %(fields)s do not agree with the dataset's sharing type."
+                    )
+                    % {"fields": ", ".join(bad)}
+                }
+            )
+        if fields and self.key_field not in {f.name for f in fields}:
+            raise ValidationError(
+                {
+                    "key_field": _("The key field “%(name)s” is not among the dataset's fields.")
+                    % {"name": self.key_field}
+                }
+            )
 
 
 class Field(models.Model):
@@ -175,6 +191,9 @@ class Field(models.Model):
     enum_values = models.JSONField(_("allowed values"), default=list, blank=True)
     description = models.TextField(_("description"), blank=True)
     position = models.PositiveIntegerField(_("position"), default=0)
+    # A published field is removed at the next publication, so that its grants are ended with
+    # the reason given there; until then it stays as published.
+    pending_removal = models.BooleanField(_("removed at next publication"), default=False)
 
     class Meta:
         ordering = ["dataset_id", "position", "id"]

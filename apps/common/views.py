@@ -25,9 +25,12 @@ def readyz(request: HttpRequest) -> HttpResponse:
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         checks["database"] = f"error: {exc.__class__.__name__}"
     try:
-        import redis
+        from kombu import Connection
 
-        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1).ping()
+        # Through kombu, as Celery connects: it also understands the embedded
+        # `redis+socket://` URL, which redis-py's from_url does not.
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=1) as broker:
+            broker.ensure_connection(max_retries=1)
         checks["broker"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = f"error: {exc.__class__.__name__}"

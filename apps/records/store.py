@@ -205,3 +205,112 @@ def store_count(dataset) -> int:
             return 0
         cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(ident(live_table(dataset.pk))))
         return int(cursor.fetchone()[0])
+
+
+# --- sync write side: staging with source row numbers, COPY in CSV form, publish by upsert -----
+ROW_COLUMN = "_row"  # the source row number, kept in staging only (duplicate-key reports)
+
+
+def drop_table(cursor, table: str) -> None:
+    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident(table)))
+
+
+def staging_create(cursor, table: str, fields: Sequence[Any], key_field: str) -> None:
+    """A fresh staging table: the dataset's typed columns plus the source row number."""
+    ensure_schema(cursor)
+    drop_table(cursor, table)
+    cursor.execute(
+        sql.SQL("CREATE TABLE {} ({} bigint NOT NULL, {})").format(
+            ident(table), sql.Identifier(ROW_COLUMN), _column_defs(fields, key_field)
+        )
+    )
+
+
+def copy_csv(cursor, table: str, columns: Sequence[str], buffer: io.StringIO) -> None:
+    """COPY a buffer of CSV lines (NULL = unquoted empty) into `table`."""
+    raw = getattr(cursor, "cursor", cursor)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        ident(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+    buffer.seek(0)
+    raw.copy_expert(statement.as_string(raw), buffer)
+
+
+def staging_duplicates(cursor, table: str, key_field: str, limit: int = 5) -> list[tuple]:
+    """(key, [row numbers]) for keys that occur more than once in the staging table."""
+    cursor.execute(
+        sql.SQL(
+            "SELECT {k}::text, array_agg({r} ORDER BY {r}) FROM {t} GROUP BY {k} "
+            "HAVING count(*) > 1 ORDER BY min({r}) LIMIT %s"
+        ).format(k=sql.Identifier(key_field), r=sql.Identifier(ROW_COLUMN), t=ident(table)),
+        [limit],
+    )
+    return cursor.fetchall()
+
+
+def _row_of(alias: str, columns: Sequence[str]) -> sql.Composed:
+    return sql.SQL("ROW({})").format(
+        sql.SQL(", ").join(
+            sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(c)) for c in columns
+        )
+    )
+
+
+def full_diff_counts(cursor, staging: str, live: str, columns: Sequence[str], key_field: str):
+    """(inserted, updated, removed) if `staging` replaced `live`."""
+    cursor.execute(
+        sql.SQL(
+            "SELECT count(*) FILTER (WHERE l.{k} IS NULL), "
+            "count(*) FILTER (WHERE s.{k} IS NOT NULL AND l.{k} IS NOT NULL "
+            "AND {srow} IS DISTINCT FROM {lrow}), count(*) FILTER (WHERE s.{k} IS NULL) "
+            "FROM {s} s FULL JOIN {l} l ON s.{k} = l.{k}"
+        ).format(
+            k=sql.Identifier(key_field),
+            srow=_row_of("s", columns),
+            lrow=_row_of("l", columns),
+            s=ident(staging),
+            l=ident(live),
+        )
+    )
+    inserted, updated, removed = cursor.fetchone()
+    return int(inserted), int(updated), int(removed)
+
+
+def staging_publish_full(cursor, dataset_id: int, staging: str) -> None:
+    """Drop the row-number column and swap staging in; call inside the run's transaction."""
+    cursor.execute(
+        sql.SQL("ALTER TABLE {} DROP COLUMN {}").format(ident(staging), sql.Identifier(ROW_COLUMN))
+    )
+    publish_staging(cursor, dataset_id, staging)
+
+
+def staging_upsert(cursor, staging: str, live: str, columns: Sequence[str], key_field: str):
+    """Upsert staging rows into `live` by key, touching only rows that changed.
+    Returns (inserted, updated). Call inside the run's transaction."""
+    others = [c for c in columns if c != key_field]
+    column_list = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    if others:
+        action = sql.SQL("DO UPDATE SET {} WHERE {} IS DISTINCT FROM {}").format(
+            sql.SQL(", ").join(
+                sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in others
+            ),
+            _row_of("t", others),
+            _row_of("excluded", others),
+        )
+    else:
+        action = sql.SQL("DO NOTHING")
+    cursor.execute(
+        sql.SQL(
+            "WITH up AS (INSERT INTO {live} AS t ({cols}) SELECT {cols} FROM {stage} "
+            "ON CONFLICT ({key}) {action} RETURNING (xmax = 0) AS ins) "
+            "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM up"
+        ).format(
+            live=ident(live),
+            cols=column_list,
+            stage=ident(staging),
+            key=sql.Identifier(key_field),
+            action=action,
+        )
+    )
+    inserted, updated = cursor.fetchone()
+    return int(inserted), int(updated)

@@ -1,1 +1,268 @@
-"""Models of apps.sharing."""
+"""Data requests (共享申请), their append-only history, grants (授权), the holiday calendar
+and in-admin notifications."""
+
+from __future__ import annotations
+
+import pgtrigger
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from apps.catalog.models import MaskingChoices
+
+
+class DataRequest(models.Model):
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
+    consumer = models.ForeignKey(
+        "departments.Department",
+        verbose_name=_("requesting department"),
+        on_delete=models.PROTECT,
+        related_name="requests_made",
+    )
+    dataset = models.ForeignKey(
+        "catalog.Dataset",
+        verbose_name=_("dataset"),
+        on_delete=models.PROTECT,
+        related_name="requests",
+    )
+    fields = models.ManyToManyField(
+        "catalog.Field",
+        verbose_name=_("requested fields"),
+        through="DataRequestField",
+        related_name="requests",
+    )
+    purpose = models.TextField(_("purpose"))
+    legal_basis = models.TextField(_("legal basis"))
+    valid_until = models.DateField(_("requested until"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.SUBMITTED
+    )
+    due_by = models.DateField(_("answer due by"))
+    overdue = models.BooleanField(_("overdue"), default=False)
+    reminded_at = models.DateTimeField(_("reminder sent at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decision_reason = models.TextField(_("reason of the decision"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # The OAuth2 application's id when an agency system submitted through the API; a plain
+    # integer so that this app does not depend on the swappable application model's migrations.
+    created_by_application_id = models.PositiveBigIntegerField(
+        _("submitted by application"), null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("submitted at"))
+
+    class Meta:
+        ordering = ["due_by", "id"]
+        verbose_name = _("data request")
+        verbose_name_plural = _("data requests")
+        indexes = [models.Index(fields=["status", "due_by"], name="request_status_due")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.consumer.code} → {self.dataset.code}"
+
+    @property
+    def provider_id(self) -> int:
+        return self.dataset.provider_id
+
+
+class DataRequestField(models.Model):
+    request = models.ForeignKey(DataRequest, on_delete=models.CASCADE, related_name="items")
+    field = models.ForeignKey("catalog.Field", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        verbose_name = _("requested field")
+        verbose_name_plural = _("requested fields")
+        constraints = [
+            models.UniqueConstraint(fields=["request", "field"], name="request_field_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} {self.field_id}"
+
+
+class RequestTransition(models.Model):
+    """Who moved a request (or its grant) from which state to which, when and why.
+    Append-only: a database trigger refuses UPDATE and DELETE."""
+
+    request = models.ForeignKey(DataRequest, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(_("from"), max_length=16, blank=True)
+    to_status = models.CharField(_("to"), max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_label = models.CharField(_("by (label)"), max_length=200, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
+    at = models.DateTimeField(_("at"))
+
+    class Meta:
+        ordering = ["request_id", "at", "id"]
+        verbose_name = _("request history entry")
+        verbose_name_plural = _("request history")
+        triggers = [
+            pgtrigger.Protect(
+                name="request_transition_append_only",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} {self.from_status or '∅'} → {self.to_status}"
+
+
+class Grant(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
+    request = models.OneToOneField(
+        DataRequest, verbose_name=_("request"), on_delete=models.PROTECT, related_name="grant"
+    )
+    consumer = models.ForeignKey(
+        "departments.Department",
+        verbose_name=_("consuming department"),
+        on_delete=models.PROTECT,
+        related_name="grants",
+    )
+    dataset = models.ForeignKey(
+        "catalog.Dataset",
+        verbose_name=_("dataset"),
+        on_delete=models.PROTECT,
+        related_name="grants",
+    )
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(
+        _("valid until"), help_text=_("The grant ends at this instant (exclusive).")
+    )
+    row_filter = models.JSONField(_("row filter"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revoked by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    revoked_reason = models.TextField(_("reason of the revocation"), blank=True)
+    created_at = models.DateTimeField(_("granted at"))
+
+    class Meta:
+        ordering = ["dataset_id", "consumer_id", "-valid_until"]
+        verbose_name = _("grant")
+        verbose_name_plural = _("grants")
+        indexes = [
+            models.Index(
+                fields=["dataset", "consumer", "valid_until"],
+                condition=Q(status="active"),
+                name="grant_active_lookup",
+            )
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__gt=models.F("valid_from")),
+                name="grant_valid_range",
+                violation_error_message=_("A grant must end after it starts."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer.code} ← {self.dataset.code} ({self.get_status_display()})"
+
+
+class GrantField(models.Model):
+    grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="items")
+    field = models.ForeignKey("catalog.Field", on_delete=models.CASCADE, related_name="+")
+    mask_override = models.CharField(
+        _("stricter mask"),
+        max_length=16,
+        choices=MaskingChoices.choices,
+        blank=True,
+        help_text=_("A stricter masking rule the provider imposes on this grant."),
+    )
+    removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
+    removed_reason = models.TextField(_("reason of the removal"), blank=True)
+
+    class Meta:
+        verbose_name = _("granted field")
+        verbose_name_plural = _("granted fields")
+        constraints = [
+            models.UniqueConstraint(fields=["grant", "field"], name="grant_field_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"grant {self.grant_id} field {self.field_id}"
+
+
+class Holiday(models.Model):
+    """One entry of the public-holiday calendar: a weekday off, or a weekend day worked (调休)."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Holiday (day off)")
+        WORKDAY = "workday", _("Make-up working day (调休)")
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=8, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("holiday calendar")
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name} ({self.get_kind_display()})"
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("sent at"))
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return self.subject

@@ -4,3 +4,25 @@ where officers can see and pause them in the admin. Each app adds its own entrie
 from celery.schedules import crontab  # noqa: F401 - used by entries below
 
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# apps.sync: per-dataset runs are PeriodicTask rows managed by apps.sync.schedules; this entry
+# keeps them in line with update frequencies changed in the catalogue.
+CELERY_BEAT_SCHEDULE["sync-schedules-reconcile"] = {
+    "task": "apps.sync.tasks.sync_schedules_reconcile",
+    "schedule": crontab(minute=7),
+}
+
+# apps.sharing: expiry every 5 minutes (the read path never trusts an expired grant anyway);
+# reminders and escalation each working morning.
+CELERY_BEAT_SCHEDULE["sharing-grants-expire"] = {
+    "task": "sharing.grants_expire_due",
+    "schedule": crontab(minute="*/5"),
+}
+CELERY_BEAT_SCHEDULE["sharing-requests-remind"] = {
+    "task": "sharing.requests_remind_due",
+    "schedule": crontab(hour=8, minute=30),
+}
+CELERY_BEAT_SCHEDULE["sharing-requests-overdue"] = {
+    "task": "sharing.requests_mark_overdue",
+    "schedule": crontab(hour=8, minute=45),
+}

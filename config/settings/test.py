@@ -16,3 +16,17 @@ STORAGES = {  # noqa: F405
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 MEDIA_ROOT = VAR_DIR / f"test-media-{_os.getpid()}"  # noqa: F405
+
+# Security layer (config/settings/security.py): off by default in tests so that client.login and
+# force_login keep working; tests/security switch each on with the `settings` fixture.
+AXES_ENABLED = False
+GOVDATA = {**GOVDATA, "REQUIRE_OTP": False, "REPLICA_READS": False}  # noqa: F405
+# A second alias on the same test database, so the replica router is exercised for real.
+DATABASES = {  # noqa: F405
+    **DATABASES,  # noqa: F405
+    "replica": {
+        **DATABASES["default"],  # noqa: F405
+        "OPTIONS": {"application_name": "govdata-replica"},
+        "TEST": {"MIRROR": "default"},
+    },
+}

@@ -1,0 +1,113 @@
+"""What every API view shares: authentication, throttling, problem responses, read headers."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import orjson
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.views import APIView
+
+from apps.api.auth import ApplicationAuthentication, CsrfSessionAuthentication
+from apps.api.permissions import IsMember
+from apps.api.throttling import ApplicationRateThrottle
+
+PROBLEM = inline_serializer(
+    name="Problem",
+    fields={
+        "type": serializers.CharField(),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "detail": serializers.JSONField(),
+        "request_id": serializers.CharField(allow_null=True),
+    },
+)
+
+
+def problems(*codes: int) -> dict[int, OpenApiResponse]:
+    return {
+        code: OpenApiResponse(PROBLEM, description="application/problem+json") for code in codes
+    }
+
+
+READ_HEADERS = [
+    OpenApiParameter(
+        "X-Purpose",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        required=True,
+        description=str(_("Why the data is read; recorded in the audit log. 400 without it.")),
+    ),
+    OpenApiParameter(
+        "X-Case-Id", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Case reference."
+    ),
+    OpenApiParameter(
+        "X-End-User", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Person served."
+    ),
+]
+
+
+class ApiView(APIView):
+    authentication_classes = [ApplicationAuthentication, CsrfSessionAuthentication]
+    permission_classes = [IsMember]
+    throttle_classes = [ApplicationRateThrottle]
+
+    def handle_exception(self, exc):
+        # Service-layer Django exceptions become problem details like DRF's own.
+        if isinstance(exc, DjangoValidationError):
+            detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+            exc = exceptions.ValidationError(detail)
+        elif isinstance(exc, DjangoPermissionDenied):
+            exc = exceptions.PermissionDenied(str(exc) or None)
+        return super().handle_exception(exc)
+
+
+def json_response(body, status: int = 200) -> HttpResponse:
+    return HttpResponse(
+        orjson.dumps(body, default=str, option=orjson.OPT_NON_STR_KEYS),
+        status=status,
+        content_type="application/json",
+    )
+
+
+@dataclass(frozen=True)
+class ReadContext:
+    purpose: str
+    case_id: str
+    end_user: str
+    client_ip: str | None
+
+
+def _header(request, name: str) -> str:
+    # WSGI hands headers over as latin-1; agencies send UTF-8 (Chinese purposes).
+    value = request.headers.get(name, "")
+    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
+        value = value.encode("latin-1").decode("utf-8")
+    return value.strip()
+
+
+def read_context(request) -> ReadContext:
+    purpose = _header(request, "X-Purpose")
+    if not purpose:
+        raise exceptions.ParseError(_("The X-Purpose header is required on every record read."))
+    return ReadContext(
+        purpose=purpose,
+        case_id=_header(request, "X-Case-Id"),
+        end_user=_header(request, "X-End-User"),
+        client_ip=request.META.get("REMOTE_ADDR"),
+    )
+
+
+def page_link(request, cursor: str | None) -> str | None:
+    if cursor is None:
+        return None
+    query = request.GET.copy()
+    query["cursor"] = cursor
+    return request.build_absolute_uri(request.path) + "?" + query.urlencode()

@@ -1,0 +1,173 @@
+"""The responsibility list: GET /catalog/ (paginated, filtered) and GET /catalog/{code}/ with
+the caller's own access (fields readable now with their masking, and the grants relied on)."""
+
+from __future__ import annotations
+
+import base64
+
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers
+
+from apps.api.auth import caller_for
+from apps.api.views.base import ApiView, json_response, page_link, problems
+from apps.catalog.models import Dataset, SharingTypeChoices
+from apps.catalog.selectors import catalog_published, dataset_by_code
+from apps.sharing.policy import access_for
+
+MAX_PAGE = 200
+
+
+class FieldOut(serializers.Serializer):
+    name = serializers.CharField()
+    label = serializers.CharField()
+    data_type = serializers.CharField()
+    sensitivity = serializers.CharField()
+    sharing_type = serializers.CharField()
+    masking = serializers.CharField()
+    conditions = serializers.CharField()
+    legal_basis = serializers.CharField()
+    required = serializers.BooleanField()
+    description = serializers.CharField()
+
+
+class ProviderOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+
+
+class DatasetOut(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    provider = ProviderOut()
+    summary = serializers.CharField()
+    category = serializers.CharField()
+    key_field = serializers.CharField()
+    sharing_type = serializers.CharField()
+    conditions = serializers.CharField()
+    legal_basis = serializers.CharField()
+    update_frequency = serializers.CharField()
+    version = serializers.IntegerField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    fields = FieldOut(many=True)
+
+
+class MyAccessOut(serializers.Serializer):
+    is_owner = serializers.BooleanField()
+    fields = serializers.DictField(child=serializers.CharField(), help_text="field -> masking")
+    grants = serializers.ListField(child=serializers.IntegerField())
+
+
+class DatasetDetailOut(DatasetOut):
+    my_access = MyAccessOut(allow_null=True)
+
+
+class CatalogPageOut(serializers.Serializer):
+    results = DatasetOut(many=True)
+    next = serializers.CharField(allow_null=True)
+
+
+def dataset_out(dataset: Dataset) -> dict:
+    return {
+        "code": dataset.code,
+        "name": dataset.name,
+        "provider": {"code": dataset.provider.code, "name": dataset.provider.name},
+        "summary": dataset.summary,
+        "category": dataset.category,
+        "key_field": dataset.key_field,
+        "sharing_type": dataset.sharing_type,
+        "conditions": dataset.conditions,
+        "legal_basis": dataset.legal_basis,
+        "update_frequency": dataset.update_frequency,
+        "version": dataset.version,
+        "published_at": dataset.published_at,
+        "fields": [
+            {
+                "name": f.name,
+                "label": f.label,
+                "data_type": f.data_type,
+                "sensitivity": f.sensitivity,
+                "sharing_type": f.sharing_type,
+                "masking": f.masking,
+                "conditions": f.conditions,
+                "legal_basis": f.legal_basis,
+                "required": f.required,
+                "description": f.description,
+            }
+            for f in dataset.fields.all()
+        ],
+    }
+
+
+class CatalogListView(ApiView):
+    @extend_schema(
+        operation_id="catalog_list",
+        summary=_("The responsibility list"),
+        parameters=[
+            OpenApiParameter("provider", OpenApiTypes.STR, description="Department code."),
+            OpenApiParameter(
+                "sharing_type", OpenApiTypes.STR, enum=[c for c, _l in SharingTypeChoices.choices]
+            ),
+            OpenApiParameter("q", OpenApiTypes.STR, description="Search text."),
+            OpenApiParameter("cursor", OpenApiTypes.STR),
+            OpenApiParameter("page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE}."),
+        ],
+        responses={200: CatalogPageOut, **problems(400, 401, 403, 429)},
+    )
+    def get(self, request):
+        params = request.GET
+        sharing_type = params.get("sharing_type") or None
+        if sharing_type and sharing_type not in SharingTypeChoices.values:
+            raise exceptions.ParseError(_("Unknown sharing_type."))
+        try:
+            page_size = int(params.get("page_size", 50))
+            after = params.get("cursor")
+            after = base64.urlsafe_b64decode(after.encode()).decode() if after else None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise exceptions.ParseError(_("page_size or cursor is malformed.")) from exc
+        if not 1 <= page_size <= MAX_PAGE:
+            raise exceptions.ParseError(_("page_size must be between 1 and %d.") % MAX_PAGE)
+        qs = catalog_published(
+            provider=params.get("provider") or None,
+            sharing_type=sharing_type,
+            q=params.get("q") or None,
+        )
+        if after:
+            qs = qs.filter(code__gt=after)
+        datasets = list(qs[: page_size + 1])
+        next_cursor = None
+        if len(datasets) > page_size:
+            datasets = datasets[:page_size]
+            next_cursor = base64.urlsafe_b64encode(datasets[-1].code.encode()).decode()
+        return json_response(
+            {
+                "results": [dataset_out(d) for d in datasets],
+                "next": page_link(request, next_cursor),
+            }
+        )
+
+
+class CatalogDetailView(ApiView):
+    @extend_schema(
+        operation_id="catalog_retrieve",
+        summary=_("One dataset, its fields, and what you may read of it now"),
+        responses={200: DatasetDetailOut, **problems(401, 403, 404, 429)},
+    )
+    def get(self, request, code: str):
+        try:
+            dataset = dataset_by_code(code=code)
+        except Dataset.DoesNotExist as exc:
+            raise Http404(_("No published dataset with this code.")) from exc
+        body = dataset_out(dataset)
+        caller = caller_for(request)
+        body["my_access"] = None
+        if caller.department is not None:
+            decision = access_for(dataset=dataset, department=caller.department)
+            body["my_access"] = {
+                "is_owner": decision.is_owner,
+                "fields": {name: fa.mask for name, fa in decision.fields.items()},
+                "grants": list(decision.grant_ids),
+            }
+        return json_response(body)

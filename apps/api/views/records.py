@@ -1,0 +1,241 @@
+"""Record reads: list (cursor pages), lookup by key, streaming export. Every read, allowed or
+denied, is audited before any data leaves; if the event cannot be written the read fails."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.http import Http404
+from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions
+
+from apps.api.auth import caller_for
+from apps.api.export import export_response
+from apps.api.permissions import ActsForDepartment
+from apps.api.views.base import (
+    READ_HEADERS,
+    ApiView,
+    json_response,
+    page_link,
+    problems,
+    read_context,
+)
+from apps.catalog.models import Dataset
+from apps.catalog.selectors import dataset_by_code
+from apps.records.query import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    QueryForbidden,
+    QueryInvalid,
+    record_by_key,
+    record_query_build,
+    records_page,
+)
+from apps.sharing.policy import access_for
+from govdata.masking import hash_key_for
+
+LIST_PARAMS = [
+    OpenApiParameter("fields", OpenApiTypes.STR, description="Comma-separated projection."),
+    OpenApiParameter("ordering", OpenApiTypes.STR, description="e.g. `district,-birth_date`."),
+    OpenApiParameter("cursor", OpenApiTypes.STR, description="From the previous page's `next`."),
+    OpenApiParameter("page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE_SIZE}."),
+]
+FILTER_NOTE = _(
+    "Filter with `<field>=v`, `<field>__in=a,b`, `__gte`, `__lte`, `__contains`, on fields you "
+    "read in clear only (else 403)."
+)
+RECORDS_PAGE = {
+    "type": "object",
+    "properties": {
+        "results": {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+        "next": {"type": "string", "nullable": True},
+    },
+    "required": ["results", "next"],
+}
+
+
+class RecordReadMixin:
+    permission_classes = [ActsForDepartment]
+    audit_action = "list"
+
+    def read_setup(self, request, code: str):
+        ctx = read_context(request)
+        caller = caller_for(request)
+        try:
+            dataset = dataset_by_code(code=code)
+        except Dataset.DoesNotExist as exc:
+            raise Http404(_("No published dataset with this code.")) from exc
+        decision = access_for(dataset=dataset, department=caller.department)
+        self._audit_base = {
+            "request_id": request.request_id,
+            "consumer": caller.department,
+            "provider": dataset.provider,
+            "dataset": dataset,
+            "user": caller.user,
+            "application": caller.agency.application if caller.agency else None,
+            "purpose": ctx.purpose,
+            "case_id": ctx.case_id,
+            "end_user": ctx.end_user,
+            "client_ip": ctx.client_ip,
+        }
+        self._started = time.perf_counter()
+        return caller, dataset, decision
+
+    def audit(
+        self, *, outcome: str, fields=None, row_count=None, filters=None, reason="", grants=()
+    ):
+        from apps.audit.services import audit_record_access
+
+        audit_record_access(
+            **self._audit_base,
+            action=self.audit_action,
+            fields=fields or {},
+            row_count=row_count,
+            filters=filters or {},
+            grant_ids=grants,
+            outcome=outcome,
+            reason=reason,
+            duration_ms=(time.perf_counter() - self._started) * 1000,
+        )
+
+    def build(self, request, dataset, decision, caller, params):
+        filters = {k: v for k, v in params.items() if k != "cursor"}
+        if not decision.fields:
+            self.audit(outcome="denied", filters=filters, reason="no readable field")
+            raise exceptions.PermissionDenied(_("You may not read this dataset."))
+        try:
+            return record_query_build(
+                dataset=dataset,
+                decision=decision,
+                params=params,
+                hash_key=hash_key_for(settings.GOVDATA["HASH_MASK_KEY"], caller.department.code),
+            )
+        except QueryForbidden as exc:
+            self.audit(outcome="denied", filters=filters, reason=exc.message)
+            raise exceptions.PermissionDenied(exc.message) from exc
+        except QueryInvalid as exc:
+            raise exceptions.ParseError(exc.message) from exc
+
+
+class RecordListView(RecordReadMixin, ApiView):
+    audit_action = "list"
+
+    @extend_schema(
+        operation_id="records_list",
+        summary=_("Records of a dataset (readable fields only, masked)"),
+        description=FILTER_NOTE,
+        parameters=READ_HEADERS + LIST_PARAMS,
+        responses={200: OpenApiResponse(RECORDS_PAGE), **problems(400, 401, 403, 404, 429)},
+    )
+    def get(self, request, code: str):
+        caller, dataset, decision = self.read_setup(request, code)
+        params = request.GET.dict()
+        try:
+            page_size = int(params.pop("page_size", DEFAULT_PAGE_SIZE))
+        except ValueError as exc:
+            raise exceptions.ParseError(_("page_size must be a whole number.")) from exc
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise exceptions.ParseError(
+                _("page_size must be between 1 and %(max)d.") % {"max": MAX_PAGE_SIZE}
+            )
+        query = self.build(request, dataset, decision, caller, params)
+        try:
+            rows, next_cursor = records_page(
+                query=query, page_size=page_size, cursor=params.get("cursor")
+            )
+        except QueryInvalid as exc:
+            raise exceptions.ParseError(exc.message) from exc
+        self.audit(
+            outcome="allowed",
+            fields=query.fields_with_masks(decision),
+            row_count=len(rows),
+            filters={
+                **query.filters,
+                **({"ordering": params["ordering"]} if params.get("ordering") else {}),
+            },
+            grants=decision.grant_ids,
+        )
+        return json_response({"results": rows, "next": page_link(request, next_cursor)})
+
+
+class RecordDetailView(RecordReadMixin, ApiView):
+    audit_action = "lookup"
+
+    @extend_schema(
+        operation_id="records_retrieve",
+        summary=_("One record by its key (the key field must be readable in clear)"),
+        parameters=READ_HEADERS,
+        responses={
+            200: OpenApiResponse({"type": "object", "additionalProperties": True}),
+            **problems(400, 401, 403, 404, 429),
+        },
+    )
+    def get(self, request, code: str, key: str):
+        caller, dataset, decision = self.read_setup(request, code)
+        if not decision.fields:
+            self.audit(outcome="denied", reason="no readable field")
+            raise exceptions.PermissionDenied(_("You may not read this dataset."))
+        try:
+            query, row = record_by_key(
+                dataset=dataset,
+                decision=decision,
+                key=key,
+                hash_key=hash_key_for(settings.GOVDATA["HASH_MASK_KEY"], caller.department.code),
+            )
+        except QueryForbidden as exc:
+            self.audit(outcome="denied", reason=exc.message)
+            raise exceptions.PermissionDenied(exc.message) from exc
+        except QueryInvalid as exc:
+            raise exceptions.ParseError(exc.message) from exc
+        self.audit(
+            outcome="allowed",
+            fields=query.fields_with_masks(decision),
+            row_count=0 if row is None else 1,
+            filters={dataset.key_field: key},
+            grants=decision.grant_ids,
+        )
+        if row is None:
+            raise Http404(_("No record with this key."))
+        return json_response(row)
+
+
+class RecordExportView(RecordReadMixin, ApiView):
+    audit_action = "export"
+
+    def perform_content_negotiation(self, request, force=False):
+        # `format` here names the export format, not a DRF renderer; errors stay JSON.
+        renderer = self.get_renderers()[0]
+        return renderer, renderer.media_type
+
+    @extend_schema(
+        operation_id="records_export",
+        summary=_("Streaming export of the same query (CSV with BOM, or NDJSON)"),
+        description=FILTER_NOTE,
+        parameters=READ_HEADERS
+        + LIST_PARAMS[:2]
+        + [OpenApiParameter("format", OpenApiTypes.STR, enum=["csv", "ndjson"], required=True)],
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY),
+            (200, "application/x-ndjson"): OpenApiResponse(OpenApiTypes.BINARY),
+            **problems(400, 401, 403, 404, 429),
+        },
+    )
+    def get(self, request, code: str):
+        caller, dataset, decision = self.read_setup(request, code)
+        params = request.GET.dict()
+        fmt = params.get("format", "")
+        if fmt not in ("csv", "ndjson"):
+            raise exceptions.ParseError(_("format must be csv or ndjson."))
+        query = self.build(request, dataset, decision, caller, params)
+        # The event is written before the first byte is streamed: no audit, no data.
+        self.audit(
+            outcome="allowed",
+            fields=query.fields_with_masks(decision),
+            row_count=None,
+            filters={**query.filters, "format": fmt},
+            grants=decision.grant_ids,
+        )
+        return export_response(query=query, fmt=fmt, filename=f"{dataset.code}.{fmt}")

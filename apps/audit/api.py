@@ -1,0 +1,155 @@
+"""Audit endpoints of the agency API (mounted at /api/v1/audit/). Thin: the permission rules
+are in apps.audit.permissions, the reads in apps.audit.selectors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpResponse
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.timezone import get_current_timezone, make_aware
+from django.utils.translation import gettext as _
+from rest_framework import serializers
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.audit import selectors
+from apps.audit.models import AuditEvent
+from apps.audit.permissions import CanViewEvents, IsAuditor
+from apps.audit.signing import public_key_pem
+from apps.audit.verification import chain_verify
+from govdata.auditchain import format_time
+
+MAX_PAGE_SIZE = 500
+
+
+def parse_when(name: str, value: str | None) -> dt.datetime | None:
+    """ISO date-time (naive = Asia/Shanghai) or a date (its midnight)."""
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None:
+        day = parse_date(value)
+        if day is None:
+            raise ValidationError({name: _("Use an ISO 8601 date or date-time.")})
+        parsed = dt.datetime.combine(day, dt.time())
+    if parsed.tzinfo is None:
+        parsed = make_aware(parsed, get_current_timezone())
+    return parsed
+
+
+def event_as_dict(event: AuditEvent) -> dict:
+    return {
+        "seq": event.seq,
+        "time": event.occurred_at,
+        "kind": event.kind,
+        "action": event.action,
+        "request_id": event.request_id,
+        "user": event.username or None,
+        "application": event.application_name or None,
+        "consumer": event.consumer_code or None,
+        "provider": event.provider_code or None,
+        "dataset": event.dataset_code or None,
+        "fields": event.fields,
+        "row_count": event.row_count,
+        "filters": event.filters,
+        "purpose": event.purpose,
+        "case_id": event.case_id,
+        "end_user": event.end_user,
+        "grant_ids": event.grant_ids,
+        "outcome": event.outcome or None,
+        "reason": event.reason,
+        "client_ip": event.client_ip or None,
+        "duration_ms": event.duration_ms,
+        "target": event.target or None,
+        "details": event.details,
+        "hash": event.hash,
+    }
+
+
+class EventsApi(APIView):
+    permission_classes = [CanViewEvents]
+
+    class FilterSerializer(serializers.Serializer):
+        dataset = serializers.CharField(required=False, max_length=64)
+        consumer = serializers.CharField(required=False, max_length=32)
+        provider = serializers.CharField(required=False, max_length=32)
+        outcome = serializers.ChoiceField(
+            required=False, choices=AuditEvent.Outcome.choices
+        )
+        kind = serializers.ChoiceField(required=False, choices=AuditEvent.Kind.choices)
+        since = serializers.CharField(required=False)
+        until = serializers.CharField(required=False)
+        cursor = serializers.CharField(required=False, max_length=200)
+        page_size = serializers.IntegerField(
+            required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=50
+        )
+
+    def get(self, request):
+        params = self.FilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        filters = selectors.EventFilters(
+            dataset=data.get("dataset"),
+            consumer=data.get("consumer"),
+            provider=data.get("provider"),
+            outcome=data.get("outcome"),
+            kind=data.get("kind"),
+            since=parse_when("since", data.get("since")),
+            until=parse_when("until", data.get("until")),
+        )
+        qs = selectors.events_search(user=request.user, filters=filters)
+        try:
+            rows, next_cursor = selectors.events_page(
+                qs=qs, cursor=data.get("cursor"), size=data["page_size"]
+            )
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValidationError({"cursor": _("This cursor is not valid.")}) from exc
+        next_url = None
+        if next_cursor:
+            query = request.query_params.copy()
+            query["cursor"] = next_cursor
+            next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response({"results": [event_as_dict(e) for e in rows], "next": next_url})
+
+
+class VerifyApi(APIView):
+    permission_classes = [IsAuditor]
+
+    def get(self, request):
+        return Response(chain_verify().as_dict())
+
+
+class CheckpointsApi(APIView):
+    permission_classes = [IsAuditor]
+
+    def get(self, request):
+        return Response(
+            {
+                "results": [
+                    {
+                        "seq": c.seq,
+                        "head_hash": c.head_hash,
+                        "signed_at": format_time(c.signed_at),
+                        "signature": c.signature,
+                        "key_id": c.key_id,
+                    }
+                    for c in selectors.checkpoints_list()
+                ],
+                "public_key": request.build_absolute_uri(
+                    request.path.removesuffix("checkpoints/") + "public-key/"
+                ),
+            }
+        )
+
+
+class PublicKeyApi(APIView):
+    """The checkpoint key's public half is published: anyone may fetch it to verify exports."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    def get(self, request):
+        return HttpResponse(public_key_pem(), content_type="application/x-pem-file")

@@ -1,0 +1,261 @@
+"""Admin for data officers (own department only), auditors (everything, read-only) and platform
+admins. Rights come from apps.catalog.permissions; writes go through apps.catalog.services."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+
+from apps.catalog import permissions as perms
+from apps.catalog import services
+from apps.catalog.admin_views import (
+    export_csv_action,
+    export_xlsx_action,
+    import_view,
+    publish_action,
+)
+from apps.catalog.forms import DatasetForm, DemandForm, FieldInlineFormSet
+from apps.catalog.models import Dataset, DatasetVersion, Demand, Field
+from apps.departments.models import Department
+
+
+def _is_catalog_user(user) -> bool:
+    return bool(
+        perms.is_platform_admin(user)
+        or perms.is_catalog_auditor(user)
+        or perms.officer_department_ids(user)
+    )
+
+
+class CatalogModelAdmin(admin.ModelAdmin):
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_staff and _is_catalog_user(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_module_permission(request)  # rows are narrowed by get_queryset
+
+
+class FieldInline(admin.TabularInline):
+    model = Field
+    formset = FieldInlineFormSet
+    extra = 0
+    fields = ("position", "name", "label", "data_type", "sensitivity", "sharing_type",
+              "masking", "legal_basis", "conditions", "required", "enum_values",
+              "pending_removal")  # fmt: skip
+    readonly_fields = ("pending_removal",)
+    ordering = ("position", "id")
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return _is_catalog_user(request.user)
+
+    def _can_change(self, request, obj) -> bool:
+        if obj is None or obj.pk is None:
+            return perms.is_platform_admin(request.user) or bool(
+                perms.officer_department_ids(request.user)
+            )
+        return perms.has_dataset_perm(request.user, "change_dataset", obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._can_change(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._can_change(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._can_change(request, obj)
+
+
+@admin.register(Dataset)
+class DatasetAdmin(CatalogModelAdmin):
+    list_display = ("code", "name", "provider", "sharing_type", "status", "version",
+                    "has_unpublished_changes", "published_at")  # fmt: skip
+    list_filter = ("status", "sharing_type", "provider")
+    search_fields = ("code", "name", "summary")
+    readonly_fields = ("status", "version", "published_at", "has_unpublished_changes",
+                       "created_at", "updated_at")  # fmt: skip
+    inlines = [FieldInline]
+    form = DatasetForm
+    actions = [publish_action, export_xlsx_action, export_csv_action]
+    change_list_template = "admin/catalog/dataset/change_list.html"
+
+    def get_queryset(self, request):
+        return perms.datasets_visible(request.user, super().get_queryset(request)).select_related(
+            "provider"
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        return fields + ["code", "provider"] if obj is not None else fields
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deletion goes one draft at a time
+        return actions
+
+    def has_add_permission(self, request) -> bool:
+        return perms.is_platform_admin(request.user) or bool(
+            perms.officer_department_ids(request.user)
+        )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return self.has_add_permission(request)
+        return perms.has_dataset_perm(request.user, "change_dataset", obj)
+
+    def has_publish_permission(self, request) -> bool:
+        return self.has_add_permission(request)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A published entry is withdrawn by publishing, never deleted: consumers rely on it.
+        if obj is None:
+            return False
+        return obj.version == 0 and perms.has_dataset_perm(request.user, "delete_dataset", obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "provider" and not perms.is_platform_admin(request.user):
+            kwargs["queryset"] = Department.objects.filter(
+                pk__in=perms.officer_department_ids(request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            changed = [k for k in form.changed_data if k in services.DATASET_ATTRIBUTES]
+            values = {k: form.cleaned_data[k] for k in changed}
+            services.dataset_update(dataset=obj, by=request.user, check_fields=False, **values)
+            return
+        values = {k: form.cleaned_data[k] for k in services.DATASET_ATTRIBUTES if k in form.fields}
+        created = services.dataset_create(
+            by=request.user, provider=obj.provider, code=obj.code, **values
+        )
+        obj.pk, obj._state = created.pk, created._state
+
+    def save_formset(self, request, form, formset, change) -> None:
+        if formset.model is not Field:
+            return super().save_formset(request, form, formset, change)
+        formset.save(commit=False)
+        dataset = form.instance
+        by = request.user
+        for field in formset.deleted_objects:
+            field.dataset = dataset
+            services.field_remove(field=field, by=by)
+        for field, changed in formset.changed_objects:
+            field.dataset = dataset
+            values = {k: getattr(field, k) for k in changed if k in services.FIELD_ATTRIBUTES}
+            services.field_update(field=field, by=by, **values)
+        for field in formset.new_objects:
+            values = {k: getattr(field, k) for k in services.FIELD_ATTRIBUTES}
+            services.field_create(dataset=dataset, by=by, name=field.name, **values)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        form.instance.refresh_from_db()
+        # The formset already checked this; a failure here means a bug, and the admin's
+        # transaction rolls the whole change back.
+        services.dataset_check(dataset=form.instance)
+
+    def delete_model(self, request, obj) -> None:
+        perms.require_dataset_perm(request.user, "delete_dataset", obj)
+        if obj.version:
+            raise PermissionDenied(_("A published dataset cannot be deleted."))
+        obj.delete()
+
+    def get_urls(self):
+        custom = [
+            path(
+                "import/",
+                self.admin_site.admin_view(import_view(self)),
+                name="catalog_dataset_import",
+            )
+        ]
+        return custom + super().get_urls()
+
+
+@admin.register(DatasetVersion)
+class DatasetVersionAdmin(CatalogModelAdmin):
+    list_display = ("dataset", "version", "published_by", "published_at", "reason")
+    list_filter = ("dataset__provider",)
+    search_fields = ("dataset__code", "dataset__name", "reason")
+    readonly_fields = ("dataset", "version", "snapshot", "changes", "reason", "published_by",
+                       "published_at")  # fmt: skip
+
+    def get_queryset(self, request):
+        visible = perms.datasets_visible(request.user).values("pk")
+        return (
+            super()
+            .get_queryset(request)
+            .filter(dataset_id__in=visible)
+            .select_related("dataset", "published_by")
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Demand)
+class DemandAdmin(CatalogModelAdmin):
+    list_display = ("title", "requester", "provider", "dataset", "status", "created_at")
+    list_filter = ("status", "provider", "requester")
+    search_fields = ("title", "description")
+    answer_fields = ("answer", "status")
+    form = DemandForm
+
+    def get_queryset(self, request):
+        qs = perms.demands_visible(request.user, super().get_queryset(request))
+        return qs.select_related("requester", "provider", "dataset")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ("status", "answer", "answered_by", "answered_at")
+        every = [f.name for f in Demand._meta.fields if f.name != "id"]
+        return [name for name in every if name not in self.answer_fields]
+
+    def has_add_permission(self, request) -> bool:
+        return bool(perms.officer_department_ids(request.user)) or perms.is_platform_admin(
+            request.user
+        )
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return self.has_add_permission(request)
+        return perms.has_demand_perm(request.user, "change_demand", obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return perms.is_platform_admin(request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "requester" and not perms.is_platform_admin(request.user):
+            kwargs["queryset"] = Department.objects.filter(
+                pk__in=perms.officer_department_ids(request.user)
+            )
+        if db_field.name == "dataset":
+            # Other departments' drafts are not public: offer the published list only.
+            kwargs["queryset"] = Dataset.objects.filter(status=Dataset.Status.PUBLISHED)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            close = form.cleaned_data.get("status") == Demand.Status.CLOSED
+            services.demand_answer(
+                demand=obj, by=request.user, answer=form.cleaned_data["answer"], close=close
+            )
+            return
+        created = services.demand_create(
+            by=request.user,
+            requester=obj.requester,
+            provider=obj.provider,
+            dataset=obj.dataset,
+            title=obj.title,
+            description=obj.description,
+            fields_wanted=obj.fields_wanted,
+            legal_basis=obj.legal_basis,
+        )
+        obj.pk, obj._state = created.pk, created._state

@@ -1,0 +1,318 @@
+"""Writes to the responsibility list: drafts of datasets and fields, publication, demands.
+
+Edits change the working copy; `dataset_publish` validates it, snapshots it as a new version with
+who, when and why, and ends or narrows grants on fields that became stricter or were removed.
+Every function checks the caller's rights through apps.catalog.permissions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from apps.catalog import permissions as perms
+from apps.catalog.models import (
+    Dataset,
+    DatasetGroupObjectPermission,
+    DatasetVersion,
+    Demand,
+    DemandGroupObjectPermission,
+    Field,
+)
+from apps.catalog.versioning import fields_made_stricter, snapshot_diff, snapshot_of
+from apps.common import clock
+from apps.departments.models import Department
+
+DATASET_ATTRIBUTES = (
+    "name",
+    "summary",
+    "category",
+    "key_field",
+    "update_frequency",
+    "sharing_type",
+    "conditions",
+    "legal_basis",
+)
+FIELD_ATTRIBUTES = (
+    "label",
+    "data_type",
+    "sensitivity",
+    "sharing_type",
+    "conditions",
+    "legal_basis",
+    "masking",
+    "required",
+    "enum_values",
+    "description",
+    "position",
+)
+
+
+def _grant_group_perms(model, group: Group, obj, codenames: tuple[str, ...]) -> None:
+    """Direct-FK guardian rows in one insert (guardian's assign_perm does a query per codename)."""
+    found = Permission.objects.filter(content_type__app_label="catalog", codename__in=codenames)
+    model.objects.bulk_create(
+        [model(group=group, permission=p, content_object=obj) for p in found],
+        ignore_conflicts=True,
+    )
+
+
+def dataset_provider_permissions_grant(*, dataset: Dataset) -> None:
+    """Gives the provider's acting group its object permissions on `dataset`. dataset_create
+    does this; datasets stored otherwise (fixtures, factories) need this call. Idempotent."""
+    _grant_group_perms(
+        DatasetGroupObjectPermission, dataset.provider.group, dataset, perms.DATASET_PERMS
+    )
+
+
+def _reject_unknown(changes: dict[str, Any], allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(changes) - set(allowed))
+    if unknown:
+        raise ValidationError(_("Unknown attributes: %(names)s.") % {"names": ", ".join(unknown)})
+
+
+def _mark_changed(dataset: Dataset) -> None:
+    if dataset.version and not dataset.has_unpublished_changes:
+        dataset.has_unpublished_changes = True
+        dataset.save(update_fields=["has_unpublished_changes", "updated_at"])
+
+
+@transaction.atomic
+def dataset_create(
+    *,
+    by: AbstractBaseUser,
+    provider: Department,
+    code: str,
+    name: str,
+    key_field: str,
+    sharing_type: str,
+    legal_basis: str = "",
+    **attributes: Any,
+) -> Dataset:
+    perms.require_create_dataset(by, provider)
+    _reject_unknown(attributes, DATASET_ATTRIBUTES)
+    dataset = Dataset(
+        provider=provider,
+        code=code,
+        name=name,
+        key_field=key_field,
+        sharing_type=sharing_type,
+        legal_basis=legal_basis,
+        status=Dataset.Status.DRAFT,
+        **attributes,
+    )
+    dataset.full_clean()
+    dataset.save()
+    dataset_provider_permissions_grant(dataset=dataset)
+    return dataset
+
+
+@transaction.atomic
+def dataset_update(
+    *, dataset: Dataset, by: AbstractBaseUser, check_fields: bool = True, **changes: Any
+) -> Dataset:
+    """`check_fields=False` lets a caller that saves the fields next (the admin, the import)
+    check their agreement once, with `dataset_check`, after both are saved."""
+    perms.require_dataset_perm(by, "change_dataset", dataset)
+    _reject_unknown(changes, DATASET_ATTRIBUTES)
+    for name, value in changes.items():
+        setattr(dataset, name, value)
+    if dataset.version:
+        dataset.has_unpublished_changes = True
+    dataset.defer_fields_check = not check_fields
+    try:
+        dataset.full_clean()
+    finally:
+        dataset.defer_fields_check = False
+    dataset.save()
+    return dataset
+
+
+def dataset_check(*, dataset: Dataset) -> None:
+    """Raises ValidationError unless the stored dataset and its fields are publishable."""
+    dataset.full_clean()
+    fields = [f for f in dataset.fields.all() if not f.pending_removal]
+    if not fields:
+        raise ValidationError(_("A dataset needs at least one field."))
+    for field in fields:
+        field.dataset = dataset
+        try:
+            field.full_clean()
+        except ValidationError as exc:
+            raise ValidationError(
+                {f"{field.name}.{k}": v for k, v in exc.message_dict.items()}
+            ) from exc
+
+
+@transaction.atomic
+def field_create(*, dataset: Dataset, by: AbstractBaseUser, name: str, **attrs: Any) -> Field:
+    perms.require_dataset_perm(by, "change_dataset", dataset)
+    _reject_unknown(attrs, FIELD_ATTRIBUTES)
+    if "position" not in attrs:
+        attrs["position"] = dataset.fields.count()
+    field = Field(dataset=dataset, name=name, **attrs)
+    field.full_clean()  # against the dataset's sharing type as it is in memory, i.e. the new one
+    field.save()
+    _mark_changed(dataset)
+    return field
+
+
+@transaction.atomic
+def field_update(*, field: Field, by: AbstractBaseUser, **changes: Any) -> Field:
+    perms.require_dataset_perm(by, "change_dataset", field.dataset)
+    _reject_unknown(changes, FIELD_ATTRIBUTES)
+    for name, value in changes.items():
+        setattr(field, name, value)
+    field.pending_removal = False
+    field.full_clean()  # against the dataset's sharing type as it is in memory, i.e. the new one
+    field.save()
+    _mark_changed(field.dataset)
+    return field
+
+
+@transaction.atomic
+def field_remove(*, field: Field, by: AbstractBaseUser) -> None:
+    """A field never published is deleted; a published one goes at the next publication."""
+    dataset = field.dataset
+    perms.require_dataset_perm(by, "change_dataset", dataset)
+    if field.name == dataset.key_field:
+        raise ValidationError(
+            _("The key field %(name)s cannot be removed; choose another key field first.")
+            % {"name": field.name}
+        )
+    last = dataset.versions.order_by("-version").first()
+    published_names = {f["name"] for f in last.snapshot["fields"]} if last else set()
+    if field.name in published_names:
+        field.pending_removal = True
+        field.save(update_fields=["pending_removal"])
+        _mark_changed(dataset)
+    else:
+        field.delete()
+
+
+@transaction.atomic
+def dataset_publish(*, dataset: Dataset, by: AbstractBaseUser, reason: str) -> DatasetVersion:
+    perms.require_dataset_perm(by, "publish_dataset", dataset)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why this version is published.")})
+    dataset = Dataset.objects.select_for_update().select_related("provider").get(pk=dataset.pk)
+    dataset_check(dataset=dataset)
+    fields = list(dataset.fields.all())
+    kept = [f for f in fields if not f.pending_removal]
+    previous = dataset.versions.order_by("-version").first()
+    snapshot = snapshot_of(dataset, kept)
+    changes = snapshot_diff(previous.snapshot if previous else None, snapshot)
+    if previous is not None and not changes:
+        raise ValidationError(
+            _("Nothing changed since version %(v)s.") % {"v": previous.version}, code="unchanged"
+        )
+    now = clock.now()
+    version = DatasetVersion.objects.create(
+        dataset=dataset,
+        version=dataset.version + 1,
+        snapshot=snapshot,
+        changes=changes,
+        reason=reason.strip(),
+        published_by=by,
+        published_at=now,
+    )
+    affected = 0
+    if previous is not None:
+        from apps.sharing.services import grants_apply_field_change
+
+        by_name = {f.name: f for f in fields}
+        for name, old_type, new_type in fields_made_stricter(previous.snapshot, snapshot):
+            if name not in by_name:  # deleted outside field_remove: nothing left to point at
+                continue
+            affected += grants_apply_field_change(
+                field=by_name[name],
+                previous_sharing_type=old_type,
+                new_sharing_type=new_type,
+                by=by,
+                reason=reason.strip(),
+            )
+    Field.objects.filter(dataset=dataset, pending_removal=True).delete()
+    dataset.version = version.version
+    dataset.status = Dataset.Status.PUBLISHED
+    dataset.published_at = now
+    dataset.has_unpublished_changes = False
+    dataset.save(
+        update_fields=["version", "status", "published_at", "has_unpublished_changes", "updated_at"]
+    )
+    from apps.audit.services import audit_record_admin
+
+    audit_record_admin(
+        action="catalog.publish",
+        actor=by,
+        department=dataset.provider,
+        target=dataset.code,
+        details={
+            "version": version.version,
+            "reason": version.reason,
+            "changes": changes,
+            "grants_affected": affected,
+        },
+    )
+    return version
+
+
+@transaction.atomic
+def demand_create(
+    *,
+    by: AbstractBaseUser,
+    requester: Department,
+    provider: Department,
+    title: str,
+    description: str,
+    dataset: Dataset | None = None,
+    fields_wanted: str = "",
+    legal_basis: str = "",
+) -> Demand:
+    perms.require_create_demand(by, requester)
+    if dataset is not None and dataset.provider_id != provider.pk:
+        raise ValidationError({"dataset": _("The dataset is not held by the asked department.")})
+    if requester.pk == provider.pk:
+        raise ValidationError({"provider": _("A department cannot file a demand to itself.")})
+    demand = Demand(
+        requester=requester,
+        provider=provider,
+        dataset=dataset,
+        title=title,
+        description=description,
+        fields_wanted=fields_wanted,
+        legal_basis=legal_basis,
+        created_by=by,
+    )
+    demand.full_clean()
+    demand.save()
+    model = DemandGroupObjectPermission
+    _grant_group_perms(model, provider.group, demand, perms.DEMAND_PROVIDER_PERMS)
+    _grant_group_perms(model, requester.group, demand, perms.DEMAND_REQUESTER_PERMS)
+    return demand
+
+
+@transaction.atomic
+def demand_answer(
+    *, demand: Demand, by: AbstractBaseUser, answer: str, close: bool = False
+) -> Demand:
+    """The asked department answers; `close` marks the demand as settled."""
+    perms.require_demand_perm(by, "change_demand", demand)
+    if not (answer or "").strip():
+        raise ValidationError({"answer": _("The answer cannot be empty.")})
+    demand.answer = answer.strip()
+    demand.status = Demand.Status.CLOSED if close else Demand.Status.ANSWERED
+    demand.answered_by = by
+    demand.answered_at = clock.now()
+    demand.save(update_fields=["answer", "status", "answered_by", "answered_at"])
+    return demand
+
+
+def catalog_import(**kwargs: Any):
+    """See apps.catalog.imports.catalog_import (kept there to keep this module short)."""
+    from apps.catalog.imports import catalog_import as _import
+
+    return _import(**kwargs)

@@ -1,0 +1,371 @@
+"""Reading a dataset's records for one caller: projection, filters, ordering, keyset pagination
+and masking, all as one parameterised SQL statement over the dataset's typed table.
+
+Security rules (product.md, issue 5): only fields the policy decision lists are selected; filters,
+ordering and the key lookup are only accepted on fields readable *in clear*; anything else raises
+QueryForbidden naming the field, never a value. The grant's row filters are ANDed in. Masking is
+an SQL expression, so that a masked value does not leave the database in clear (except `hash`,
+which needs HMAC and is applied in Python before anything is returned).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from django.db import connection
+from django.utils.translation import gettext as _
+from psycopg2 import sql
+
+from apps.records.query_values import QueryInvalid, parse_value, parse_values
+from apps.records.sql_masking import PYTHON_RULES, masked_expression
+from apps.records.store import ident, live_table
+from govdata.masking import make_masker
+from govdata.vocabulary import DataType
+
+__all__ = [
+    "QueryForbidden",
+    "QueryInvalid",
+    "RecordQuery",
+    "record_query_build",
+    "records_page",
+    "record_by_key",
+    "records_iter",
+]
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+RESERVED_PARAMS = frozenset({"fields", "ordering", "cursor", "page_size", "format"})
+LOOKUPS = frozenset({"exact", "in", "gte", "lte", "contains"})
+_TEXT_TYPES = frozenset(
+    {DataType.STRING, DataType.ID_CARD, DataType.CREDIT_CODE, DataType.MOBILE, DataType.ENUM}
+)
+_TID = "__tid"
+_TID_FORMAT = re.compile(r"^\(\d{1,10},\d{1,5}\)$")
+
+
+class QueryForbidden(Exception):
+    """403: the caller asked for, filtered on or ordered by a field it may not read in clear."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field_name = field_name
+        self.message = message
+
+
+@dataclass
+class RecordQuery:
+    dataset_id: int
+    columns: list[str]  # output names, in output order
+    select: list[sql.Composable]  # one expression per output column
+    where: list[sql.Composable] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+    order: list[tuple[str, bool]] = field(default_factory=list)  # (column or _TID, descending)
+    python_maskers: dict[int, Callable[[Any], Any]] = field(default_factory=dict)
+    filters: dict[str, Any] = field(default_factory=dict)  # as asked, for the audit record
+    data_types: dict[str, str] = field(default_factory=dict)
+    key_field: str = ""
+
+    @property
+    def table(self) -> sql.Composed:
+        return ident(live_table(self.dataset_id))
+
+    def fields_with_masks(self, decision) -> dict[str, str]:
+        return {name: decision.fields[name].mask for name in self.columns}
+
+
+def _field_types(dataset) -> dict[str, str]:
+    return {f.name: f.data_type for f in dataset.fields.all()}
+
+
+def _split_lookup(param: str) -> tuple[str, str]:
+    name, sep, lookup = param.rpartition("__")
+    if sep and lookup in LOOKUPS:
+        return name, lookup
+    return param, "exact"
+
+
+def _require_clear(decision, name: str, types: Mapping[str, str], what: str) -> None:
+    if name not in types:
+        raise QueryInvalid(_("Unknown field “%(field)s”.") % {"field": name}, name)
+    if not decision.readable(name):
+        raise QueryForbidden(
+            name, _("You may not %(what)s the field “%(field)s”.") % {"what": what, "field": name}
+        )
+    if not decision.clear(name):
+        raise QueryForbidden(
+            name,
+            _("The field “%(field)s” is masked for you; you may not %(what)s it.")
+            % {"what": what, "field": name},
+        )
+
+
+def _condition(name: str, lookup: str, raw: Any, data_type: str) -> tuple[sql.Composable, Any]:
+    col = sql.Identifier(name)
+    if lookup == "in":
+        return sql.SQL("{} = ANY(%s)").format(col), parse_values(raw, data_type, name)
+    if lookup == "contains":
+        if data_type not in _TEXT_TYPES:
+            raise QueryInvalid(_("“%(field)s” is not text; use another lookup.") % {"field": name})
+        return sql.SQL("strpos({}, %s) > 0").format(col), str(raw)
+    value = parse_value(raw, data_type, name)
+    op = {"exact": "=", "gte": ">=", "lte": "<="}[lookup]
+    return sql.SQL("{} " + op + " %s").format(col), value
+
+
+def record_query_build(
+    *,
+    dataset,
+    decision,
+    params: Mapping[str, Any],
+    hash_key: bytes | None = None,
+) -> RecordQuery:
+    """Validate the caller's query string against `decision` and build the SQL.
+
+    `params` maps parameter names to a string (or, for row filters, any value); raises
+    QueryForbidden (403) or QueryInvalid (400)."""
+    types = _field_types(dataset)
+    wanted = params.get("fields")
+    if wanted:
+        names = [n.strip() for n in str(wanted).split(",") if n.strip()]
+        for name in names:
+            if name not in types:
+                raise QueryInvalid(_("Unknown field “%(field)s”.") % {"field": name}, name)
+            if not decision.readable(name):
+                raise QueryForbidden(
+                    name, _("You may not read the field “%(field)s”.") % {"field": name}
+                )
+        names = list(dict.fromkeys(names))
+    else:
+        names = [n for n in decision.fields if n in types]
+    query = RecordQuery(
+        dataset_id=dataset.pk,
+        columns=names,
+        select=[],
+        data_types=types,
+        key_field=dataset.key_field,
+    )
+    for position, name in enumerate(names):
+        rule = decision.fields[name].mask
+        expr = masked_expression(rule, sql.Identifier(name), types[name])
+        if expr is None:
+            expr = sql.Identifier(name)
+            query.python_maskers[position] = make_masker(
+                rule, hash_key=hash_key if rule in PYTHON_RULES else None
+            )
+        query.select.append(expr)
+
+    for param, raw in params.items():
+        if param in RESERVED_PARAMS:
+            continue
+        name, lookup = _split_lookup(param)
+        _require_clear(decision, name, types, _("filter on"))
+        cond, value = _condition(name, lookup, raw, types[name])
+        query.where.append(cond)
+        query.params.append(value)
+        query.filters[param] = raw
+
+    # Row filters of the grants hold whatever the caller may see; they are never relaxed.
+    for row_filter in getattr(decision, "row_filters", ()) or ():
+        for param, raw in row_filter.items():
+            name, lookup = _split_lookup(param)
+            if name not in types:  # a filter on a removed field: fail closed, match nothing
+                query.where.append(sql.SQL("FALSE"))
+                continue
+            cond, value = _condition(name, lookup, raw, types[name])
+            query.where.append(cond)
+            query.params.append(value)
+
+    ordering = params.get("ordering")
+    if ordering:
+        for token in str(ordering).split(","):
+            token = token.strip()
+            if not token:
+                continue
+            desc = token.startswith("-")
+            name = token.lstrip("-")
+            _require_clear(decision, name, types, _("order by"))
+            if name not in (o[0] for o in query.order):
+                query.order.append((name, desc))
+    # A unique tiebreaker: the key when the caller sees it in clear, else the row's position, so
+    # that the order of hidden key values is never revealed.
+    key = dataset.key_field
+    tiebreak = key if decision.readable(key) and decision.clear(key) else _TID
+    if tiebreak not in (o[0] for o in query.order):
+        query.order.append((tiebreak, False))
+    return query
+
+
+def _order_sql(name: str) -> sql.Composable:
+    return sql.SQL("ctid") if name == _TID else sql.Identifier(name)
+
+
+def _after(query: RecordQuery, values: Sequence[Any]) -> tuple[sql.Composable, list[Any]]:
+    """Rows strictly after `values` in the query's order (NULL sorts as the largest value,
+    PostgreSQL's default for both directions)."""
+    ors: list[sql.Composable] = []
+    params: list[Any] = []
+    last = len(query.order) - 1
+    for i, (name, desc) in enumerate(query.order):
+        ands: list[sql.Composable] = []
+        for j in range(i):
+            prev, value = query.order[j][0], values[j]
+            if value is None:
+                ands.append(sql.SQL("{} IS NULL").format(_order_sql(prev)))
+            else:
+                ands.append(sql.SQL("{} = %s").format(_order_sql(prev)))
+                params.append(value)
+        col, value = _order_sql(name), values[i]
+        if i == last:  # the tiebreaker is never NULL
+            cast = sql.SQL("::tid") if name == _TID else sql.SQL("")
+            op = sql.SQL("<" if desc else ">")
+            ands.append(sql.SQL("{} {} %s{}").format(col, op, cast))
+            params.append(value)
+        elif value is not None and desc:
+            ands.append(sql.SQL("{} < %s").format(col))
+            params.append(value)
+        elif value is not None:
+            ands.append(sql.SQL("({} > %s OR {} IS NULL)").format(col, col))
+            params.append(value)
+        elif desc:
+            ands.append(sql.SQL("{} IS NOT NULL").format(col))
+        else:
+            ands.append(sql.SQL("FALSE"))
+        ors.append(sql.SQL("(") + sql.SQL(" AND ").join(ands) + sql.SQL(")"))
+    return sql.SQL("(") + sql.SQL(" OR ").join(ors) + sql.SQL(")"), params
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(list(values), default=str)).decode().rstrip("=")
+
+
+def _decode_cursor(query: RecordQuery, cursor: str) -> list[Any]:
+    try:
+        raw = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, orjson.JSONDecodeError) as exc:
+        raise QueryInvalid(_("The cursor is not valid."), "cursor") from exc
+    if not isinstance(raw, list) or len(raw) != len(query.order):
+        raise QueryInvalid(_("The cursor does not match this query."), "cursor")
+    values: list[Any] = []
+    for (name, _desc), value in zip(query.order, raw, strict=True):
+        if value is None or name == _TID:
+            if name == _TID and not (isinstance(value, str) and _TID_FORMAT.match(value)):
+                raise QueryInvalid(_("The cursor is not valid."), "cursor")
+            values.append(value)
+        else:
+            values.append(parse_value(value, query.data_types[name], "cursor"))
+    return values
+
+
+def _statement(
+    query: RecordQuery,
+    *,
+    after: list[Any] | None,
+    limit: int | None,
+    order_columns: bool = True,
+    select: sql.Composable | None = None,
+) -> tuple[sql.Composed, list[Any]]:
+    columns = list(query.select)
+    if order_columns:  # the raw values of the order columns make the next page's cursor
+        columns.extend(
+            sql.SQL("ctid::text") if name == _TID else sql.Identifier(name)
+            for name, _desc in query.order
+        )
+    where = list(query.where)
+    params = list(query.params)
+    if after is not None:
+        cond, extra = _after(query, after)
+        where.append(cond)
+        params.extend(extra)
+    head = select if select is not None else sql.SQL("SELECT ") + sql.SQL(", ").join(columns)
+    statement = sql.SQL("{} FROM {}").format(head, query.table)
+    if where:
+        statement += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where)
+    order = [
+        sql.SQL("{} {}").format(_order_sql(n), sql.SQL("DESC" if d else "ASC"))
+        for n, d in query.order
+    ]
+    statement += sql.SQL(" ORDER BY ") + sql.SQL(", ").join(order)
+    if limit is not None:
+        statement += sql.SQL(" LIMIT %s")
+        params.append(limit)
+    return statement, params
+
+
+def _finish(query: RecordQuery, row: Sequence[Any]) -> list[Any]:
+    out = list(row[: len(query.columns)])
+    for position, masker in query.python_maskers.items():
+        out[position] = masker(out[position])
+    return out
+
+
+def records_page(
+    *, query: RecordQuery, page_size: int, cursor: str | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of records (as dicts) and the cursor of the next page, in one SQL query."""
+    after = _decode_cursor(query, cursor) if cursor else None
+    statement, params = _statement(query, after=after, limit=page_size + 1)
+    with connection.cursor() as cur:
+        cur.execute(statement, params)
+        rows = cur.fetchall()
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        next_cursor = encode_cursor(rows[-1][len(query.columns) :])
+    columns = query.columns
+    if query.python_maskers:
+        return [dict(zip(columns, _finish(query, r), strict=True)) for r in rows], next_cursor
+    n = len(columns)
+    return [dict(zip(columns, r[:n], strict=True)) for r in rows], next_cursor
+
+
+def record_by_key(*, dataset, decision, key: str, hash_key: bytes | None = None):
+    """The record whose key is `key`, or None. The key field must be readable in clear."""
+    base = record_query_build(dataset=dataset, decision=decision, params={}, hash_key=hash_key)
+    key_field = dataset.key_field
+    types = base.data_types
+    _require_clear(decision, key_field, types, _("look up by"))
+    value = parse_value(key, types[key_field], key_field)
+    base.where.insert(0, sql.SQL("{} = %s").format(sql.Identifier(key_field)))
+    base.params.insert(0, value)
+    base.order = []
+    select = sql.SQL(", ").join(base.select)
+    statement = sql.SQL("SELECT {} FROM {} WHERE {} LIMIT 1").format(
+        select, base.table, sql.SQL(" AND ").join(base.where)
+    )
+    with connection.cursor() as cur:
+        cur.execute(statement, base.params)
+        row = cur.fetchone()
+    if row is None:
+        return base, None
+    return base, dict(zip(base.columns, _finish(base, row), strict=True))
+
+
+def records_iter(*, query: RecordQuery, itersize: int = 5000) -> Iterator[list[Any]]:
+    """Every matching row (output columns only), through a server-side cursor so that memory
+    stays constant. Must run inside a transaction (named cursors live in one)."""
+    statement, params = _statement(query, after=None, limit=None, order_columns=False)
+    connection.ensure_connection()
+    raw = connection.connection.cursor(name=f"export_{id(query):x}")
+    raw.itersize = itersize
+    try:
+        raw.execute(statement, params)
+        while True:
+            rows = raw.fetchmany(itersize)
+            if not rows:
+                break
+            for row in rows:
+                yield _finish(query, row)
+    finally:
+        raw.close()
+
+
+def export_statement(
+    query: RecordQuery, *, select: sql.Composable | None = None
+) -> tuple[sql.Composed, list[Any]]:
+    """The SELECT of the output columns (or of `select`), in the query's order, for COPY."""
+    return _statement(query, after=None, limit=None, order_columns=False, select=select)

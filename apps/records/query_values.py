@@ -1,0 +1,73 @@
+"""Turning query-string values into typed Python values for one field's data type (400 if not)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from govdata.vocabulary import DataType
+
+MAX_IN_VALUES = 1000
+
+
+class QueryInvalid(Exception):
+    """400: the query is malformed (unknown field, bad value, bad cursor)."""
+
+    def __init__(self, message: str, field_name: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field_name = field_name
+
+
+def _bad(field_name: str, data_type: str) -> QueryInvalid:
+    # The message names the field and the expected type, never echoes the value.
+    return QueryInvalid(
+        _("The value given for “%(field)s” is not a valid %(type)s.")
+        % {"field": field_name, "type": data_type},
+        field_name,
+    )
+
+
+def parse_value(raw: Any, data_type: str, field_name: str) -> Any:
+    if raw is None:
+        raise _bad(field_name, data_type)
+    try:
+        if data_type == DataType.INTEGER:
+            if isinstance(raw, bool):
+                raise ValueError
+            return int(raw)
+        if data_type == DataType.DECIMAL:
+            return Decimal(str(raw))
+        if data_type == DataType.BOOLEAN:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).lower()
+            if text in {"true", "1", "t", "yes"}:
+                return True
+            if text in {"false", "0", "f", "no"}:
+                return False
+            raise ValueError
+        if data_type == DataType.DATE:
+            return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw))
+        if data_type == DataType.DATETIME:
+            value = raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(str(raw))
+            if value.tzinfo is None:
+                raise ValueError
+            return value
+    except (ValueError, TypeError, InvalidOperation) as exc:
+        raise _bad(field_name, data_type) from exc
+    return str(raw)
+
+
+def parse_values(raw: Any, data_type: str, field_name: str) -> list[Any]:
+    items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    if not items or len(items) > MAX_IN_VALUES:
+        raise QueryInvalid(
+            _("“%(field)s__in” takes 1 to %(max)d values.")
+            % {"field": field_name, "max": MAX_IN_VALUES},
+            field_name,
+        )
+    return [parse_value(item, data_type, field_name) for item in items]

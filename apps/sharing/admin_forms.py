@@ -1,0 +1,39 @@
+"""Forms of the admin's decision pages; they only collect input, the services decide."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from apps.catalog.models import MaskingChoices
+
+
+class ApproveForm(forms.Form):
+    fields = forms.MultipleChoiceField(
+        label=_("Fields to grant"), widget=forms.CheckboxSelectMultiple
+    )
+    valid_until = forms.DateField(
+        label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    row_filter = forms.JSONField(
+        label=_("Row filter"),
+        required=False,
+        help_text=_('Optional, e.g. {"district": "天河区"} or {"district__in": ["天河区"]}.'),
+    )
+    masks = forms.JSONField(
+        label=_("Stricter masks"),
+        required=False,
+        help_text=_('Optional, e.g. {"name": "hash"}. Rules: %(rules)s')
+        % {"rules": ", ".join(MaskingChoices.values)},
+    )
+
+    def __init__(self, *args, request_obj, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = list(request_obj.fields.order_by("position").values_list("name", "label"))
+        self.fields["fields"].choices = [(n, f"{n} {label}") for n, label in names]
+        self.fields["fields"].initial = [n for n, _label in names]
+        self.fields["valid_until"].initial = request_obj.valid_until
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}))

@@ -1,0 +1,142 @@
+"""The admin's decision pages (approve, reject, revoke). They call the same services as the API
+and turn the services' errors into form errors."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from apps.sharing import services
+from apps.sharing.admin_forms import ApproveForm, ReasonForm
+from apps.sharing.models import DataRequest, Grant
+from apps.sharing.selectors import grants_visible_to, requests_visible_to
+
+
+def _apply_errors(form, exc: ValidationError) -> None:
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
+
+
+def _render(model_admin, request, *, obj, form, title, submit_label, back_url):
+    summary = [
+        (_("Requesting department"), obj.consumer.name),
+        (_("Dataset"), f"{obj.dataset.code} {obj.dataset.name}"),
+    ]
+    if isinstance(obj, DataRequest):
+        summary += [
+            (_("Purpose"), obj.purpose),
+            (_("Legal basis"), obj.legal_basis),
+            (_("Requested until"), obj.valid_until),
+            (_("Answer due by"), obj.due_by),
+        ]
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        "title": title,
+        "form": form,
+        "summary": summary,
+        "submit_label": submit_label,
+        "back_url": back_url,
+    }
+    return TemplateResponse(request, "admin/sharing/decision_form.html", context)
+
+
+def _request_or_404(request, pk) -> DataRequest:
+    try:
+        return requests_visible_to(user=request.user).get(pk=pk)
+    except DataRequest.DoesNotExist as exc:
+        raise Http404 from exc
+
+
+def approve_view(model_admin, request, pk):
+    obj = _request_or_404(request, pk)
+    back = reverse("admin:sharing_datarequest_changelist")
+    form = ApproveForm(request.POST or None, request_obj=obj)
+    if request.method == "POST" and form.is_valid():
+        try:
+            grant = services.request_approve(
+                request=obj,
+                by=request.user,
+                fields=form.cleaned_data["fields"],
+                valid_until=form.cleaned_data["valid_until"],
+                row_filter=form.cleaned_data["row_filter"] or None,
+                masks=form.cleaned_data["masks"] or None,
+            )
+        except PermissionDenied:
+            raise
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Request #%(id)s approved.") % {"id": obj.pk})
+            return HttpResponseRedirect(reverse("admin:sharing_grant_change", args=[grant.pk]))
+    return _render(
+        model_admin,
+        request,
+        obj=obj,
+        form=form,
+        back_url=back,
+        title=_("Approve request #%(id)s") % {"id": obj.pk},
+        submit_label=_("Approve"),
+    )
+
+
+def reject_view(model_admin, request, pk):
+    obj = _request_or_404(request, pk)
+    back = reverse("admin:sharing_datarequest_changelist")
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_reject(
+                request=obj, by=request.user, reason=form.cleaned_data["reason"]
+            )
+        except PermissionDenied:
+            raise
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Request #%(id)s rejected.") % {"id": obj.pk})
+            return HttpResponseRedirect(back)
+    return _render(
+        model_admin,
+        request,
+        obj=obj,
+        form=form,
+        back_url=back,
+        title=_("Reject request #%(id)s") % {"id": obj.pk},
+        submit_label=_("Reject"),
+    )
+
+
+def revoke_view(model_admin, request, pk):
+    try:
+        grant = grants_visible_to(user=request.user).get(pk=pk)
+    except Grant.DoesNotExist as exc:
+        raise Http404 from exc
+    back = reverse("admin:sharing_grant_changelist")
+    form = ReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.grant_revoke(grant=grant, by=request.user, reason=form.cleaned_data["reason"])
+        except PermissionDenied:
+            raise
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Grant revoked."))
+            return HttpResponseRedirect(back)
+    return _render(
+        model_admin,
+        request,
+        obj=grant,
+        form=form,
+        back_url=back,
+        title=_("Revoke the grant of %(dept)s") % {"dept": grant.consumer.name},
+        submit_label=_("Revoke"),
+    )

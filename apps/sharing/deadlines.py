@@ -1,0 +1,109 @@
+"""Deadline services run by Celery beat: remind the provider before a request's due date,
+mark overdue requests and escalate them to the platform administrators."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from apps.common import clock
+from apps.sharing.models import DataRequest
+from apps.sharing.notifications import department_officers, notify, platform_admins
+from apps.sharing.recording import audit_admin
+from apps.sharing.selectors import holiday_calendar
+from govdata import workdays
+
+
+def requests_remind_due(*, today: dt.date | None = None) -> int:
+    """One reminder per request, once it is at most N working days from its due date."""
+    today = today or clock.today()
+    before = settings.GOVDATA["REMINDER_WORKING_DAYS_BEFORE"]
+    pending = list(
+        DataRequest.objects.filter(
+            status=DataRequest.Status.SUBMITTED, reminded_at__isnull=True, due_by__gte=today
+        ).values_list("pk", "due_by")
+    )
+    if not pending:
+        return 0
+    calendar = holiday_calendar(start=today, end=max(due for _pk, due in pending))
+    due_soon = [
+        pk for pk, due in pending if workdays.working_days_between(today, due, calendar) <= before
+    ]
+    sent = 0
+    for pk in due_soon:
+        with transaction.atomic():
+            request = (
+                DataRequest.objects.select_for_update(of=("self",))
+                .select_related("consumer", "dataset", "dataset__provider")
+                .get(pk=pk)
+            )
+            if request.status != DataRequest.Status.SUBMITTED or request.reminded_at:
+                continue
+            request.reminded_at = clock.now()
+            request.save(update_fields=["reminded_at"])
+            notify(
+                recipients=department_officers(department=request.dataset.provider),
+                subject=_("Request #%(id)s is due on %(due)s")
+                % {"id": request.pk, "due": request.due_by.isoformat()},
+                body=_("%(consumer)s is waiting for your answer on %(dataset)s.")
+                % {"consumer": request.consumer.name, "dataset": request.dataset.name},
+                link=f"/admin/sharing/datarequest/{request.pk}/change/",
+            )
+            sent += 1
+    return sent
+
+
+def requests_mark_overdue(*, today: dt.date | None = None) -> int:
+    """Pending requests past their due date become overdue and are escalated, once."""
+    today = today or clock.today()
+    ids = list(
+        DataRequest.objects.filter(
+            status=DataRequest.Status.SUBMITTED, due_by__lt=today, escalated_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    escalated = 0
+    for pk in ids:
+        with transaction.atomic():
+            request = (
+                DataRequest.objects.select_for_update(of=("self",))
+                .select_related("consumer", "dataset", "dataset__provider")
+                .get(pk=pk)
+            )
+            if request.status != DataRequest.Status.SUBMITTED or request.escalated_at:
+                continue
+            request.overdue = True
+            request.escalated_at = clock.now()
+            request.save(update_fields=["overdue", "escalated_at"])
+            provider = request.dataset.provider
+            audit_admin(
+                action="request.escalate",
+                actor=None,
+                department=provider,
+                target=f"request:{request.pk}",
+                details={"due_by": request.due_by.isoformat(), "consumer": request.consumer.code},
+            )
+            subject = _("Overdue: request #%(id)s to %(provider)s") % {
+                "id": request.pk,
+                "provider": provider.name,
+            }
+            body = _(
+                "%(consumer)s asked for %(dataset)s; the answer was due on %(due)s and is "
+                "still missing."
+            ) % {
+                "consumer": request.consumer.name,
+                "dataset": request.dataset.name,
+                "due": request.due_by.isoformat(),
+            }
+            link = f"/admin/sharing/datarequest/{request.pk}/change/"
+            notify(recipients=platform_admins(), subject=subject, body=body, link=link)
+            notify(
+                recipients=department_officers(department=provider),
+                subject=subject,
+                body=body,
+                link=link,
+            )
+            escalated += 1
+    return escalated

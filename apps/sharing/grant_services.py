@@ -1,0 +1,214 @@
+"""Writes that end or narrow grants: revocation, expiry and the provider changing a published
+field. Every path locks the request row before the grant row, as approval does."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.common import clock
+from apps.departments.models import Membership
+from apps.sharing.models import DataRequest, Grant, GrantField
+from apps.sharing.notifications import department_officers, notify
+from apps.sharing.recording import audit_admin, field_permissions_sync, transition_record
+from govdata.vocabulary import SharingType
+
+
+class InvalidTransition(ValidationError):
+    """The request or grant is no longer in a state that allows the change (e.g. a concurrent
+    decision got there first). An API maps it to 409 Conflict."""
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """A grant `valid_until` a date holds through that whole local day."""
+    midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min)
+    return timezone.make_aware(midnight)
+
+
+def _lock_grant(grant: Grant) -> tuple[DataRequest, Grant]:
+    request = DataRequest.objects.select_for_update().get(pk=grant.request_id)
+    locked = (
+        Grant.objects.select_for_update().select_related("consumer", "dataset").get(pk=grant.pk)
+    )
+    return request, locked
+
+
+def _end_grant(
+    *, grant: Grant, request: DataRequest, to: str, by, reason: str, action: str
+) -> None:
+    now = clock.now()
+    grant.status = to
+    if to == Grant.Status.REVOKED:
+        grant.revoked_at, grant.revoked_by, grant.revoked_reason = now, by, reason
+    grant.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_reason"])
+    previous = request.status
+    request.status = (
+        DataRequest.Status.REVOKED if to == Grant.Status.REVOKED else DataRequest.Status.EXPIRED
+    )
+    request.save(update_fields=["status"])
+    field_ids = list(grant.items.values_list("field_id", flat=True))
+    field_permissions_sync(department=grant.consumer, field_ids=field_ids)
+    transition_record(
+        request=request,
+        from_status=previous,
+        to_status=request.status,
+        actor=by,
+        actor_label="" if by else "system",
+        reason=reason,
+    )
+    audit_admin(
+        action=action,
+        actor=by,
+        department=grant.dataset.provider,
+        target=f"grant:{grant.pk}",
+        details={
+            "request": request.pk,
+            "consumer": grant.consumer.code,
+            "dataset": grant.dataset.code,
+            "reason": reason,
+        },
+    )
+    notify(
+        recipients=department_officers(department=grant.consumer),
+        subject=(
+            _("Grant on %(code)s revoked")
+            if to == Grant.Status.REVOKED
+            else _("Grant on %(code)s expired")
+        )
+        % {"code": grant.dataset.code},
+        body=_("Your department can no longer read the granted fields of %(dataset)s. %(reason)s")
+        % {"dataset": grant.dataset.name, "reason": reason},
+        link=f"/admin/sharing/grant/{grant.pk}/change/",
+    )
+
+
+@transaction.atomic
+def grant_revoke(*, grant: Grant, by, reason: str) -> Grant:
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": _("A revocation must give its reason.")})
+    provider = grant.dataset.provider
+    if not (
+        by is not None
+        and by.is_authenticated
+        and (
+            by.is_superuser
+            or Membership.objects.filter(
+                user=by, department=provider, role=Membership.Role.OFFICER
+            ).exists()
+        )
+    ):
+        raise PermissionDenied(
+            _("Only data officers of %(dept)s may revoke.") % {"dept": provider.name}
+        )
+    request, grant = _lock_grant(grant)
+    if grant.status != Grant.Status.ACTIVE:
+        raise InvalidTransition(
+            _("The grant is already %(status)s.") % {"status": grant.get_status_display()}
+        )
+    _end_grant(
+        grant=grant,
+        request=request,
+        to=Grant.Status.REVOKED,
+        by=by,
+        reason=reason.strip(),
+        action="grant.revoke",
+    )
+    return grant
+
+
+def grants_expire_due(*, at: dt.datetime | None = None) -> int:
+    """Marks every active grant past its end as expired and removes its permissions; each
+    grant in its own transaction so one failure does not hold back the others."""
+    at = at or clock.now()
+    ids = list(
+        Grant.objects.filter(status=Grant.Status.ACTIVE, valid_until__lte=at).values_list(
+            "pk", flat=True
+        )
+    )
+    expired = 0
+    for grant in Grant.objects.filter(pk__in=ids):
+        with transaction.atomic():
+            request, locked = _lock_grant(grant)
+            if locked.status != Grant.Status.ACTIVE or locked.valid_until > at:
+                continue  # revoked or extended meanwhile
+            _end_grant(
+                grant=locked,
+                request=request,
+                to=Grant.Status.EXPIRED,
+                by=None,
+                reason=_("The grant reached its end date."),
+                action="grant.expire",
+            )
+            expired += 1
+    return expired
+
+
+@transaction.atomic
+def grants_apply_field_change(
+    *, field, previous_sharing_type: str, new_sharing_type: str | None, by, reason: str
+) -> int:
+    """A published field became `none` or was removed: the grants holding it lose it (and end
+    if nothing is left). Becoming conditional from unconditional touches no grant: grants
+    only ever hold conditional fields. Returns the number of grants affected."""
+    if new_sharing_type not in (None, SharingType.NONE):
+        return 0
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": _("A change of sharing must give its reason.")})
+    what = (
+        _("Field %(name)s was removed: %(reason)s")
+        if new_sharing_type is None
+        else _("Field %(name)s is no longer shared (%(old)s → none): %(reason)s")
+    ) % {"name": field.name, "old": previous_sharing_type, "reason": reason.strip()}
+    grant_ids = list(
+        GrantField.objects.filter(
+            field=field, removed_at__isnull=True, grant__status=Grant.Status.ACTIVE
+        )
+        .order_by("grant_id")
+        .values_list("grant_id", flat=True)
+    )
+    affected = 0
+    for grant in Grant.objects.filter(pk__in=grant_ids).order_by("pk"):
+        request, grant = _lock_grant(grant)
+        if grant.status != Grant.Status.ACTIVE:
+            continue
+        now = clock.now()
+        GrantField.objects.filter(grant=grant, field=field, removed_at__isnull=True).update(
+            removed_at=now, removed_reason=what
+        )
+        affected += 1
+        if not grant.items.filter(removed_at__isnull=True).exists():
+            _end_grant(
+                grant=grant,
+                request=request,
+                to=Grant.Status.REVOKED,
+                by=by,
+                reason=what,
+                action="grant.revoke",
+            )
+            continue
+        field_permissions_sync(department=grant.consumer, field_ids=[field.pk])
+        transition_record(
+            request=request,
+            from_status=request.status,
+            to_status=request.status,
+            actor=by,
+            reason=what,
+        )
+        audit_admin(
+            action="grant.narrow",
+            actor=by,
+            department=grant.dataset.provider,
+            target=f"grant:{grant.pk}",
+            details={"field": field.name, "consumer": grant.consumer.code, "reason": what},
+        )
+        notify(
+            recipients=department_officers(department=grant.consumer),
+            subject=_("Grant on %(code)s narrowed") % {"code": grant.dataset.code},
+            body=what,
+            link=f"/admin/sharing/grant/{grant.pk}/change/",
+        )
+    return affected

@@ -1,0 +1,158 @@
+"""The one answer to "which fields of dataset D may department C read now, in clear or masked,
+under which rows", for every caller (API, admin, export).
+
+A fixed number of SQL queries whatever the number of fields or grants: the dataset's fields
+(none if prefetched) and, for a non-owner, one query over the live grants. A grant counts only
+if it is active, started, not yet ended *at the instant of the query* (compared in SQL, so an
+expired grant is never trusted even before the expiry task has run), and its field right is
+backed by the department group's guardian permission. The rules themselves live in the
+framework-free govdata.policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef
+
+from apps.catalog.models import Dataset, Field, FieldGroupObjectPermission
+from apps.common import clock
+from govdata.policy import FieldRule, GrantRule, evaluate
+
+
+@dataclass(frozen=True)
+class FieldAccess:
+    name: str
+    mask: str  # masking rule applied on output; "none" means readable in clear
+    grant_ids: tuple[int, ...] = ()  # grants relied on (empty for owner/unconditional)
+
+    @property
+    def clear(self) -> bool:
+        return self.mask == "none"
+
+
+@dataclass(frozen=True)
+class AccessDecision:
+    dataset_id: int
+    department_id: int
+    is_owner: bool
+    fields: dict[str, FieldAccess]  # only readable fields, in field position order
+    row_filters: tuple[dict, ...] = ()  # API lookup syntax; ALL must hold; empty = all rows
+
+    def readable(self, name: str) -> bool:
+        return name in self.fields
+
+    def clear(self, name: str) -> bool:
+        access = self.fields.get(name)
+        return access is not None and access.clear
+
+    @property
+    def grant_ids(self) -> tuple[int, ...]:
+        ids: set[int] = set()
+        for access in self.fields.values():
+            ids.update(access.grant_ids)
+        return tuple(sorted(ids))
+
+
+def _fields_by_dataset(datasets: list[Dataset]) -> dict[int, list[Field]]:
+    """Uses prefetched fields when every dataset has them, else one query."""
+    if all("fields" in getattr(d, "_prefetched_objects_cache", {}) for d in datasets):
+        return {d.pk: list(d.fields.all()) for d in datasets}
+    result: dict[int, list[Field]] = {d.pk: [] for d in datasets}
+    for field in Field.objects.filter(dataset_id__in=list(result)).order_by(
+        "dataset_id", "position", "id"
+    ):
+        result[field.dataset_id].append(field)
+    return result
+
+
+def _live_grant_rules(
+    *, dataset_ids: list[int], department, at: dt.datetime
+) -> dict[int, list[GrantRule]]:
+    from apps.sharing.models import Grant, GrantField
+
+    permitted = FieldGroupObjectPermission.objects.filter(
+        group_id=department.group_id,
+        content_object_id=OuterRef("field_id"),
+        permission__codename="read_field",
+        permission__content_type__app_label="catalog",
+    )
+    rows = (
+        GrantField.objects.filter(
+            grant__dataset_id__in=dataset_ids,
+            grant__consumer_id=department.pk,
+            grant__status=Grant.Status.ACTIVE,
+            grant__valid_from__lte=at,
+            grant__valid_until__gt=at,
+            removed_at__isnull=True,
+        )
+        .filter(Exists(permitted))
+        .values_list(
+            "grant__dataset_id", "grant_id", "field_id", "mask_override", "grant__row_filter"
+        )
+    )
+    result: dict[int, list[GrantRule]] = {}
+    for dataset_id, grant_id, field_id, mask_override, row_filter in rows:
+        result.setdefault(dataset_id, []).append(
+            GrantRule(
+                grant_id=grant_id,
+                field_id=field_id,
+                mask_override=mask_override or None,
+                row_filter=row_filter or None,
+            )
+        )
+    return result
+
+
+def _decide(
+    *, dataset: Dataset, department, fields: list[Field], grants: list[GrantRule]
+) -> AccessDecision:
+    is_owner = dataset.provider_id == department.pk
+    evaluation = evaluate(
+        is_owner=is_owner,
+        dataset_sharing_type=dataset.sharing_type,
+        dataset_published=dataset.status == Dataset.Status.PUBLISHED,
+        fields=[FieldRule(f.pk, f.name, f.sharing_type, f.masking) for f in fields],
+        grants=grants,
+    )
+    return AccessDecision(
+        dataset_id=dataset.pk,
+        department_id=department.pk,
+        is_owner=is_owner,
+        fields={
+            name: FieldAccess(name=name, mask=outcome.mask, grant_ids=outcome.grant_ids)
+            for name, outcome in evaluation.fields.items()
+        },
+        row_filters=evaluation.row_filters,
+    )
+
+
+def access_for(*, dataset: Dataset, department, at: dt.datetime | None = None) -> AccessDecision:
+    at = at or clock.now()
+    fields = _fields_by_dataset([dataset])[dataset.pk]
+    grants: list[GrantRule] = []
+    if dataset.provider_id != department.pk:
+        grants = _live_grant_rules(dataset_ids=[dataset.pk], department=department, at=at).get(
+            dataset.pk, []
+        )
+    return _decide(dataset=dataset, department=department, fields=fields, grants=grants)
+
+
+def accessible_fields_for_catalog(
+    *, datasets: Iterable[Dataset], department, at: dt.datetime | None = None
+) -> dict[int, AccessDecision]:
+    at = at or clock.now()
+    datasets = list(datasets)
+    if not datasets:
+        return {}
+    fields = _fields_by_dataset(datasets)
+    foreign = [d.pk for d in datasets if d.provider_id != department.pk]
+    grants = _live_grant_rules(dataset_ids=foreign, department=department, at=at) if foreign else {}
+    return {
+        d.pk: _decide(
+            dataset=d, department=department, fields=fields[d.pk], grants=grants.get(d.pk, [])
+        )
+        for d in datasets
+    }

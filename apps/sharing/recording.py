@@ -1,0 +1,108 @@
+"""What every state change of a request or grant leaves behind: an append-only history entry,
+an admin audit event, and the department's field permissions brought in line with its grants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth.models import Permission
+from django.db.models import Exists, OuterRef
+
+from apps.catalog.models import FieldGroupObjectPermission
+from apps.common import clock
+from apps.sharing.models import DataRequest, Grant, GrantField, RequestTransition
+
+
+def transition_record(
+    *,
+    request: DataRequest,
+    from_status: str,
+    to_status: str,
+    actor=None,
+    actor_label: str = "",
+    reason: str = "",
+) -> RequestTransition:
+    return RequestTransition.objects.create(
+        request=request,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=actor_label or (str(actor) if actor is not None else ""),
+        reason=str(reason),
+        at=clock.now(),
+    )
+
+
+def audit_admin(*, action: str, actor, department, target: str, details: dict[str, Any]) -> None:
+    # Imported here so that this module loads even where the audit app is not ready yet; a
+    # failure to write the event aborts the decision (no decision without its audit record).
+    from apps.audit.services import audit_record_admin
+
+    audit_record_admin(
+        action=action,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        department=department,
+        target=target,
+        details=details,
+    )
+
+
+def read_field_permission() -> Permission:
+    return Permission.objects.get(codename="read_field", content_type__app_label="catalog")
+
+
+def field_permissions_sync(*, department, field_ids: Iterable[int]) -> None:
+    """Gives the department's group `catalog.read_field` on exactly those of `field_ids` that
+    one of its live grants still covers, and removes it from the others at once."""
+    field_ids = set(field_ids)
+    if not field_ids:
+        return
+    now = clock.now()
+    covered = set(
+        GrantField.objects.filter(
+            field_id__in=field_ids,
+            removed_at__isnull=True,
+            grant__consumer_id=department.pk,
+            grant__status=Grant.Status.ACTIVE,
+            grant__valid_until__gt=now,
+        ).values_list("field_id", flat=True)
+    )
+    FieldGroupObjectPermission.objects.filter(
+        group_id=department.group_id,
+        permission__codename="read_field",
+        permission__content_type__app_label="catalog",
+        content_object_id__in=field_ids - covered,
+    ).delete()
+    if covered:
+        permission = read_field_permission()
+        FieldGroupObjectPermission.objects.bulk_create(
+            [
+                FieldGroupObjectPermission(
+                    group_id=department.group_id, permission=permission, content_object_id=fid
+                )
+                for fid in sorted(covered)
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def orphan_field_permissions_remove(*, department) -> int:
+    """Removes the department's field permissions that no live grant backs (a safety net for
+    the expiry task)."""
+    now = clock.now()
+    backed = GrantField.objects.filter(
+        field_id=OuterRef("content_object_id"),
+        removed_at__isnull=True,
+        grant__consumer_id=department.pk,
+        grant__status=Grant.Status.ACTIVE,
+        grant__valid_until__gt=now,
+    )
+    deleted, _ = (
+        FieldGroupObjectPermission.objects.filter(
+            group_id=department.group_id, permission__codename="read_field"
+        )
+        .filter(~Exists(backed))
+        .delete()
+    )
+    return deleted

@@ -1,0 +1,44 @@
+"""Row filters on grants, in the API's lookup syntax: ``{"district": "天河区"}``,
+``{"district__in": ["天河区", "越秀区"]}``, ``__gte``, ``__lte``, ``__contains``."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+
+LOOKUPS = frozenset({"in", "gte", "lte", "contains"})
+_SCALARS = (str, int, float, bool)
+
+
+def row_filter_validate(*, row_filter: dict | None, dataset) -> dict | None:
+    """Returns the filter (None when empty) or raises naming every bad key."""
+    if not row_filter:
+        return None
+    if not isinstance(row_filter, dict):
+        raise ValidationError({"row_filter": _("A row filter is an object of field lookups.")})
+    names = set(dataset.fields.values_list("name", flat=True))
+    errors = []
+    for key, value in row_filter.items():
+        name, _sep, lookup = str(key).partition("__")
+        if name not in names:
+            errors.append(
+                _("%(key)s: %(dataset)s has no field %(name)s.")
+                % {"key": key, "dataset": dataset.code, "name": name}
+            )
+        elif lookup and lookup not in LOOKUPS:
+            errors.append(
+                _("%(key)s: unknown lookup %(lookup)s (use in, gte, lte, contains).")
+                % {"key": key, "lookup": lookup}
+            )
+        elif lookup == "in":
+            if (
+                not isinstance(value, list)
+                or not value
+                or not all(isinstance(v, _SCALARS) for v in value)
+            ):
+                errors.append(_("%(key)s: give a non-empty list of values.") % {"key": key})
+        elif not isinstance(value, _SCALARS):
+            errors.append(_("%(key)s: give a single value.") % {"key": key})
+    if errors:
+        raise ValidationError({"row_filter": errors})
+    return dict(row_filter)

@@ -1,0 +1,366 @@
+"""Writes of the sharing workflow: submit, approve, reject, withdraw a request; grant changes
+live in grant_services and are re-exported here. Keyword-only, transactional; state changes
+lock the request row first (then its grant) so that concurrent decisions serialise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from apps.catalog.models import Dataset, Field
+from apps.common import clock
+from apps.departments.models import Membership
+from apps.sharing.grant_services import (  # noqa: F401 - the public API of this module
+    InvalidTransition,
+    end_of_day,
+    grant_revoke,
+    grants_apply_field_change,
+    grants_expire_due,
+)
+from apps.sharing.models import DataRequest, DataRequestField, Grant, GrantField
+from apps.sharing.notifications import department_officers, notify
+from apps.sharing.recording import audit_admin, field_permissions_sync, transition_record
+from apps.sharing.row_filters import row_filter_validate
+from apps.sharing.selectors import working_days_add
+from govdata.masking import MASK_STRICTNESS, is_known_rule
+from govdata.vocabulary import SharingType
+
+Status = DataRequest.Status
+
+
+def _is_officer(user, department) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    return Membership.objects.filter(
+        user=user, department=department, role=Membership.Role.OFFICER
+    ).exists()
+
+
+def _require_officer(user, department) -> None:
+    if not _is_officer(user, department):
+        raise PermissionDenied(
+            _("Only data officers of %(dept)s may do this.") % {"dept": department.name}
+        )
+
+
+def _lock(request: DataRequest, *expected: str) -> DataRequest:
+    locked = DataRequest.objects.select_for_update().get(pk=request.pk)
+    if locked.status not in expected:
+        raise InvalidTransition(
+            _("Request #%(id)s is %(status)s; it can no longer be changed this way.")
+            % {"id": locked.pk, "status": locked.get_status_display()}
+        )
+    return locked
+
+
+def _fields_named(dataset: Dataset, names: Sequence[str], where: str) -> list[Field]:
+    if not names:
+        raise ValidationError({where: _("Name at least one field.")})
+    by_name = {f.name: f for f in dataset.fields.all()}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise ValidationError(
+            {
+                where: _("Unknown fields of %(code)s: %(names)s.")
+                % {"code": dataset.code, "names": ", ".join(unknown)}
+            }
+        )
+    return [by_name[n] for n in dict.fromkeys(names)]
+
+
+@transaction.atomic
+def request_submit(
+    *,
+    consumer,
+    dataset: Dataset,
+    fields: Sequence[str],
+    purpose: str,
+    legal_basis: str,
+    valid_until: dt.date,
+    by=None,
+    application_id: int | None = None,
+) -> DataRequest:
+    """Unconditional fields are refused, not silently dropped: they need no request, and a
+    request that says something else than what is reviewed would mislead both sides."""
+    if by is not None:
+        _require_officer(by, consumer)
+    elif application_id is None:
+        raise PermissionDenied(_("A request needs a submitting officer or application."))
+    if dataset.provider_id == consumer.pk:
+        raise ValidationError({"dataset": _("A department does not request its own data.")})
+    if dataset.status != Dataset.Status.PUBLISHED:
+        raise ValidationError({"dataset": _("%(code)s is not published.") % {"code": dataset.code}})
+    if dataset.sharing_type == SharingType.NONE:
+        raise ValidationError(
+            {
+                "dataset": _("%(code)s is not shared (不予共享). Legal basis: %(basis)s")
+                % {"code": dataset.code, "basis": dataset.legal_basis}
+            }
+        )
+    chosen = _fields_named(dataset, fields, "fields")
+    closed = [f for f in chosen if f.sharing_type == SharingType.NONE]
+    if closed:
+        raise ValidationError(
+            {
+                "fields": [
+                    _("%(name)s is not shared (不予共享). Legal basis: %(basis)s")
+                    % {"name": f.name, "basis": f.legal_basis}
+                    for f in closed
+                ]
+            }
+        )
+    open_fields = [f.name for f in chosen if f.sharing_type == SharingType.UNCONDITIONAL]
+    if open_fields:
+        raise ValidationError(
+            {
+                "fields": _(
+                    "%(names)s are shared unconditionally and readable without a request; "
+                    "leave them out."
+                )
+                % {"names": ", ".join(open_fields)}
+            }
+        )
+    errors = {}
+    if not purpose.strip():
+        errors["purpose"] = _("State the purpose the data will be used for.")
+    if not legal_basis.strip():
+        errors["legal_basis"] = _("State the legal basis of the request.")
+    today = clock.today()
+    if valid_until <= today:
+        errors["valid_until"] = _("The end date must be after today.")
+    if errors:
+        raise ValidationError(errors)
+
+    now = clock.now()
+    request = DataRequest.objects.create(
+        consumer=consumer,
+        dataset=dataset,
+        purpose=purpose.strip(),
+        legal_basis=legal_basis.strip(),
+        valid_until=valid_until,
+        due_by=working_days_add(start=today, days=settings.GOVDATA["REQUEST_ANSWER_WORKING_DAYS"]),
+        created_by=by,
+        created_by_application_id=application_id,
+        created_at=now,
+    )
+    DataRequestField.objects.bulk_create(
+        [DataRequestField(request=request, field=f) for f in chosen]
+    )
+    transition_record(
+        request=request,
+        from_status="",
+        to_status=Status.SUBMITTED,
+        actor=by,
+        actor_label="" if by else f"application:{application_id}",
+        reason=request.purpose,
+    )
+    notify(
+        recipients=department_officers(department=dataset.provider),
+        subject=_("New data request #%(id)s for %(code)s")
+        % {"id": request.pk, "code": dataset.code},
+        body=_("%(consumer)s requests %(fields)s of %(dataset)s. Answer by %(due)s.")
+        % {
+            "consumer": consumer.name,
+            "fields": ", ".join(f.name for f in chosen),
+            "dataset": dataset.name,
+            "due": request.due_by.isoformat(),
+        },
+        link=f"/admin/sharing/datarequest/{request.pk}/change/",
+    )
+    return request
+
+
+def _masks_validate(masks: dict[str, str] | None, fields: list[Field]) -> dict[str, str]:
+    if not masks:
+        return {}
+    by_name = {f.name: f for f in fields}
+    errors = []
+    for name, rule in masks.items():
+        if name not in by_name:
+            errors.append(_("%(name)s: not among the approved fields.") % {"name": name})
+        elif not is_known_rule(rule):
+            errors.append(
+                _("%(name)s: unknown masking rule %(rule)s.") % {"name": name, "rule": rule}
+            )
+        elif MASK_STRICTNESS[rule] < MASK_STRICTNESS.get(by_name[name].masking, 99):
+            errors.append(
+                _("%(name)s: %(rule)s is weaker than the declared %(declared)s.")
+                % {"name": name, "rule": rule, "declared": by_name[name].masking}
+            )
+    if errors:
+        raise ValidationError({"masks": errors})
+    return dict(masks)
+
+
+@transaction.atomic
+def request_approve(
+    *,
+    request: DataRequest,
+    by,
+    fields: Sequence[str] | None = None,
+    valid_until: dt.date | None = None,
+    row_filter: dict | None = None,
+    masks: dict[str, str] | None = None,
+) -> Grant:
+    """Approves all requested fields or a subset, possibly for less time, under a row filter
+    and with stricter masks; the consumer's group gets `catalog.read_field` on exactly those."""
+    dataset = Dataset.objects.select_related("provider").get(pk=request.dataset_id)
+    _require_officer(by, dataset.provider)
+    request = _lock(request, Status.SUBMITTED)
+    requested = {
+        f.name: f
+        for f in Field.objects.filter(pk__in=request.items.values("field_id")).order_by("position")
+    }
+    names = list(fields) if fields is not None else list(requested)
+    outside = [n for n in names if n not in requested]
+    if outside:
+        raise ValidationError(
+            {"fields": _("Not requested: %(names)s.") % {"names": ", ".join(outside)}}
+        )
+    approved = _fields_named(dataset, names, "fields")
+    not_conditional = [f.name for f in approved if f.sharing_type != SharingType.CONDITIONAL]
+    if not_conditional:
+        raise ValidationError(
+            {
+                "fields": _("No longer conditional, cannot be granted: %(names)s.")
+                % {"names": ", ".join(not_conditional)}
+            }
+        )
+    until = valid_until or request.valid_until
+    if until > request.valid_until:
+        raise ValidationError({"valid_until": _("A grant cannot outlast the requested end date.")})
+    if until <= clock.today():
+        raise ValidationError({"valid_until": _("The end date must be after today.")})
+    row_filter = row_filter_validate(row_filter=row_filter, dataset=dataset)
+    masks = _masks_validate(masks, approved)
+
+    now = clock.now()
+    grant = Grant.objects.create(
+        request=request,
+        consumer_id=request.consumer_id,
+        dataset=dataset,
+        valid_from=now,
+        valid_until=end_of_day(until),
+        row_filter=row_filter,
+        created_at=now,
+    )
+    GrantField.objects.bulk_create(
+        [GrantField(grant=grant, field=f, mask_override=masks.get(f.name, "")) for f in approved]
+    )
+    request.status = Status.APPROVED
+    request.decided_at, request.decided_by = now, by
+    request.save(update_fields=["status", "decided_at", "decided_by"])
+    consumer = request.consumer
+    field_permissions_sync(department=consumer, field_ids=[f.pk for f in approved])
+    partial = len(approved) < len(requested)
+    transition_record(
+        request=request,
+        from_status=Status.SUBMITTED,
+        to_status=Status.APPROVED,
+        actor=by,
+        reason=_("Approved %(fields)s until %(until)s.")
+        % {"fields": ", ".join(f.name for f in approved), "until": until.isoformat()},
+    )
+    audit_admin(
+        action="request.approve",
+        actor=by,
+        department=dataset.provider,
+        target=f"request:{request.pk}",
+        details={
+            "grant": grant.pk,
+            "consumer": consumer.code,
+            "dataset": dataset.code,
+            "fields": [f.name for f in approved],
+            "partial": partial,
+            "valid_until": until.isoformat(),
+            "row_filter": row_filter,
+            "masks": masks,
+        },
+    )
+    notify(
+        recipients=department_officers(department=consumer),
+        subject=_("Request #%(id)s approved") % {"id": request.pk},
+        body=_("%(provider)s approved %(fields)s of %(dataset)s until %(until)s.")
+        % {
+            "provider": dataset.provider.name,
+            "fields": ", ".join(f.name for f in approved),
+            "dataset": dataset.name,
+            "until": until.isoformat(),
+        },
+        link=f"/admin/sharing/grant/{grant.pk}/change/",
+    )
+    return grant
+
+
+@transaction.atomic
+def request_reject(*, request: DataRequest, by, reason: str) -> DataRequest:
+    dataset = Dataset.objects.select_related("provider").get(pk=request.dataset_id)
+    _require_officer(by, dataset.provider)
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": _("A rejection must give its reasons.")})
+    request = _lock(request, Status.SUBMITTED)
+    request.status = Status.REJECTED
+    request.decided_at, request.decided_by = clock.now(), by
+    request.decision_reason = reason.strip()
+    request.save(update_fields=["status", "decided_at", "decided_by", "decision_reason"])
+    transition_record(
+        request=request,
+        from_status=Status.SUBMITTED,
+        to_status=Status.REJECTED,
+        actor=by,
+        reason=request.decision_reason,
+    )
+    audit_admin(
+        action="request.reject",
+        actor=by,
+        department=dataset.provider,
+        target=f"request:{request.pk}",
+        details={"consumer": request.consumer.code, "dataset": dataset.code, "reason": reason},
+    )
+    notify(
+        recipients=department_officers(department=request.consumer),
+        subject=_("Request #%(id)s rejected") % {"id": request.pk},
+        body=_("%(provider)s rejected your request for %(dataset)s: %(reason)s")
+        % {"provider": dataset.provider.name, "dataset": dataset.name, "reason": reason},
+        link=f"/admin/sharing/datarequest/{request.pk}/change/",
+    )
+    return request
+
+
+@transaction.atomic
+def request_withdraw(
+    *, request: DataRequest, by=None, application_id: int | None = None, reason: str = ""
+) -> DataRequest:
+    """The requester takes back a pending request (an approved one ends by revocation)."""
+    consumer = request.consumer
+    if by is not None:
+        _require_officer(by, consumer)
+    elif application_id is None:
+        raise PermissionDenied(_("A withdrawal needs an officer or application."))
+    request = _lock(request, Status.SUBMITTED)
+    request.status = Status.WITHDRAWN
+    request.decided_at = clock.now()
+    request.save(update_fields=["status", "decided_at"])
+    transition_record(
+        request=request,
+        from_status=Status.SUBMITTED,
+        to_status=Status.WITHDRAWN,
+        actor=by,
+        actor_label="" if by else f"application:{application_id}",
+        reason=reason,
+    )
+    audit_admin(
+        action="request.withdraw",
+        actor=by,
+        department=consumer,
+        target=f"request:{request.pk}",
+        details={"dataset": request.dataset.code, "reason": reason},
+    )
+    return request

@@ -1,0 +1,208 @@
+"""The officer's view of syncs: sources (with upload and "sync now") and runs (counts, duration,
+live progress bar, quarantine report). Thin: every write goes through apps.sync.services."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from apps.sync.forms import SyncConfigForm
+from apps.sync.models import SyncConfig, SyncRun
+from apps.sync.selectors import (
+    run_progress,
+    run_quarantine_csv,
+    sync_configs_for_user,
+    sync_runs_for_user,
+)
+from apps.sync.services import (
+    SyncAlreadyActive,
+    sync_config_set,
+    sync_run_request,
+    sync_upload_store,
+)
+from govdata.crypto import secrets_decrypt
+
+
+def _progress_bar(run: SyncRun) -> str:
+    return format_html(
+        '<div class="sync-progress" data-url="{}" data-finished="{}">'
+        '<progress max="1" value="{}"></progress> <span>{}</span></div>',
+        reverse("admin:sync_syncrun_progress", args=[run.pk]),
+        "1" if run.status in SyncRun.FINISHED else "0",
+        run.progress,
+        f"{run.progress:.0%} {run.phase}",
+    )
+
+
+@admin.register(SyncConfig)
+class SyncConfigAdmin(admin.ModelAdmin):
+    form = SyncConfigForm
+    list_display = ["dataset", "kind", "mode", "watermark_column", "watermark_value", "scheduled"]
+    list_filter = ["kind", "mode"]
+    readonly_fields = ["watermark_value"]
+    change_form_template = "admin/sync/syncconfig/change_form.html"
+
+    def get_queryset(self, request):
+        return sync_configs_for_user(user=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "dataset" and not request.user.is_superuser:
+            from apps.catalog.models import Dataset
+            from apps.departments.selectors import user_department_ids
+
+            ids = user_department_ids(user=request.user, role="officer")
+            kwargs["queryset"] = Dataset.objects.filter(provider_id__in=ids)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        secrets = None
+        if data.get("connection_url") or data.get("api_token"):
+            current = secrets_decrypt(obj.secrets_encrypted) if change else {}
+            if data.get("connection_url"):
+                current["url"] = data["connection_url"]
+            if data.get("api_token"):
+                current["token"] = data["api_token"]
+            secrets = current
+        saved = sync_config_set(
+            dataset=data["dataset"],
+            kind=data["kind"],
+            mode=data["mode"],
+            options=data.get("options") or {},
+            secrets=secrets,
+            watermark_column=data.get("watermark_column", ""),
+            reject_threshold=data["reject_threshold"],
+            scheduled=data["scheduled"],
+        )
+        obj.pk = saved.pk
+        obj.refresh_from_db()
+        if data.get("upload"):
+            try:
+                run = sync_upload_store(
+                    dataset=data["dataset"],
+                    upload=data["upload"],
+                    by=request.user,
+                    encoding=data.get("encoding", ""),
+                )
+            except (ValidationError, SyncAlreadyActive) as exc:
+                messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+            else:
+                messages.success(
+                    request, gettext("File received; run #%(run)s queued.") % {"run": run.pk}
+                )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/sync-now/",
+                self.admin_site.admin_view(require_POST(self.sync_now_view)),
+                name="sync_syncconfig_sync_now",
+            ),
+            *super().get_urls(),
+        ]
+
+    def sync_now_view(self, request, pk: int):
+        config = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_change_permission(request, config):
+            raise PermissionDenied
+        try:
+            run = sync_run_request(dataset=config.dataset, by=request.user)
+        except (SyncAlreadyActive, ValidationError) as exc:
+            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
+            return HttpResponseRedirect(reverse("admin:sync_syncconfig_change", args=[pk]))
+        messages.success(request, gettext("Run #%(run)s queued.") % {"run": run.pk})
+        return HttpResponseRedirect(reverse("admin:sync_syncrun_change", args=[run.pk]))
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "dataset",
+        "status",
+        "trigger",
+        "mode",
+        "rows_read",
+        "rows_inserted",
+        "rows_updated",
+        "rows_removed",
+        "rows_rejected",
+        "duration_display",
+        "progress_display",
+        "quarantine_link",
+    ]
+    list_filter = ["status", "trigger", "mode"]
+    list_select_related = ["dataset"]
+    readonly_fields = [f.name for f in SyncRun._meta.fields] + [
+        "duration_display",
+        "progress_display",
+        "quarantine_link",
+    ]
+    exclude = ["options"]
+
+    class Media:
+        js = ["sync/progress.js"]
+
+    def get_queryset(self, request):
+        return sync_runs_for_user(user=request.user)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("duration"))
+    def duration_display(self, run: SyncRun) -> str:
+        duration = run.duration
+        return "-" if duration is None else f"{duration.total_seconds():.1f} s"
+
+    @admin.display(description=_("progress"))
+    def progress_display(self, run: SyncRun) -> str:
+        return _progress_bar(run)
+
+    @admin.display(description=_("quarantine"))
+    def quarantine_link(self, run: SyncRun) -> str:
+        if not run.rows_rejected:
+            return "-"
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("admin:sync_syncrun_quarantine", args=[run.pk]),
+            gettext("%(n)d rows (CSV)") % {"n": run.rows_rejected},
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="sync_syncrun_progress",
+            ),
+            path(
+                "<int:pk>/quarantine.csv",
+                self.admin_site.admin_view(self.quarantine_view),
+                name="sync_syncrun_quarantine",
+            ),
+            *super().get_urls(),
+        ]
+
+    def progress_view(self, request, pk: int):
+        run = get_object_or_404(self.get_queryset(request), pk=pk)
+        return JsonResponse(run_progress(run=run))
+
+    def quarantine_view(self, request, pk: int):
+        run = get_object_or_404(self.get_queryset(request), pk=pk)
+        response = StreamingHttpResponse(
+            run_quarantine_csv(run=run), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="quarantine-{run.dataset.code}-run{run.pk}.csv"'
+        )
+        return response

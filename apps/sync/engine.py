@@ -1,0 +1,358 @@
+"""Executes one sync run: read → validate → COPY into staging → publish in one transaction.
+
+Guarantees (see docs/architecture.md, "Sync"):
+- readers see the previous version until the publishing transaction commits; the run's status,
+  counts and the new watermark commit in that same transaction, so a run is either published and
+  `succeeded` or not published at all;
+- everything before the publish is repeatable: the staging table has a fixed name per dataset and
+  is recreated, the run's quarantine is cleared, and the run row pins the source (file, watermark
+  window), so a re-delivered task after a SIGKILL reaches exactly the state of a clean run;
+- one run per dataset at a time, by a PostgreSQL session advisory lock (released by the server
+  when the holder's connection dies, so a killed worker never leaves a stale lock).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    transaction,
+)
+from django.utils.translation import gettext as _
+
+from apps.common import clock
+from apps.records import store
+from apps.sync.models import SyncConfig, SyncRejection, SyncRun
+from govdata.connectors import SourceError, SourceFormatError, connector_for
+from govdata.crypto import secrets_decrypt
+from govdata.rows import RowValidator
+from govdata.validation import FieldError, FieldSpec
+
+LOCK_NAMESPACE = 0x53594E43  # "SYNC": advisory-lock class id of dataset runs
+BATCH_ROWS = 20_000
+MAX_STORED_REJECTIONS = 20_000
+EARLY_ABORT_MIN_ROWS = 1_000
+
+
+class SyncBusy(Exception):
+    """Another run of the same dataset holds the lock."""
+
+
+class SyncFailed(Exception):
+    """The run cannot succeed with this input; the message names what and where."""
+
+
+class SyncInterrupted(Exception):
+    """The database connection broke mid-run; nothing was published, a retry is safe."""
+
+
+def staging_name(dataset_id: int) -> str:
+    return f"d{dataset_id}_sync"
+
+
+def _fault_point(name: str) -> None:
+    """Test hook for the fault tests: pause at a named point so the test can SIGKILL the
+    process or cut its database connection there. Inert unless the environment asks for it."""
+    if os.environ.get("GOVDATA_SYNC_PAUSE_AT") != name:
+        return
+    marker = Path(os.environ["GOVDATA_SYNC_PAUSE_FILE"])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        marker.write_text(f"{os.getpid()} {cursor.fetchone()[0]}")
+    deadline = time.monotonic() + 120
+    while marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def _try_lock(dataset_id: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [LOCK_NAMESPACE, dataset_id])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock(dataset_id: int) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [LOCK_NAMESPACE, dataset_id])
+    except DatabaseError:
+        connection.close()  # a dead connection released the lock already
+
+
+def _save(run: SyncRun, *fields: str) -> None:
+    SyncRun.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
+
+
+def run_execute(*, run_id: int) -> SyncRun:
+    """Execute (or resume after a crash) one run. Finished runs are left as they are."""
+    run = SyncRun.objects.select_related("dataset", "config").get(pk=run_id)
+    if run.status in SyncRun.FINISHED:
+        return run
+    if not _try_lock(run.dataset_id):
+        raise SyncBusy(_("Another sync of this dataset is running."))
+    try:
+        run.refresh_from_db()
+        if run.status in SyncRun.FINISHED:
+            return run
+        run.status, run.started_at, run.finished_at = SyncRun.Status.RUNNING, clock.now(), None
+        run.attempts += 1
+        run.error, run.progress, run.phase = "", 0.0, "reading"
+        _save(run, "status", "started_at", "finished_at", "attempts", "error", "progress", "phase")
+        SyncRejection.objects.filter(run=run).delete()
+        try:
+            _execute(run)
+        except (SyncFailed, SourceFormatError, FieldError) as exc:
+            _finish_failed(run, str(exc))
+        except (OperationalError, InterfaceError) as exc:
+            connection.close()
+            run.status, run.error = SyncRun.Status.RETRYING, str(exc)[:2000]
+            _save(run, "status", "error")
+            raise SyncInterrupted(str(exc)) from exc
+        except SourceError as exc:
+            run.status, run.error = SyncRun.Status.RETRYING, str(exc)[:2000]
+            _save(run, "status", "error")
+            _drop_staging(run)
+            raise
+        except Exception as exc:
+            _finish_failed(run, _("Unexpected error: %(error)s") % {"error": exc})
+            raise
+        return run
+    finally:
+        _unlock(run.dataset_id)
+
+
+def _drop_staging(run: SyncRun) -> None:
+    try:
+        with connection.cursor() as cursor:
+            store.drop_table(cursor, staging_name(run.dataset_id))
+    except DatabaseError:
+        connection.close()
+
+
+def _finish_failed(run: SyncRun, message: str) -> None:
+    _drop_staging(run)
+    run.status, run.error, run.finished_at = SyncRun.Status.FAILED, message[:4000], clock.now()
+    run.phase = "failed"
+    _save(
+        run,
+        "status",
+        "error",
+        "finished_at",
+        "phase",
+        "rows_read",
+        "rows_rejected",
+    )
+
+
+class _Loader:
+    """Streams validated rows into the staging table in COPY batches, and rejections into the
+    quarantine, updating the run's counts and progress after each batch."""
+
+    def __init__(self, run: SyncRun, columns: Sequence[str], threshold: float, progress) -> None:
+        self.run = run
+        self.table = staging_name(run.dataset_id)
+        self.copy_columns = [store.ROW_COLUMN, *columns]
+        self.threshold = threshold
+        self.progress = progress
+        self.buffer = io.StringIO()
+        self.pending = 0
+        self.batch_rows = int(run.options.get("batch_rows") or BATCH_ROWS)
+        self.rejections: list[SyncRejection] = []
+        self.stored_rejections = 0
+        self.batches = 0
+
+    def reject(self, row_number: int, errors: list[tuple[str, str, str]]) -> None:
+        self.run.rows_rejected += 1
+        if self.stored_rejections < MAX_STORED_REJECTIONS:
+            for name, reason, value in errors:
+                self.rejections.append(
+                    SyncRejection(
+                        run=self.run, row_number=row_number, field=name, reason=reason, value=value
+                    )
+                )
+                self.stored_rejections += 1
+
+    def flush(self, cursor) -> None:
+        if self.pending:
+            store.copy_csv(cursor, self.table, self.copy_columns, self.buffer)
+            self.buffer.seek(0)
+            self.buffer.truncate()
+            self.pending = 0
+        if self.rejections:
+            SyncRejection.objects.bulk_create(self.rejections, batch_size=2000)
+            self.rejections = []
+        self.batches += 1
+        if self.batches == 1:
+            _fault_point("mid_copy")
+        run = self.run
+        if self.progress is not None:
+            run.progress = round(min(0.9, 0.9 * self.progress()), 4)
+        _save(run, "rows_read", "rows_rejected", "progress")
+        if run.rows_read >= EARLY_ABORT_MIN_ROWS:
+            self.check_threshold()
+
+    def check_threshold(self) -> None:
+        run = self.run
+        if run.rows_read and run.rows_rejected / run.rows_read > self.threshold:
+            raise SyncFailed(
+                _(
+                    "%(rejected)d of %(read)d rows (%(share).1f%%) failed validation, more than "
+                    "the dataset's limit of %(limit).1f%%; nothing was published. See the "
+                    "quarantine report."
+                )
+                % {
+                    "rejected": run.rows_rejected,
+                    "read": run.rows_read,
+                    "share": 100 * run.rows_rejected / run.rows_read,
+                    "limit": 100 * self.threshold,
+                }
+            )
+
+
+def _execute(run: SyncRun) -> None:
+    dataset = run.dataset
+    config: SyncConfig = run.config
+    fields = list(dataset.fields.all())
+    columns = [f.name for f in fields]
+    key = dataset.key_field
+    if key not in columns:
+        raise SyncFailed(_("The key field “%(key)s” is not a field of the dataset.") % {"key": key})
+    specs = [
+        FieldSpec(f.name, f.data_type, bool(f.required), tuple(f.enum_values or ())) for f in fields
+    ]
+    incremental = run.mode == "incremental"
+    connector = connector_for(
+        run.kind, options=run.options, secrets=secrets_decrypt(config.secrets_encrypted)
+    )
+    watermark = config.watermark_column if incremental else ""
+    since = run.since or None
+    staging = staging_name(dataset.pk)
+    run.rows_read = run.rows_rejected = 0
+    with connection.cursor() as cursor:
+        store.staging_create(cursor, staging, fields, key)
+        with connector.open(watermark_column=watermark or None, since=since) as data:
+            source_columns = data.columns or (columns if incremental else [])
+            validator = RowValidator(specs=specs, source_columns=source_columns, key_field=key)
+            wm_pos = _watermark_position(source_columns, config.watermark_column)
+            loader = _Loader(run, columns, config.reject_threshold, getattr(data, "progress", None))
+            high = _load(loader, validator, data.rows, wm_pos, cursor)
+            loader.flush(cursor)
+        loader.check_threshold()
+        _fault_point("after_read")
+        good = run.rows_read - run.rows_rejected
+        if not incremental and good == 0:
+            raise SyncFailed(
+                _("The source has no valid rows; refusing to replace the dataset with nothing.")
+            )
+        run.phase, run.progress = "indexing", 0.92
+        _save(run, "phase", "progress")
+        _index_staging(cursor, staging, key)
+    _fault_point("before_publish")
+    _publish(run, fields, key, incremental, high)
+
+
+def _watermark_position(columns: Sequence[str], watermark: str) -> int | None:
+    if not watermark:
+        return None
+    try:
+        return list(columns).index(watermark)
+    except ValueError:
+        return None
+
+
+def _load(loader: _Loader, validator: RowValidator, rows, wm_pos: int | None, cursor):
+    """The hot loop. Returns the highest watermark value seen among accepted rows."""
+    run = loader.run
+    check_row = validator.row
+    write = loader.buffer.write
+    batch = loader.batch_rows
+    high = None
+    read = 0
+    for row_number, raw in rows:
+        read += 1
+        line = check_row(raw, row_number)
+        if line is None:
+            errors = validator.errors(raw)
+            if errors:
+                loader.reject(row_number, errors)
+                continue
+            raise SyncFailed(_("Row %(row)d could not be read.") % {"row": row_number})
+        write(line)
+        if wm_pos is not None and wm_pos < len(raw):
+            mark = raw[wm_pos]
+            if mark is not None and mark != "" and (high is None or mark > high):
+                high = mark
+        loader.pending += 1
+        if loader.pending >= batch:
+            run.rows_read = read
+            loader.flush(cursor)
+    run.rows_read = read
+    return high
+
+
+def _index_staging(cursor, staging: str, key: str) -> None:
+    try:
+        with transaction.atomic():
+            store.add_key_index(cursor, staging, key)
+    except IntegrityError:
+        pairs = store.staging_duplicates(cursor, staging, key)
+        detail = "; ".join(
+            _("key %(key)s in rows %(rows)s") % {"key": k, "rows": ", ".join(str(r) for r in rows)}
+            for k, rows in pairs
+        )
+        raise SyncFailed(
+            _("Duplicate keys in the source: %(detail)s. Nothing was published.")
+            % {"detail": detail}
+        ) from None
+
+
+def _publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:
+    dataset = run.dataset
+    columns = [f.name for f in fields]
+    staging = staging_name(dataset.pk)
+    live = store.live_table(dataset.pk)
+    run.phase, run.progress = "publishing", 0.96
+    _save(run, "phase", "progress")
+    with transaction.atomic():
+        # Lock the config row: the watermark read at request time is the one we advance.
+        config = SyncConfig.objects.select_for_update().get(pk=run.config_id)
+        store.store_ensure_table(dataset)
+        with connection.cursor() as cursor:
+            if incremental:
+                inserted, updated = store.staging_upsert(cursor, staging, live, columns, key)
+                removed = 0
+                store.drop_table(cursor, staging)
+            else:
+                inserted, updated, removed = store.full_diff_counts(
+                    cursor, staging, live, columns, key
+                )
+                store.staging_publish_full(cursor, dataset.pk, staging)
+        _fault_point("in_publish")
+        run.rows_inserted, run.rows_updated, run.rows_removed = inserted, updated, removed
+        if high is not None and config.watermark_column:
+            mark = high.isoformat() if hasattr(high, "isoformat") else str(high)
+            config.watermark_value = run.watermark_after = mark
+            config.save(update_fields=["watermark_value", "updated_at"])
+        run.status, run.phase, run.progress = SyncRun.Status.SUCCEEDED, "done", 1.0
+        run.finished_at = clock.now()
+        _save(
+            run,
+            "rows_read",
+            "rows_rejected",
+            "rows_inserted",
+            "rows_updated",
+            "rows_removed",
+            "status",
+            "phase",
+            "progress",
+            "finished_at",
+            "watermark_after",
+        )

@@ -1,0 +1,71 @@
+"""Reads of apps.sync: runs visible to an officer, a run's live progress, the quarantine report."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from apps.departments.selectors import user_department_ids
+from apps.sync.models import SyncConfig, SyncRejection, SyncRun
+
+
+def sync_configs_for_user(*, user) -> QuerySet[SyncConfig]:
+    qs = SyncConfig.objects.select_related("dataset", "dataset__provider")
+    if user.is_superuser:
+        return qs
+    return qs.filter(dataset__provider_id__in=user_department_ids(user=user, role="officer"))
+
+
+def sync_runs_for_user(*, user) -> QuerySet[SyncRun]:
+    qs = SyncRun.objects.select_related("dataset", "requested_by")
+    if user.is_superuser:
+        return qs
+    return qs.filter(dataset__provider_id__in=user_department_ids(user=user, role="officer"))
+
+
+def run_progress(*, run: SyncRun) -> dict[str, Any]:
+    """What the admin's progress bar polls."""
+    duration = run.duration
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "status_display": str(run.get_status_display()),
+        "phase": run.phase,
+        "progress": run.progress,
+        "rows_read": run.rows_read,
+        "rows_inserted": run.rows_inserted,
+        "rows_updated": run.rows_updated,
+        "rows_removed": run.rows_removed,
+        "rows_rejected": run.rows_rejected,
+        "duration_seconds": duration.total_seconds() if duration is not None else None,
+        "error": run.error,
+        "finished": run.status in SyncRun.FINISHED,
+    }
+
+
+def run_quarantine_csv(*, run: SyncRun) -> Iterator[str]:
+    """The quarantine as CSV lines (UTF-8 with BOM for Excel), streamed from the database."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def take() -> str:
+        text = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return text
+
+    writer.writerow([_("row"), _("field"), _("reason"), _("value")])
+    yield "\ufeff" + take()
+    rows = (
+        SyncRejection.objects.filter(run=run)
+        .order_by("row_number", "id")
+        .values_list("row_number", "field", "reason", "value")
+    )
+    for row in rows.iterator(chunk_size=2000):
+        writer.writerow(row)
+        yield take()

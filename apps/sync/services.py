@@ -1,0 +1,173 @@
+"""Writes of apps.sync: configure a dataset's source, request runs, take file uploads."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext as _
+
+from apps.common import clock
+from apps.sync.models import FILE_KINDS, SourceKind, SyncConfig, SyncMode, SyncRun
+from govdata.crypto import secrets_encrypt
+
+UPLOAD_SUFFIXES = {".csv": SourceKind.CSV, ".txt": SourceKind.CSV, ".xlsx": SourceKind.XLSX}
+
+
+class SyncAlreadyActive(Exception):
+    """A run of the dataset is already queued or running: one run per dataset at a time."""
+
+
+def sync_config_set(
+    *,
+    dataset,
+    kind: str,
+    mode: str = SyncMode.FULL,
+    options: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+    watermark_column: str = "",
+    reject_threshold: float = 0.05,
+    scheduled: bool = True,
+) -> SyncConfig:
+    """Create or replace the dataset's source; `secrets` (URL with password, token) are stored
+    encrypted and kept as they were when None is passed."""
+    if kind not in SourceKind.values:
+        raise ValidationError({"kind": _("Unknown source kind “%(kind)s”.") % {"kind": kind}})
+    if mode == SyncMode.INCREMENTAL and not watermark_column and kind not in FILE_KINDS:
+        raise ValidationError(
+            {"watermark_column": _("An incremental sync needs a watermark column.")}
+        )
+    if not 0.0 <= reject_threshold <= 1.0:
+        raise ValidationError({"reject_threshold": _("Give a share between 0 and 1.")})
+    with transaction.atomic():
+        config, _created = SyncConfig.objects.select_for_update().get_or_create(
+            dataset=dataset, defaults={"kind": kind}
+        )
+        if config.watermark_column != watermark_column or config.kind != kind:
+            config.watermark_value = ""  # a new source or column starts a new window
+        config.kind, config.mode, config.options = kind, mode, options or {}
+        config.watermark_column, config.reject_threshold = watermark_column, reject_threshold
+        config.scheduled = scheduled
+        if secrets is not None:
+            config.secrets_encrypted = secrets_encrypt(secrets)
+        config.save()
+        from apps.sync.schedules import sync_schedule_apply
+
+        sync_schedule_apply(config=config)
+    return config
+
+
+def sync_run_request(
+    *,
+    dataset,
+    by=None,
+    trigger: str = SyncRun.Trigger.MANUAL,
+    kind: str | None = None,
+    options: dict[str, Any] | None = None,
+    enqueue: bool = True,
+) -> SyncRun:
+    """Queue a run. Refused with SyncAlreadyActive while another run of the dataset is active."""
+    try:
+        config = SyncConfig.objects.get(dataset=dataset)
+    except SyncConfig.DoesNotExist:
+        raise ValidationError(_("The dataset has no sync source configured.")) from None
+    if kind is None and config.kind in FILE_KINDS and not config.options.get("path"):
+        raise ValidationError(_("Upload a file first: this dataset is fed by file uploads."))
+    try:
+        with transaction.atomic():
+            run = SyncRun.objects.create(
+                dataset=dataset,
+                config=config,
+                trigger=trigger,
+                mode=config.mode,
+                kind=kind or config.kind,
+                options=options if options is not None else dict(config.options),
+                since=config.watermark_value if config.mode == SyncMode.INCREMENTAL else "",
+                requested_by=by,
+                created_at=clock.now(),
+            )
+    except IntegrityError:
+        active = SyncRun.objects.filter(dataset=dataset, status__in=SyncRun.ACTIVE).first()
+        raise SyncAlreadyActive(
+            _("A sync of %(dataset)s is already %(status)s (run #%(run)s); try again when it ends.")
+            % {
+                "dataset": dataset.code,
+                "status": active.get_status_display() if active else _("active"),
+                "run": active.pk if active else "?",
+            }
+        ) from None
+    if enqueue:
+        from apps.sync.tasks import sync_run_execute
+
+        transaction.on_commit(lambda: sync_run_execute.delay(run.pk))
+    return run
+
+
+def upload_dir(dataset) -> Path:
+    return Path(settings.MEDIA_ROOT) / "sync" / str(dataset.pk)
+
+
+def sync_upload_store(*, dataset, upload, by=None, encoding: str = "", enqueue: bool = True):
+    """Check and store an officer's file, point the dataset's source at it and queue a run."""
+    limit = int(settings.GOVDATA["UPLOAD_MAX_BYTES"])
+    name = Path(getattr(upload, "name", "") or "upload").name
+    suffix = Path(name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise ValidationError(
+            _("“%(name)s”: upload a .csv or .xlsx file.") % {"name": name}, code="file_type"
+        )
+    if upload.size == 0:
+        raise ValidationError(_("“%(name)s” is empty (0 bytes).") % {"name": name}, code="empty")
+    if upload.size > limit:
+        raise ValidationError(
+            _("“%(name)s” is %(size)s, over the upload limit of %(limit)s.")
+            % {"name": name, "size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
+            code="too_large",
+        )
+    target_dir = upload_dir(dataset)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / f"{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}{suffix}"
+    written = 0
+    with open(target, "wb") as out:
+        for chunk in upload.chunks():
+            written += len(chunk)
+            if written > limit:  # the declared size can lie
+                out.close()
+                target.unlink(missing_ok=True)
+                raise ValidationError(_("The file is over the upload limit."), code="too_large")
+            out.write(chunk)
+    kind = UPLOAD_SUFFIXES[suffix]
+    options = {"path": str(target), "original_name": name}
+    if encoding:
+        options["encoding"] = encoding
+    with transaction.atomic():
+        config, created = SyncConfig.objects.select_for_update().get_or_create(
+            dataset=dataset, defaults={"kind": kind, "options": options, "scheduled": False}
+        )
+        if not created:
+            config.kind, config.options = kind, {**config.options, **options}
+            if not encoding:
+                config.options.pop("encoding", None)
+            config.save(update_fields=["kind", "options", "updated_at"])
+        return sync_run_request(
+            dataset=dataset,
+            by=by,
+            trigger=SyncRun.Trigger.UPLOAD,
+            kind=kind,
+            options=dict(config.options),
+            enqueue=enqueue,
+        )
+
+
+def sync_run_fail(*, run: SyncRun, reason: str) -> SyncRun:
+    """Give up on a run (retries exhausted); the published data is untouched."""
+    SyncRun.objects.filter(pk=run.pk, status__in=SyncRun.ACTIVE).update(
+        status=SyncRun.Status.FAILED, error=reason[:4000], finished_at=clock.now(), phase="failed"
+    )
+    run.refresh_from_db()
+    return run

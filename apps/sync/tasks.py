@@ -1,0 +1,71 @@
+"""Celery tasks of apps.sync: thin wrappers around the engine and services.
+
+`acks_late` + `reject_on_worker_lost`: a worker killed mid-run leaves the message unacknowledged
+and Redis redelivers it (visibility timeout above the time limit, see settings); the engine is
+idempotent per run id, so the redelivered task reaches the state of a clean run.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.conf import settings
+
+from apps.sync import engine
+from apps.sync.models import SyncRun
+from govdata.connectors import SourceError
+
+log = logging.getLogger(__name__)
+MAX_RETRIES = 5
+
+
+def backoff_seconds(retries: int) -> int:
+    return min(600, 15 * 2**retries)
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    time_limit=settings.CELERY_TASK_TIME_LIMIT,
+    soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
+)
+def sync_run_execute(self, run_id: int) -> str:
+    try:
+        run = engine.run_execute(run_id=run_id)
+    except engine.SyncBusy as exc:
+        # Another worker holds the dataset: wait for it rather than running twice.
+        raise self.retry(exc=exc, countdown=30, max_retries=None) from None
+    except (SourceError, engine.SyncInterrupted) as exc:
+        if self.request.retries >= MAX_RETRIES:
+            from apps.sync.services import sync_run_fail
+
+            sync_run_fail(run=SyncRun.objects.get(pk=run_id), reason=str(exc))
+            return SyncRun.Status.FAILED
+        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from None
+    return run.status
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=120)
+def sync_dataset_scheduled(dataset_id: int) -> int | None:
+    """Beat entry of one dataset: queue a run unless one is already active."""
+    from apps.catalog.models import Dataset
+    from apps.sync.services import SyncAlreadyActive, sync_run_request
+
+    try:
+        run = sync_run_request(
+            dataset=Dataset.objects.get(pk=dataset_id), trigger=SyncRun.Trigger.SCHEDULE
+        )
+    except (SyncAlreadyActive, Dataset.DoesNotExist) as exc:
+        log.info("scheduled sync of dataset %s skipped: %s", dataset_id, exc)
+        return None
+    return run.pk
+
+
+@shared_task(time_limit=600)
+def sync_schedules_reconcile() -> int:
+    from apps.sync.schedules import sync_schedules_reconcile as reconcile
+
+    return reconcile()

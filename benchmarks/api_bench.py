@@ -1,0 +1,375 @@
+"""Agency API benchmarks (issue 5), against gunicorn with the production settings on loopback.
+
+    .venv/bin/python benchmarks/api_bench.py [--rows 1000000] [--seconds 10] [--concurrency 8]
+
+A dataset of --rows records with 12 fields; the consumer is granted 8 of them, 3 masked. The
+baseline is a plain typed table with the same rows, created beside the platform's store.
+Prints four ratios (targets: export, pages, lookups >= 0.5; audit on/off >= 0.9) and appends
+markdown to docs/benchmarks.md under "Agency API". Own database: bench_govdata_api.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+SETTINGS = "benchmarks.api_bench_settings"
+PORT = 18765
+FIELDS = [  # name, type, sharing, mask
+    ("id_number", "id_card", "conditional", "none"),
+    ("name", "string", "conditional", "name"),
+    ("gender", "enum", "unconditional", "none"),
+    ("birth_date", "date", "conditional", "none"),
+    ("mobile", "mobile", "conditional", "mobile"),
+    ("address", "string", "conditional", "address"),
+    ("district", "string", "unconditional", "none"),
+    ("education", "string", "unconditional", "none"),
+    ("street", "string", "none", "redact"),
+    ("marital", "string", "none", "redact"),
+    ("income", "decimal", "none", "redact"),
+    ("updated", "date", "none", "redact"),
+]
+GRANTED = ["id_number", "name", "birth_date", "mobile", "address"]
+EIGHT = [f[0] for f in FIELDS[:8]]
+PLAIN = "records.bench_plain"
+
+
+def setup_django() -> None:
+    import secrets
+
+    from config import services
+
+    os.environ["DJANGO_SETTINGS_MODULE"] = SETTINGS
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(64))
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+    url = services.resolve_database_url().rsplit("/", 1)[0] + "/bench_govdata_api"
+    os.environ["DATABASE_URL"] = url
+    services.resolve_all()
+    services.ensure_database_exists(url)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def build(rows: int) -> tuple[str, str]:
+    """The dataset, its records, a grant and a token; returns (dataset code, bearer token)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from oauth2_provider.models import AccessToken
+
+    from apps.api.services import application_create
+    from apps.catalog.models import Dataset, Field
+    from apps.common import clock
+    from apps.departments.models import Department
+    from apps.departments.services import department_create, membership_add
+    from apps.records.store import live_table, store_ensure_table
+    from apps.sharing.services import request_approve, request_submit
+
+    code = f"BENCH-API-{rows}"
+    user_model = get_user_model()
+    prov = Department.objects.filter(code="BP").first() or department_create(code="BP", name="P")
+    cons = Department.objects.filter(code="BC").first() or department_create(code="BC", name="C")
+    po, _ = user_model.objects.get_or_create(username="bench-po")
+    co, _ = user_model.objects.get_or_create(username="bench-co")
+    membership_add(user=po, department=prov, role="officer")
+    membership_add(user=co, department=cons, role="officer")
+    Dataset.objects.filter(code=code).delete()
+    ds = Dataset.objects.create(
+        code=code,
+        name="bench",
+        provider=prov,
+        key_field="id_number",
+        sharing_type="conditional",
+        legal_basis="bench",
+        status="published",
+        version=1,
+    )
+    for i, (name, dtype, sharing, mask) in enumerate(FIELDS):
+        Field.objects.create(
+            dataset=ds,
+            name=name,
+            label=name,
+            data_type=dtype,
+            sharing_type=sharing,
+            masking=mask,
+            position=i,
+            legal_basis="" if sharing == "unconditional" else "bench",
+            enum_values=["男", "女"] if dtype == "enum" else [],
+        )
+    table = store_ensure_table(ds)
+    fill = f"""
+        SELECT '440106' || lpad(g::text, 12, '0'), '张' || g,
+               CASE WHEN g % 2 = 0 THEN '男' ELSE '女' END,
+               date '1950-01-01' + (g % 20000), '138' || lpad((g % 100000000)::text, 8, '0'),
+               '广东省广州市天河区体育西路' || g || '号', '天河区', '本科', 'street' || g, '已婚',
+               (g % 100000)::numeric, date '2024-01-01'
+        FROM generate_series(1, {rows}) AS g"""
+    with connection.cursor() as cur:
+        cur.execute(f'TRUNCATE records."{table}"')
+        cur.execute(f'INSERT INTO records."{table}" {fill}')
+        cur.execute(f'ANALYZE records."{table}"')
+        cur.execute(f"DROP TABLE IF EXISTS {PLAIN}")
+        cur.execute(
+            f"CREATE TABLE {PLAIN} (id_number text PRIMARY KEY, name text, gender text, "
+            "birth_date date, mobile text, address text, district text, education text, "
+            "street text, marital text, income numeric, updated date)"
+        )
+        cur.execute(f"INSERT INTO {PLAIN} {fill}")
+        cur.execute(f"ANALYZE {PLAIN}")
+    assert live_table(ds.pk) == table
+    req = request_submit(
+        consumer=cons,
+        dataset=ds,
+        fields=GRANTED,
+        purpose="bench",
+        legal_basis="bench",
+        valid_until=clock.today() + dt.timedelta(days=30),
+        by=co,
+    )
+    request_approve(request=req, by=po)
+    agency, _ = application_create(department=cons, name=f"bench-{rows}")
+    token = AccessToken.objects.create(
+        application=agency.application,
+        token=f"bench-{agency.pk}-{time.time_ns()}",
+        expires=clock.now() + dt.timedelta(days=1),
+        scope="read",
+    )
+    return code, token.token
+
+
+class Server:
+    def __init__(self, audit: bool) -> None:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": SETTINGS,
+            "BENCH_AUDIT": "1" if audit else "0",
+            "PYTHONPATH": str(BASE_DIR),
+        }
+        self.proc = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{PORT}",
+                "--workers",
+                "2",
+                "--threads",
+                "8",
+                "--worker-class",
+                "gthread",
+                "--control-socket",
+                f"/tmp/api-bench-{PORT}.ctl",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            start_new_session=True,
+        )
+        import httpx
+
+        for _ in range(100):
+            try:
+                httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def rss_mb(self) -> float:
+        import psutil
+
+        parent = psutil.Process(self.proc.pid)
+        return max((c.memory_info().rss for c in parent.children()), default=0) / 2**20
+
+    def stop(self) -> None:
+        import signal
+
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def headers(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}", "X-Purpose": "benchmark"}
+
+
+def export_http(
+    server: Server, code: str, token: str, params: str = ""
+) -> tuple[float, int, float]:
+    import httpx
+
+    peak, done = [0.0], threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], server.rss_mb())
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    start, lines = time.perf_counter(), 0
+    url = f"http://127.0.0.1:{PORT}/api/v1/datasets/{code}/export/?format=csv{params}"
+    with httpx.stream("GET", url, headers=headers(token), timeout=600) as r:
+        assert r.status_code == 200, r.read()
+        for chunk in r.iter_bytes():
+            lines += chunk.count(b"\n")
+    elapsed = time.perf_counter() - start
+    done.set()
+    watcher.join()
+    return (lines - 1) / elapsed, lines - 1, peak[0]
+
+
+def export_copy() -> float:
+    from django.db import connection
+
+    class Sink:
+        n = 0
+
+        def write(self, data):
+            self.n += data.count(b"\n") if isinstance(data, bytes) else data.count("\n")
+
+    sink = Sink()
+    start = time.perf_counter()
+    with connection.cursor() as cur:
+        cur.cursor.copy_expert(f"COPY (SELECT {', '.join(EIGHT)} FROM {PLAIN}) TO STDOUT", sink)
+    return sink.n / (time.perf_counter() - start)
+
+
+def pages_http(code: str, token: str, pages: int) -> float:
+    import httpx
+
+    url = f"http://127.0.0.1:{PORT}/api/v1/datasets/{code}/records/?page_size=1000"
+    count, start = 0, time.perf_counter()
+    with httpx.Client(headers=headers(token), timeout=60) as client:
+        for _ in range(pages):
+            body = client.get(url).json()
+            count += len(body["results"])
+            url = body["next"]
+            if not url:
+                break
+    return count / (time.perf_counter() - start)
+
+
+def pages_local(pages: int) -> float:
+    import orjson
+    from django.db import connection
+
+    count, last, start = 0, "", time.perf_counter()
+    with connection.cursor() as cur:
+        for _ in range(pages):
+            cur.execute(
+                f"SELECT {', '.join(EIGHT)} FROM {PLAIN} WHERE id_number > %s "
+                "ORDER BY id_number LIMIT 1000",
+                [last],
+            )
+            rows = cur.fetchall()
+            orjson.dumps([dict(zip(EIGHT, r, strict=True)) for r in rows])
+            count += len(rows)
+            if not rows:
+                break
+            last = rows[-1][0]
+    return count / (time.perf_counter() - start)
+
+
+def load(paths: list[str], token: str, seconds: float, concurrency: int) -> float:
+    import httpx
+
+    counts, stop = [0] * concurrency, time.perf_counter() + seconds
+
+    def run(i: int) -> None:
+        with httpx.Client(headers=headers(token), timeout=30) as client:
+            while time.perf_counter() < stop:
+                r = client.get(f"http://127.0.0.1:{PORT}{random.choice(paths)}")
+                assert r.status_code == 200, r.text[:200]
+                counts[i] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(concurrency)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--pages", type=int, default=100)
+    args = parser.parse_args()
+    setup_django()
+    code, token = build(args.rows)
+    small = max(args.rows // 10, 1)
+    small_key = "440106" + str(small).zfill(12)
+    keys = [
+        f"/api/v1/datasets/{code}/records/440106{g:012d}/"
+        for g in random.sample(range(1, args.rows + 1), min(1000, args.rows))
+    ]
+    results = {}
+    server = Server(audit=True)
+    try:
+        results["copy"] = export_copy()
+        results["export_small"] = export_http(server, code, token, f"&id_number__lte={small_key}")
+        results["export"] = export_http(server, code, token)
+        results["pages_local"] = pages_local(args.pages)
+        results["pages"] = pages_http(code, token, args.pages)
+        results["lookup"] = load(keys, token, args.seconds, args.concurrency)
+        results["constant"] = load(["/bench/constant/"], token, args.seconds, args.concurrency)
+    finally:
+        server.stop()
+    server = Server(audit=False)
+    try:
+        results["pages_noaudit"] = pages_http(code, token, args.pages)
+        results["lookup_noaudit"] = load(keys, token, args.seconds, args.concurrency)
+    finally:
+        server.stop()
+    report(args, results)
+
+
+def report(args, r) -> None:
+    exp_rate, exp_n, exp_rss = r["export"]
+    small_rate, small_n, small_rss = r["export_small"]
+    lines = [
+        f"\n### Agency API — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {args.rows:,} rows\n",
+        f"Command: `.venv/bin/python benchmarks/api_bench.py --rows {args.rows} "
+        f"--seconds {args.seconds:g} --concurrency {args.concurrency} --pages {args.pages}` "
+        "(gunicorn gthread 2x8, production settings, loopback; 8 of 12 fields, 3 masked)\n",
+        "| measure | API | baseline | ratio | target |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        f"| export CSV records/s vs COPY plain | {exp_rate:,.0f} | {r['copy']:,.0f} | "
+        f"{exp_rate / r['copy']:.2f} | 0.5 |",
+        f"| pages (1000) records/s vs psycopg+orjson | {r['pages']:,.0f} | "
+        f"{r['pages_local']:,.0f} | {r['pages'] / r['pages_local']:.2f} | 0.5 |",
+        f"| key lookups req/s vs constant view | {r['lookup']:,.0f} | {r['constant']:,.0f} | "
+        f"{r['lookup'] / r['constant']:.2f} | 0.5 |",
+        f"| pages records/s audit on vs off | {r['pages']:,.0f} | {r['pages_noaudit']:,.0f} | "
+        f"{r['pages'] / r['pages_noaudit']:.2f} | 0.9 |",
+        f"| lookups req/s audit on vs off | {r['lookup']:,.0f} | {r['lookup_noaudit']:,.0f} | "
+        f"{r['lookup'] / r['lookup_noaudit']:.2f} | 0.9 |",
+        f"| server peak RSS (MiB) export {small_n:,} vs {exp_n:,} rows | {exp_rss:.0f} | "
+        f"{small_rss:.0f} | {exp_rss / max(small_rss, 1):.2f} | ~1.0 |",
+        "",
+    ]
+    text = "\n".join(lines)
+    print(text)
+    doc = BASE_DIR / "docs" / "benchmarks.md"
+    existing = doc.read_text() if doc.exists() else "# Benchmarks\n"
+    if "\n## Agency API\n" not in existing:
+        existing += "\n## Agency API\n"
+    doc.write_text(existing + text)
+
+
+if __name__ == "__main__":
+    main()

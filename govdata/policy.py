@@ -1,0 +1,99 @@
+"""Which fields of one dataset may one department read, and how masked: pure rules, no Django.
+
+Inputs are plain values loaded by apps.sharing.policy in a fixed number of queries; the rules:
+
+- the owning department reads every field of its own dataset in clear;
+- non-owners read nothing of an unpublished dataset or of a dataset classified ``none``;
+- a ``none`` field is never readable by a non-owner;
+- an ``unconditional`` field is readable by all, with the field's declared mask;
+- a ``conditional`` field is readable only through a live grant, with the stricter of the field's
+  mask and every relied-on grant's mask override; the row filters of the relied-on grants all hold;
+- an unknown masking rule excludes the field (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from govdata.masking import is_known_rule, stricter_mask
+from govdata.vocabulary import SharingType
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    field_id: int
+    name: str
+    sharing_type: str
+    masking: str
+
+
+@dataclass(frozen=True)
+class GrantRule:
+    """One live grant's right on one field (the caller has already dropped expired grants)."""
+
+    grant_id: int
+    field_id: int
+    mask_override: str | None = None
+    row_filter: dict | None = None
+
+
+@dataclass(frozen=True)
+class FieldOutcome:
+    mask: str
+    grant_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    fields: dict[str, FieldOutcome]
+    row_filters: tuple[dict, ...] = field(default_factory=tuple)
+
+
+def evaluate(
+    *,
+    is_owner: bool,
+    dataset_sharing_type: str,
+    dataset_published: bool,
+    fields: Sequence[FieldRule],
+    grants: Sequence[GrantRule] = (),
+) -> Evaluation:
+    """`fields` in the order the answer should keep (position order)."""
+    if is_owner:
+        return Evaluation(fields={f.name: FieldOutcome(mask="none") for f in fields})
+    if not dataset_published or dataset_sharing_type not in (
+        SharingType.UNCONDITIONAL,
+        SharingType.CONDITIONAL,
+    ):
+        return Evaluation(fields={})
+
+    by_field: dict[int, list[GrantRule]] = {}
+    for grant in grants:
+        by_field.setdefault(grant.field_id, []).append(grant)
+
+    result: dict[str, FieldOutcome] = {}
+    relied_on: dict[int, dict | None] = {}
+    for rule in fields:
+        if not is_known_rule(rule.masking):
+            continue
+        if rule.sharing_type == SharingType.UNCONDITIONAL:
+            result[rule.name] = FieldOutcome(mask=rule.masking)
+        elif rule.sharing_type == SharingType.CONDITIONAL and rule.field_id in by_field:
+            mask = rule.masking
+            ids: list[int] = []
+            for grant in by_field[rule.field_id]:
+                if grant.mask_override:
+                    mask = stricter_mask(mask, grant.mask_override)
+                ids.append(grant.grant_id)
+                relied_on[grant.grant_id] = grant.row_filter
+            if not is_known_rule(mask):
+                continue
+            result[rule.name] = FieldOutcome(mask=mask, grant_ids=tuple(sorted(set(ids))))
+        # `none` and any unknown sharing type: not readable (fail closed).
+
+    filters: list[dict] = []
+    for grant_id in sorted(relied_on):
+        row_filter = relied_on[grant_id]
+        if row_filter and row_filter not in filters:
+            filters.append(row_filter)
+    return Evaluation(fields=result, row_filters=tuple(filters))

@@ -1,0 +1,110 @@
+"""Every endpoint for every kind of caller, generated from one table (as NetBox does)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import PURPOSE, ROLES, ROWS
+
+KEY = ROWS[0]["id_number"]
+CODE = "GA-RK-001"
+ALL = ["id_number", "name", "gender", "birth_date", "mobile", "address", "district", "religion"]
+OPEN = ["gender", "district"]
+GRANTED_FIELDS = ["id_number", "name", "gender", "birth_date", "mobile", "district"]
+
+# endpoint -> (method, path, expected status per role)
+ENDPOINTS = {
+    "departments": ("get", "/api/v1/departments/", [200, 200, 200, 200, 200, 401]),
+    "catalog": ("get", "/api/v1/catalog/", [200, 200, 200, 200, 200, 401]),
+    "catalog_detail": ("get", f"/api/v1/catalog/{CODE}/", [200, 200, 200, 200, 200, 401]),
+    "records": ("get", f"/api/v1/datasets/{CODE}/records/", [200, 200, 200, 200, 403, 401]),
+    "record": ("get", f"/api/v1/datasets/{CODE}/records/{KEY}/", [200, 200, 403, 403, 403, 401]),
+    "export": ("get", f"/api/v1/datasets/{CODE}/export/?format=ndjson", [200] * 4 + [403, 401]),
+    "requests": ("get", "/api/v1/requests/", [200, 200, 200, 200, 403, 401]),
+}
+CASES = [
+    (name, role, expected[i])
+    for name, (_m, _p, expected) in ENDPOINTS.items()
+    for i, role in enumerate(ROLES)
+]
+
+
+@pytest.mark.parametrize(("endpoint", "role", "status"), CASES)
+def test_endpoint_status_by_role(api_world, later, endpoint, role, status):
+    method, path, _expected = ENDPOINTS[endpoint]
+    response = getattr(api_world.clients[role], method)(path, **PURPOSE)
+    assert response.status_code == status, response.content[:300]
+    assert response["X-Request-Id"]
+    if status >= 400:
+        assert response["Content-Type"] == "application/problem+json"
+        assert response.json()["status"] == status and response.json()["request_id"]
+
+
+# Which fields each role reads in records (expired grants fall back to open fields).
+READABLE = {"owner": ALL, "granted": GRANTED_FIELDS, "no_grant": OPEN, "expired": OPEN}
+
+
+@pytest.mark.parametrize("role", list(READABLE))
+def test_records_hold_exactly_the_readable_fields(api_world, later, role):
+    body = api_world.clients[role].get(f"/api/v1/datasets/{CODE}/records/", **PURPOSE).json()
+    assert len(body["results"]) == len(ROWS)
+    assert list(body["results"][0]) == READABLE[role]
+
+
+@pytest.mark.parametrize("role", list(READABLE))
+def test_catalog_detail_tells_my_access(api_world, later, role):
+    body = api_world.clients[role].get(f"/api/v1/catalog/{CODE}/").json()
+    assert list(body["my_access"]["fields"]) == READABLE[role]
+    assert body["my_access"]["is_owner"] is (role == "owner")
+    assert bool(body["my_access"]["grants"]) is (role == "granted")
+
+
+def test_auditor_sees_catalog_without_my_access(api_world):
+    body = api_world.clients["auditor"].get(f"/api/v1/catalog/{CODE}/").json()
+    assert body["my_access"] is None
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("owner", 400), ("granted", 201), ("no_grant", 201), ("auditor", 403), ("anonymous", 401)],
+)
+def test_request_submission_by_role(api_world, role, status):
+    body = {
+        "dataset": CODE,
+        "fields": ["address"],
+        "purpose": "低保核查",
+        "legal_basis": "《社会救助暂行办法》",
+        "valid_until": "2099-01-01",
+    }
+    response = api_world.clients[role].post("/api/v1/requests/", body, format="json")
+    assert response.status_code == status, response.content[:300]
+    if status == 201:
+        assert set(response.json()) >= {"id", "status", "due_by"}
+        assert response.json()["status"] == "submitted"
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("owner", 200), ("granted", 200), ("no_grant", 404), ("anonymous", 401)]
+)
+def test_request_detail_visible_to_both_sides_only(api_world, role, status):
+    response = api_world.clients[role].get(f"/api/v1/requests/{api_world.request_id}/")
+    assert response.status_code == status
+
+
+def test_records_require_a_purpose(api_world):
+    response = api_world.clients["granted"].get(f"/api/v1/datasets/{CODE}/records/")
+    assert response.status_code == 400
+    assert "X-Purpose" in response.json()["detail"]
+
+
+def test_unknown_dataset_and_key_are_404(api_world):
+    client = api_world.clients["owner"]
+    assert client.get("/api/v1/datasets/NOPE/records/", **PURPOSE).status_code == 404
+    missing = client.get(f"/api/v1/datasets/{CODE}/records/000/", **PURPOSE)
+    assert missing.status_code == 404 and missing["Content-Type"] == "application/problem+json"
+
+
+def test_unknown_api_path_is_a_problem(api_world):
+    response = api_world.clients["owner"].get("/api/v1/nothing-here/")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"

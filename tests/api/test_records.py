@@ -1,0 +1,169 @@
+"""Record reads: pages, export formats, audit before data, constant queries."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.audit.models import AuditEvent
+from tests.api.conftest import PURPOSE, ROWS
+
+BASE = "/api/v1/datasets/GA-RK-001"
+
+
+def test_cursor_pages_walk_all_records(api_world):
+    client = api_world.clients["granted"]
+    url, seen = f"{BASE}/records/?page_size=2&ordering=-district", []
+    while url:
+        body = client.get(url, **PURPOSE).json()
+        seen.extend(r["id_number"] for r in body["results"])
+        url = body["next"]
+    assert sorted(seen) == sorted(r["id_number"] for r in ROWS)
+
+
+@pytest.mark.parametrize("size", ["0", "1001", "x"])
+def test_page_size_out_of_range_is_400(api_world, size):
+    response = api_world.clients["owner"].get(f"{BASE}/records/?page_size={size}", **PURPOSE)
+    assert response.status_code == 400
+
+
+def test_csv_export_has_bom_header_and_rows(api_world):
+    response = api_world.clients["granted"].get(f"{BASE}/export/?format=csv", **PURPOSE)
+    body = b"".join(response.streaming_content)
+    assert response["Content-Type"].startswith("text/csv")
+    assert body.startswith(b"\xef\xbb\xbfid_number,name,gender,birth_date,mobile,district\r\n")
+    assert len(body.decode("utf-8-sig").strip().splitlines()) == len(ROWS) + 1
+
+
+def test_ndjson_export_lines_are_json(api_world):
+    import orjson
+
+    response = api_world.clients["granted"].get(
+        f"{BASE}/export/?format=ndjson&district=天河区", **PURPOSE
+    )
+    lines = b"".join(response.streaming_content).splitlines()
+    rows = [orjson.loads(line) for line in lines]
+    assert len(rows) == 3 and all(r["district"] == "天河区" for r in rows)
+    assert rows[0]["birth_date"] == 1980 and rows[0]["name"] == "张*"
+
+
+def test_every_read_writes_an_event_with_purpose(api_world):
+    api_world.clients["granted"].get(f"{BASE}/records/?district=天河区", **PURPOSE)
+    event = AuditEvent.objects.filter(action="list").latest("pk")
+    assert event.purpose == PURPOSE["HTTP_X_PURPOSE"] and event.case_id == "CASE-1"
+    assert event.outcome == "allowed" and event.row_count == 3
+    assert event.fields["name"] == "name" and event.consumer_code == "WJ"
+
+
+def test_no_audit_no_data(api_world, monkeypatch):
+    import apps.audit.services as audit
+
+    def broken(**kwargs):
+        raise RuntimeError("audit store down")
+
+    monkeypatch.setattr(audit, "audit_record_access", broken)
+    client = api_world.clients["granted"]
+    client.raise_request_exception = False
+    for path in [f"{BASE}/records/", f"{BASE}/export/?format=csv"]:
+        response = client.get(path, **PURPOSE)
+        assert response.status_code == 500
+        assert ROWS[0]["id_number"] not in response.content.decode()
+
+
+def test_query_count_is_constant(api_world, django_assert_max_num_queries):
+    client = api_world.clients["granted"]
+    client.get(f"{BASE}/records/?page_size=1", **PURPOSE)  # warm caches
+    with django_assert_max_num_queries(12) as small:
+        client.get(f"{BASE}/records/?page_size=1", **PURPOSE)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        client.get(f"{BASE}/records/?page_size=1000", **PURPOSE)
+
+
+def test_throttled_application_gets_429_with_retry_after(api_world):
+    from django.core.cache import cache
+
+    from apps.api.throttling import ApplicationRateThrottle
+
+    cache.clear()
+    ApplicationRateThrottle.THROTTLE_RATES = {"application": "2/min"}
+    try:
+        client = api_world.clients["granted"]
+        codes = [client.get("/api/v1/departments/").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        response = client.get("/api/v1/departments/")
+        assert int(response["Retry-After"]) > 0
+        assert response["Content-Type"] == "application/problem+json"
+    finally:
+        from rest_framework.settings import api_settings
+
+        ApplicationRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        cache.clear()
+
+
+def test_client_credentials_token_flow(api_world, client):
+    from apps.api.services import application_create
+
+    agency, secret = application_create(department=api_world.base.consumer, name="flow")
+    assert agency.application.client_secret != secret  # stored hashed
+    response = client.post(
+        "/api/v1/oauth/token/",
+        {
+            "grant_type": "client_credentials",
+            "client_id": agency.application.client_id,
+            "client_secret": secret,
+            "scope": "read",
+        },
+    )
+    assert response.status_code == 200, response.content
+    token = response.json()["access_token"]
+    assert response.json()["expires_in"] > 0
+    ok = client.get("/api/v1/departments/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert ok.status_code == 200
+    bad = client.get("/api/v1/departments/", HTTP_AUTHORIZATION="Bearer nope")
+    assert bad.status_code == 401
+
+
+def test_expired_token_and_inactive_application_are_401(api_world):
+    import datetime as dt
+
+    from oauth2_provider.models import AccessToken
+
+    from apps.api.models import AgencyApplication
+    from apps.common import clock
+
+    client = api_world.clients["granted"]
+    token = AccessToken.objects.get(token__startswith="tok-WJ")
+    token.expires = clock.now() - dt.timedelta(seconds=1)
+    token.save()
+    assert client.get("/api/v1/departments/").status_code == 401
+    token.expires = clock.now() + dt.timedelta(hours=1)
+    token.save()
+    assert client.get("/api/v1/departments/").status_code == 200
+    AgencyApplication.objects.filter(application=token.application).update(is_active=False)
+    response = client.get("/api/v1/departments/")
+    assert response.status_code == 401 and "Bearer" in response["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "ndjson"])
+def test_hash_masked_exports_go_through_python_and_hide_values(api_world, fmt):
+    import re
+
+    field = api_world.base.fields["name"]
+    field.masking = "hash"
+    field.save(update_fields=["masking"])
+    response = api_world.clients["granted"].get(f"{BASE}/export/?format={fmt}", **PURPOSE)
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    assert len(re.findall(r"\b[0-9a-f]{64}\b", body)) == len(ROWS)
+    for row in ROWS:
+        if row["name"]:
+            assert row["name"] not in body
+
+
+def test_officer_reads_records_from_the_browser(api_world):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_login(api_world.base.consumer_officer)
+    body = client.get(f"{BASE}/records/?fields=name", **PURPOSE).json()
+    assert body["results"][0] == {"name": "张*"}
+    event = AuditEvent.objects.filter(action="list").latest("pk")
+    assert event.username == api_world.base.consumer_officer.username

@@ -1,0 +1,42 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def audit_key(settings, tmp_path):
+    """A fresh signing key per test, in a temporary directory."""
+    from apps.audit import signing
+
+    path = tmp_path / "audit-key.pem"
+    settings.GOVDATA = {
+        **settings.GOVDATA,
+        "AUDIT_SIGNING_KEY_FILE": str(path),
+        "AUDIT_ARCHIVE_DIR": str(tmp_path / "archive"),
+    }
+    signing._cache.clear()
+    yield path
+    signing._cache.clear()
+
+
+def record_read(world, **overrides):
+    from apps.audit.services import audit_record_access
+
+    values = dict(
+        request_id="req-1",
+        action="list",
+        consumer=world.consumer,
+        provider=world.provider,
+        dataset=world.dataset,
+        user=world.consumer_officer,
+        fields={"gender": "none", "name": "name"},
+        row_count=10,
+        filters={"district": "天河区"},
+        purpose="核验低保申请人户籍",
+        case_id="CASE-1",
+        end_user="张三",
+        grant_ids=[3, 1],
+        outcome="allowed",
+        client_ip="10.0.0.1",
+        duration_ms=12.5,
+    )
+    values.update(overrides)
+    return audit_record_access(**values)

@@ -1,0 +1,106 @@
+"""The exported log verifies offline, in a process where Django cannot even be imported."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cryptography
+import pytest
+from django.core.management import call_command
+
+from apps.audit.services import audit_record_admin, checkpoint_create
+from tests.audit.conftest import record_read
+
+pytestmark = pytest.mark.django_db
+VERIFIER = Path(__file__).resolve().parents[2] / "govdata" / "auditchain.py"
+
+# -I -S: no site-packages, no PYTHONPATH, no user site. Only `cryptography` (and what it needs)
+# is put on the path, so Django, orjson and the project are out of reach.
+RUNNER = """
+import runpy, sys
+sys.path[:0] = [{libdir!r}]
+sys.argv = [{verifier!r}, *{args!r}]
+try:
+    runpy.run_path({verifier!r}, run_name="__main__")
+except SystemExit as exit:
+    code = exit.code
+assert "django" not in sys.modules and "orjson" not in sys.modules, "not isolated"
+assert not any(p.endswith("site-packages") for p in sys.path), sys.path
+print("MODULES-OK", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.fixture
+def isolated_libdir(tmp_path):
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    site = Path(cryptography.__file__).parent.parent
+    for name in ("cryptography", "cffi", "pycparser"):
+        if (site / name).exists():
+            (libdir / name).symlink_to(site / name)
+    for so in site.glob("_cffi_backend*"):
+        (libdir / so.name).symlink_to(so)
+    return libdir
+
+
+def run_offline(libdir, *args):
+    code = RUNNER.format(libdir=str(libdir), verifier=str(VERIFIER), args=list(args))
+    proc = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert "MODULES-OK" in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def exported(world, tmp_path):
+    for i in range(4):
+        record_read(world, request_id=f"r{i}", filters={"district__in": ["天河区", "越秀区"]})
+    audit_record_admin(
+        action="grant.revoke", actor=world.provider_officer, department=world.provider,
+        target="grant:1", details={"reason": "到期", "fields": ["name"], "n": 2},
+    )
+    checkpoint_create()
+    record_read(world, request_id="after-checkpoint", duration_ms=0.1)
+    out, key = tmp_path / "export.ndjson", tmp_path / "key.pem"
+    call_command("audit_export", str(out), public_key=str(key))
+    return out, key
+
+
+def test_export_verifies_offline_without_django(exported, isolated_libdir):
+    out, key = exported
+    code, result = run_offline(isolated_libdir, str(out), "--public-key", str(key))
+    assert (code, result["ok"], result["events_checked"]) == (0, True, 6)
+
+
+def test_offline_verifier_reports_an_edited_export_line(exported, isolated_libdir):
+    out, key = exported
+    lines = out.read_text().splitlines()
+    edited = json.loads(lines[3])
+    edited["body"] = edited["body"].replace("张三", "李四")
+    assert "李四" in edited["body"]
+    lines[3] = json.dumps(edited, ensure_ascii=False)
+    out.write_text("\n".join(lines) + "\n")
+    code, result = run_offline(isolated_libdir, str(out), "--public-key", str(key))
+    assert (code, result["ok"], result["first_bad_event"]) == (1, False, edited["seq"])
+
+
+def test_offline_verifier_reports_a_removed_line_and_a_foreign_key(exported, isolated_libdir):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    out, key = exported
+    lines = out.read_text().splitlines()
+    del lines[2]  # event 2
+    out.write_text("\n".join(lines) + "\n")
+    code, result = run_offline(isolated_libdir, str(out), "--public-key", str(key))
+    assert (code, result["first_bad_event"]) == (1, 2)
+    key.write_bytes(
+        Ed25519PrivateKey.generate().public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    code, result = run_offline(isolated_libdir, str(out), "--public-key", str(key))
+    assert result["ok"] is False

@@ -1,0 +1,153 @@
+"""Every kind of tampering by an insider is reported at the sequence number it affects."""
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.db import DatabaseError, connection, transaction
+
+from apps.audit.models import AuditEvent, ChainHead, Checkpoint
+from apps.audit.partitions import partitions_list
+from apps.audit.services import checkpoint_create
+from apps.audit.verification import TIME_SQL, chain_verify
+from govdata.auditchain import chain_hash, checkpoint_message, event_message
+from tests.audit.conftest import record_read
+from tests.audit.insider import insider_sql
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chain(world):
+    events = [record_read(world, request_id=f"req-{i}", row_count=i) for i in range(1, 6)]
+    checkpoint_create()
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert chain_verify().ok
+    return events
+
+
+def verdict():
+    return chain_verify().as_dict()
+
+
+def test_untouched_chain_verifies(chain):
+    assert verdict() == {"ok": True, "events_checked": 5, "first_bad_event": None}
+
+
+def test_edited_field_is_reported_at_its_sequence(chain):
+    insider_sql(
+        "UPDATE audit_event SET body = jsonb_set(body, '{purpose}', '\"other\"') WHERE seq = 3"
+    )
+    assert verdict()["first_bad_event"] == 3
+
+
+def test_edited_json_attribute_is_reported(chain):
+    insider_sql(
+        """UPDATE audit_event SET body = jsonb_set(body, '{fields}', '{"gender": "none"}')"""
+        " WHERE seq = 2"
+    )
+    assert verdict() == {"ok": False, "events_checked": 5, "first_bad_event": 2}
+
+
+def test_deleted_row_is_reported_at_its_sequence(chain):
+    insider_sql("DELETE FROM audit_event WHERE seq = 3")
+    assert verdict() == {"ok": False, "events_checked": 4, "first_bad_event": 3}
+
+
+def test_deleted_last_row_is_reported_through_the_head(chain):
+    insider_sql("DELETE FROM audit_event WHERE seq = 5")
+    assert verdict()["first_bad_event"] == 5
+
+
+def test_inserted_duplicate_row_is_reported(chain):
+    insider_sql(
+        "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
+        " SELECT seq, occurred_at + interval '1 microsecond',"
+        " jsonb_set(body, '{end_user}', '\"李四\"'), prev_hash, hash"
+        " FROM audit_event WHERE seq = 3"
+    )
+    assert verdict()["first_bad_event"] == 3
+
+
+def test_row_appended_with_a_valid_hash_is_reported_beyond_the_head(chain, world):
+    head = ChainHead.objects.get()
+    record_read(world, request_id="forged")  # hashed correctly by the trigger
+    insider_sql("UPDATE audit_chain_head SET seq = %s, hash = %s", [head.seq, head.hash])
+    assert verdict()["first_bad_event"] == 6
+
+
+def test_swapped_rows_are_reported_at_the_first(chain):
+    insider_sql("UPDATE audit_event SET seq = -1 WHERE seq = 2")
+    insider_sql("UPDATE audit_event SET seq = 2 WHERE seq = 4")
+    insider_sql("UPDATE audit_event SET seq = 4 WHERE seq = -1")
+    assert verdict()["first_bad_event"] == 2
+
+
+def test_truncated_log_is_reported_from_the_first_event(chain):
+    insider_sql("TRUNCATE audit_event")
+    assert verdict() == {"ok": False, "events_checked": 0, "first_bad_event": 1}
+
+
+def test_forged_checkpoint_is_reported_at_its_sequence(chain):
+    other_key = Ed25519PrivateKey.generate()
+    at = "2026-01-01T00:00:00.000000Z"
+    head = AuditEvent.objects.get(seq=3).hash
+    Checkpoint.objects.create(
+        seq=3,
+        head_hash=head,
+        signed_at="2026-01-01T00:00:00Z",
+        signature=other_key.sign(checkpoint_message(3, head, at)).hex(),
+        key_id="forged",
+    )
+    assert verdict()["first_bad_event"] == 3
+
+
+def test_rewritten_chain_is_caught_by_the_signed_checkpoint(chain):
+    # The insider edits event 4 and recomputes every later hash: only the checkpoint notices.
+    insider_sql(
+        "UPDATE audit_event SET body = jsonb_set(body, '{purpose}', '\"rewritten\"')"
+        " WHERE seq = 4"
+    )
+    prev = AuditEvent.objects.get(seq=3).hash
+    for seq in (4, 5):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT {TIME_SQL}, body::text FROM audit_event WHERE seq = %s", [seq]
+            )
+            time, body = cursor.fetchone()
+        digest = chain_hash(prev, event_message(seq, time, body))
+        insider_sql(
+            "UPDATE audit_event SET prev_hash = %s, hash = %s WHERE seq = %s", [prev, digest, seq]
+        )
+        prev = digest
+    insider_sql("UPDATE audit_chain_head SET hash = %s", [prev])
+    assert verdict()["first_bad_event"] == 5
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_event SET prev_hash = 'x' WHERE seq = 1",
+        "DELETE FROM audit_event WHERE seq = 1",
+        "TRUNCATE audit_event",
+        "UPDATE audit_checkpoint SET seq = 99",
+        "DELETE FROM audit_checkpoint",
+        "TRUNCATE audit_checkpoint",
+        "DELETE FROM audit_chain_head",
+    ],
+)
+def test_triggers_refuse_changes(chain, sql):
+    with pytest.raises(DatabaseError, match="append-only|Cannot"), transaction.atomic():
+        connection.cursor().execute(sql)
+    assert verdict()["ok"]
+
+
+def test_triggers_refuse_changes_on_each_partition(chain):
+    for partition in partitions_list():
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            connection.cursor().execute(f"TRUNCATE {partition}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT tableoid::regclass::text FROM audit_event")
+        holding = cursor.fetchone()[0]
+    assert holding != "audit_event"
+    with pytest.raises(DatabaseError, match="Cannot"), transaction.atomic():
+        connection.cursor().execute(f"DELETE FROM {holding} WHERE seq = 2")
+    assert AuditEvent.objects.count() == 5

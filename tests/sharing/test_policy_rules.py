@@ -1,0 +1,66 @@
+"""The framework-free rules of govdata.policy, including cases the database cannot hold
+(an unknown masking rule on a field)."""
+
+from __future__ import annotations
+
+from govdata.policy import FieldRule, GrantRule, evaluate
+
+FIELDS = [
+    FieldRule(1, "open", "unconditional", "none"),
+    FieldRule(2, "open_masked", "unconditional", "mobile"),
+    FieldRule(3, "cond", "conditional", "name"),
+    FieldRule(4, "closed", "none", "redact"),
+    FieldRule(5, "weird_mask", "unconditional", "rot13"),
+    FieldRule(6, "weird_type", "sometimes", "none"),
+]
+
+
+def _masks(**kwargs) -> dict[str, str]:
+    kwargs.setdefault("dataset_sharing_type", "conditional")
+    kwargs.setdefault("dataset_published", True)
+    kwargs.setdefault("is_owner", False)
+    return {name: out.mask for name, out in evaluate(fields=FIELDS, **kwargs).fields.items()}
+
+
+def test_owner_reads_every_field_in_clear_even_unknown_ones():
+    assert _masks(is_owner=True) == {f.name: "none" for f in FIELDS}
+
+
+def test_non_owner_without_grants_reads_unconditional_known_masks_only():
+    assert _masks() == {"open": "none", "open_masked": "mobile"}
+
+
+def test_grant_opens_conditional_field_with_the_stricter_mask():
+    grants = [GrantRule(7, 3, None, None), GrantRule(8, 3, "hash", {"a": 1})]
+    result = evaluate(
+        is_owner=False,
+        dataset_sharing_type="conditional",
+        dataset_published=True,
+        fields=FIELDS,
+        grants=grants,
+    )
+    assert result.fields["cond"].mask == "hash"
+    assert result.fields["cond"].grant_ids == (7, 8)
+    assert result.row_filters == ({"a": 1},)
+
+
+def test_grant_never_opens_none_fields_nor_fields_with_unknown_masks():
+    grants = [GrantRule(1, 4), GrantRule(1, 5), GrantRule(1, 6), GrantRule(2, 3, "bogus")]
+    assert _masks(grants=grants) == {"open": "none", "open_masked": "mobile"}
+
+
+def test_none_or_unpublished_dataset_is_closed_to_non_owners():
+    assert _masks(dataset_sharing_type="none") == {}
+    assert _masks(dataset_published=False) == {}
+
+
+def test_row_filters_come_only_from_grants_relied_on():
+    grants = [GrantRule(9, 4, None, {"district": "x"})]  # a grant on a `none` field
+    result = evaluate(
+        is_owner=False,
+        dataset_sharing_type="conditional",
+        dataset_published=True,
+        fields=FIELDS,
+        grants=grants,
+    )
+    assert result.row_filters == ()

@@ -1,0 +1,266 @@
+"""Submitting, approving, rejecting and withdrawing requests; revocation and provider-side field
+changes; the history that cannot be edited; notifications and audit events."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, transaction
+
+from apps.audit.models import AuditEvent
+from apps.catalog.models import FieldGroupObjectPermission
+from apps.sharing.models import DataRequest, Grant, Notification, RequestTransition
+from apps.sharing.services import (
+    InvalidTransition,
+    grant_revoke,
+    grants_apply_field_change,
+    request_approve,
+    request_reject,
+    request_withdraw,
+)
+from tests.sharing.conftest import MONDAY, submit
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_monday")]
+
+
+def _perm_field_names(department) -> set[str]:
+    return set(
+        FieldGroupObjectPermission.objects.filter(group=department.group).values_list(
+            "content_object__name", flat=True
+        )
+    )
+
+
+def test_submit_sets_due_date_history_and_notifies_provider_officers(
+    sw, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile", "name"])
+    assert request.status == "submitted"
+    assert request.due_by == dt.date(2026, 3, 16)  # Monday + 10 working days
+    assert sorted(request.fields.values_list("name", flat=True)) == ["mobile", "name"]
+    [entry] = request.transitions.all()
+    assert (entry.from_status, entry.to_status, entry.actor) == (
+        "",
+        "submitted",
+        sw.consumer_officer,
+    )
+    assert Notification.objects.filter(recipient=sw.provider_officer).count() == 1
+    assert [m.to for m in mail.outbox] == [[sw.provider_officer.email]]
+
+
+def test_submit_refuses_none_fields_showing_their_legal_basis(sw):
+    with pytest.raises(ValidationError) as exc:
+        submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile", "religion"])
+    assert "religion" in str(exc.value) and "《政务数据共享条例》" in str(exc.value)
+    assert not DataRequest.objects.exists()
+
+
+def test_submit_refuses_unconditional_fields_as_needing_no_request(sw):
+    with pytest.raises(ValidationError, match="gender.*without a request"):
+        submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile", "gender"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"fields": ["nope"]}, "Unknown fields"),
+        ({"fields": []}, "at least one field"),
+        ({"days": 0}, "after today"),
+        ({"purpose": "  "}, "purpose"),
+    ],
+)
+def test_submit_rejects_bad_input_naming_it(sw, kwargs, message):
+    fields = kwargs.pop("fields", ["mobile"])
+    with pytest.raises(ValidationError, match=message):
+        submit(sw.dataset, sw.consumer, sw.consumer_officer, fields, **kwargs)
+
+
+def test_submit_refuses_own_data_and_other_departments_officers(sw):
+    with pytest.raises(ValidationError, match="own data"):
+        submit(sw.dataset, sw.provider, sw.provider_officer, ["mobile"])
+    with pytest.raises(PermissionDenied):
+        submit(sw.dataset, sw.consumer, sw.outsider_officer, ["mobile"])
+
+
+def test_approve_grants_permissions_on_exactly_the_approved_fields(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile", "name", "address"])
+    grant = request_approve(
+        request=request,
+        by=sw.provider_officer,
+        fields=["mobile", "address"],
+        valid_until=MONDAY.date() + dt.timedelta(days=30),
+        row_filter={"district": "天河区"},
+    )
+    request.refresh_from_db()
+    assert request.status == "approved" and request.decided_by == sw.provider_officer
+    assert _perm_field_names(sw.consumer) == {"mobile", "address"}
+    assert _perm_field_names(sw.outsider) == set()
+    assert grant.row_filter == {"district": "天河区"}
+    assert grant.valid_until.date() == MONDAY.date() + dt.timedelta(days=31)  # end of that day
+    assert [t.to_status for t in request.transitions.all()] == ["submitted", "approved"]
+    event = AuditEvent.objects.get(action="request.approve")
+    assert event.target == f"request:{request.pk}"
+    assert Notification.objects.filter(recipient=sw.consumer_officer).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"fields": ["id_number"]}, "Not requested"),
+        ({"valid_until": MONDAY.date() + dt.timedelta(days=400)}, "outlast"),
+        ({"row_filter": {"nope": 1}}, "has no field nope"),
+        ({"row_filter": {"district__regex": ".*"}}, "unknown lookup"),
+        ({"row_filter": {"district__in": "天河区"}}, "non-empty list"),
+        ({"masks": {"mobile": "none"}}, "weaker"),
+        ({"masks": {"mobile": "bogus"}}, "unknown masking rule"),
+    ],
+)
+def test_approve_rejects_bad_input_and_grants_nothing(sw, kwargs, message):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    with pytest.raises(ValidationError, match=message):
+        request_approve(request=request, by=sw.provider_officer, **kwargs)
+    assert not Grant.objects.exists()
+    assert _perm_field_names(sw.consumer) == set()
+
+
+def test_only_provider_officers_decide(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    for user in (sw.consumer_officer, sw.outsider_officer, sw.provider_auditor):
+        with pytest.raises(PermissionDenied):
+            request_approve(request=request, by=user)
+        with pytest.raises(PermissionDenied):
+            request_reject(request=request, by=user, reason="x")
+
+
+def test_reject_requires_a_reason_and_is_final(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    with pytest.raises(ValidationError, match="reasons"):
+        request_reject(request=request, by=sw.provider_officer, reason=" ")
+    request_reject(request=request, by=sw.provider_officer, reason="用途与职责无关")
+    request.refresh_from_db()
+    assert (request.status, request.decision_reason) == ("rejected", "用途与职责无关")
+    with pytest.raises(InvalidTransition):
+        request_approve(request=request, by=sw.provider_officer)
+    assert AuditEvent.objects.filter(action="request.reject").count() == 1
+
+
+def test_withdraw_only_pending_requests_by_the_requester(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    with pytest.raises(PermissionDenied):
+        request_withdraw(request=request, by=sw.provider_officer)
+    request_withdraw(request=request, by=sw.consumer_officer, reason="不再需要")
+    request.refresh_from_db()
+    assert request.status == "withdrawn"
+    with pytest.raises(InvalidTransition):
+        request_withdraw(request=request, by=sw.consumer_officer)
+
+
+def test_revoke_removes_permissions_and_notifies_the_holder(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    grant = request_approve(request=request, by=sw.provider_officer)
+    with pytest.raises(ValidationError):
+        grant_revoke(grant=grant, by=sw.provider_officer, reason="")
+    with pytest.raises(PermissionDenied):
+        grant_revoke(grant=grant, by=sw.consumer_officer, reason="x")
+    grant_revoke(grant=grant, by=sw.provider_officer, reason="发现违规使用")
+    grant.refresh_from_db()
+    request.refresh_from_db()
+    assert (grant.status, request.status, grant.revoked_reason) == (
+        "revoked",
+        "revoked",
+        "发现违规使用",
+    )
+    assert _perm_field_names(sw.consumer) == set()
+    assert Notification.objects.filter(recipient=sw.consumer_officer, subject__contains="revoked")
+    with pytest.raises(InvalidTransition):
+        grant_revoke(grant=grant, by=sw.provider_officer, reason="again")
+
+
+def test_revoking_one_of_two_grants_keeps_the_permission_the_other_still_backs(sw):
+    first = request_approve(
+        request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile", "name"]),
+        by=sw.provider_officer,
+    )
+    request_approve(
+        request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"]),
+        by=sw.provider_officer,
+    )
+    grant_revoke(grant=first, by=sw.provider_officer, reason="合并授权")
+    assert _perm_field_names(sw.consumer) == {"mobile"}
+
+
+def test_field_change_narrows_or_ends_grants_with_reason(sw):
+    wide = request_approve(
+        request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile", "name"]),
+        by=sw.provider_officer,
+    )
+    narrow = request_approve(
+        request=submit(sw.dataset, sw.outsider, sw.outsider_officer, ["mobile"]),
+        by=sw.provider_officer,
+    )
+    affected = grants_apply_field_change(
+        field=sw.fields["mobile"],
+        previous_sharing_type="conditional",
+        new_sharing_type=None,
+        by=sw.provider_officer,
+        reason="信息项停止采集",
+    )
+    assert affected == 2
+    wide.refresh_from_db()
+    narrow.refresh_from_db()
+    assert wide.status == "active" and narrow.status == "revoked"
+    assert "信息项停止采集" in narrow.revoked_reason
+    assert _perm_field_names(sw.consumer) == {"name"}
+    assert _perm_field_names(sw.outsider) == set()
+    assert wide.request.transitions.last().reason.startswith("Field mobile was removed")
+    assert AuditEvent.objects.filter(action="grant.narrow").count() == 1
+    assert Notification.objects.filter(recipient=sw.consumer_officer, subject__contains="narrowed")
+
+
+def test_field_becoming_conditional_affects_no_grant(sw):
+    assert (
+        grants_apply_field_change(
+            field=sw.fields["gender"],
+            previous_sharing_type="unconditional",
+            new_sharing_type="conditional",
+            by=sw.provider_officer,
+            reason="x",
+        )
+        == 0
+    )
+
+
+def test_history_is_append_only_in_the_database(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    entry = request.transitions.get()
+    with pytest.raises(DatabaseError), transaction.atomic():
+        RequestTransition.objects.filter(pk=entry.pk).update(reason="edited")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        RequestTransition.objects.filter(pk=entry.pk).delete()
+    assert RequestTransition.objects.get(pk=entry.pk).reason == "健康码核验"
+
+
+def test_an_application_submits_and_withdraws_for_its_department(sw):
+    from apps.common import clock
+    from apps.sharing.services import request_submit
+
+    request = request_submit(
+        consumer=sw.consumer,
+        dataset=sw.dataset,
+        fields=["mobile"],
+        purpose="健康码核验",
+        legal_basis="《突发公共卫生事件应急条例》",
+        valid_until=clock.today() + dt.timedelta(days=30),
+        application_id=42,
+    )
+    assert request.created_by is None and request.created_by_application_id == 42
+    assert request.transitions.get().actor_label == "application:42"
+    request_withdraw(request=request, application_id=42)
+    request.refresh_from_db()
+    assert request.status == "withdrawn"
+    with pytest.raises(PermissionDenied):
+        request_withdraw(request=request)

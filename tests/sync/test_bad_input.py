@@ -1,0 +1,136 @@
+"""Bad input never reaches the published table, and the officer is told what and where."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+
+from apps.sync import engine
+from apps.sync.models import SyncRejection, SyncRun
+from apps.sync.selectors import run_quarantine_csv
+from apps.sync.services import sync_config_set, sync_upload_store
+from tests.sync.helpers import COLUMNS, live_rows, population_rows, write_csv
+
+pytestmark = pytest.mark.django_db
+
+
+def _run_bytes(world, data: bytes, name="f.csv", encoding=""):
+    upload = SimpleUploadedFile(name, data)
+    run = sync_upload_store(dataset=world.dataset, upload=upload, encoding=encoding, enqueue=False)
+    return engine.run_execute(run_id=run.pk)
+
+
+def _publish_baseline(world, tmp_path):
+    rows = population_rows(10)
+    path = write_csv(tmp_path / "base.csv", rows)
+    run = _run_bytes(world, path.read_bytes())
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    return live_rows(world.dataset)
+
+
+def _csv_bytes(tmp_path, rows, **kw) -> bytes:
+    return write_csv(tmp_path / "x.csv", rows, **kw).read_bytes()
+
+
+def test_wrong_encoding_chosen_by_officer_fails_naming_the_row(world, tmp_path):
+    before = _publish_baseline(world, tmp_path)
+    data = _csv_bytes(tmp_path, population_rows(5, seed=3), encoding="gbk")
+    run = _run_bytes(world, data, encoding="utf-8")
+    assert run.status == SyncRun.Status.FAILED
+    assert "Line 2 " in run.error and "utf-8" in run.error
+    assert live_rows(world.dataset) == before
+
+
+def test_missing_key_column_fails_the_run(world, tmp_path):
+    before = _publish_baseline(world, tmp_path)
+    data = _csv_bytes(tmp_path, population_rows(3), columns=COLUMNS[1:])
+    run = _run_bytes(world, data)
+    assert run.status == SyncRun.Status.FAILED and "id_number" in run.error
+    assert live_rows(world.dataset) == before
+
+
+def test_extra_columns_are_ignored(world, tmp_path):
+    rows = [{**r, "notes": "x"} for r in population_rows(3)]
+    run = _run_bytes(world, _csv_bytes(tmp_path, rows, columns=[*COLUMNS, "notes"]))
+    assert run.status == SyncRun.Status.SUCCEEDED and run.rows_inserted == 3
+
+
+def test_broken_quotes_fail_the_run_naming_the_row(world, tmp_path):
+    before = _publish_baseline(world, tmp_path)
+    data = _csv_bytes(tmp_path, population_rows(3)) + b'"unclosed,quote\n'
+    run = _run_bytes(world, data)
+    assert run.status == SyncRun.Status.FAILED
+    assert "5" in run.error
+    assert live_rows(world.dataset) == before
+
+
+def test_invalid_check_digits_and_bad_dates_go_to_quarantine(world, tmp_path):
+    rows = population_rows(40)
+    bad_id = rows[0]["id_number"][:17] + ("0" if rows[0]["id_number"][17] != "0" else "1")
+    rows[0] = {**rows[0], "id_number": bad_id}
+    rows[1] = {**rows[1], "birth_date": "2020-02-30"}
+    sync_config_set(dataset=world.dataset, kind="csv", reject_threshold=0.1)
+    run = _run_bytes(world, _csv_bytes(tmp_path, rows))
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert (run.rows_read, run.rows_rejected, run.rows_inserted) == (40, 2, 38)
+    quarantined = list(SyncRejection.objects.filter(run=run).values_list("row_number", "field"))
+    assert quarantined == [(2, "id_number"), (3, "birth_date")]
+    report = "".join(run_quarantine_csv(run=run))
+    assert "2020-02-30" in report and "birth_date" in report
+
+
+def test_rejected_share_over_threshold_aborts_and_keeps_published_data(world, tmp_path):
+    before = _publish_baseline(world, tmp_path)
+    rows = population_rows(20, seed=4)
+    for i in range(5):
+        rows[i] = {**rows[i], "mobile": "12345"}
+    run = _run_bytes(world, _csv_bytes(tmp_path, rows))
+    assert run.status == SyncRun.Status.FAILED and "25.0%" in run.error
+    assert live_rows(world.dataset) == before
+
+
+def test_duplicate_keys_fail_naming_both_rows(world, tmp_path):
+    before = _publish_baseline(world, tmp_path)
+    rows = population_rows(6, seed=5)
+    rows[4] = {**rows[4], "id_number": rows[1]["id_number"]}
+    run = _run_bytes(world, _csv_bytes(tmp_path, rows))
+    assert run.status == SyncRun.Status.FAILED
+    assert f"{rows[1]['id_number']}" in run.error and "3, 6" in run.error
+    assert live_rows(world.dataset) == before
+
+
+def test_header_only_file_does_not_empty_the_dataset(world, tmp_path):
+    before = _publish_baseline(world, tmp_path)
+    run = _run_bytes(world, _csv_bytes(tmp_path, []))
+    assert run.status == SyncRun.Status.FAILED
+    assert live_rows(world.dataset) == before
+
+
+def test_zero_byte_upload_is_refused(world):
+    with pytest.raises(ValidationError, match="0"):
+        sync_upload_store(
+            dataset=world.dataset, upload=SimpleUploadedFile("e.csv", b""), enqueue=False
+        )
+    assert not SyncRun.objects.exists()
+
+
+@override_settings(GOVDATA={"UPLOAD_MAX_BYTES": 1024, "CREDENTIALS_KEY": ""})
+def test_file_far_over_the_size_limit_is_refused(world):
+    upload = SimpleUploadedFile("big.csv", b"id_number\n" + b"1" * 100_000)
+    with pytest.raises(ValidationError, match="limit"):
+        sync_upload_store(dataset=world.dataset, upload=upload, enqueue=False)
+    assert not SyncRun.objects.exists()
+
+
+def test_unsupported_file_type_is_refused(world):
+    with pytest.raises(ValidationError, match="csv"):
+        sync_upload_store(
+            dataset=world.dataset, upload=SimpleUploadedFile("x.pdf", b"%PDF"), enqueue=False
+        )
+
+
+def test_not_an_xlsx_workbook_fails_clearly(world):
+    run = _run_bytes(world, b"this is not a zip", name="x.xlsx")
+    assert run.status == SyncRun.Status.FAILED and "xlsx" in run.error

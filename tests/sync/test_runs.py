@@ -1,0 +1,100 @@
+"""One run per dataset at a time, the Celery task on a real worker, and beat schedules."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg2
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django_celery_beat.models import PeriodicTask
+
+from apps.sync import engine
+from apps.sync.models import SyncRun
+from apps.sync.schedules import sync_schedules_reconcile, task_name
+from apps.sync.services import (
+    SyncAlreadyActive,
+    sync_config_set,
+    sync_run_request,
+    sync_upload_store,
+)
+from tests.sync.helpers import live_rows, population_rows, write_csv
+
+
+@pytest.mark.django_db
+def test_second_request_while_a_run_is_active_is_refused_clearly(world, tmp_path):
+    path = write_csv(tmp_path / "a.csv", population_rows(3))
+    sync_upload_store(
+        dataset=world.dataset, upload=SimpleUploadedFile("a.csv", path.read_bytes()), enqueue=False
+    )
+    with pytest.raises(SyncAlreadyActive, match="already"):
+        sync_run_request(dataset=world.dataset, enqueue=False)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("flushable_db")
+def test_run_waits_while_another_process_holds_the_dataset_lock(world, tmp_path):
+    path = write_csv(tmp_path / "a.csv", population_rows(3))
+    run = sync_upload_store(
+        dataset=world.dataset, upload=SimpleUploadedFile("a.csv", path.read_bytes()), enqueue=False
+    )
+    s = connection.settings_dict
+    other = psycopg2.connect(
+        dbname=s["NAME"],
+        user=s["USER"],
+        password=s["PASSWORD"] or None,
+        host=s["HOST"] or "127.0.0.1",
+        port=s["PORT"] or 5432,
+    )
+    other.autocommit = True
+    other.cursor().execute(
+        "SELECT pg_advisory_lock(%s, %s)", [engine.LOCK_NAMESPACE, world.dataset.pk]
+    )
+    with pytest.raises(engine.SyncBusy):
+        engine.run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.QUEUED and live_rows(world.dataset) == []
+    other.close()  # the holder goes away: its lock goes with it
+    assert engine.run_execute(run_id=run.pk).status == SyncRun.Status.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("flushable_db")
+def test_sync_now_runs_on_a_real_celery_worker(world, tmp_path, celery_worker_live):
+    rows = population_rows(12)
+    path = write_csv(tmp_path / "a.csv", rows)
+    run = sync_upload_store(
+        dataset=world.dataset, upload=SimpleUploadedFile("a.csv", path.read_bytes())
+    )
+    deadline = time.monotonic() + 60
+    while run.status not in SyncRun.FINISHED and time.monotonic() < deadline:
+        time.sleep(0.2)
+        run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert len(live_rows(world.dataset)) == 12 and run.progress == 1.0
+
+
+@pytest.mark.django_db
+def test_schedule_follows_the_update_frequency(world):
+    sync_config_set(dataset=world.dataset, kind="http", options={"url": "http://x"})
+    task = PeriodicTask.objects.get(name=task_name(world.dataset))
+    assert task.crontab.hour != "*" and task.task == "apps.sync.tasks.sync_dataset_scheduled"
+    world.dataset.update_frequency = "hourly"
+    world.dataset.save()
+    sync_schedules_reconcile()
+    assert PeriodicTask.objects.get(name=task_name(world.dataset)).crontab.hour == "*"
+    world.dataset.update_frequency = "realtime"
+    world.dataset.save()
+    sync_schedules_reconcile()
+    assert PeriodicTask.objects.get(name=task_name(world.dataset)).interval.every == 5
+    world.dataset.update_frequency = "on_demand"
+    world.dataset.save()
+    sync_schedules_reconcile()
+    assert not PeriodicTask.objects.filter(name=task_name(world.dataset)).exists()
+
+
+@pytest.mark.django_db
+def test_file_sources_have_no_beat_schedule(world):
+    sync_config_set(dataset=world.dataset, kind="csv")
+    assert not PeriodicTask.objects.filter(name=task_name(world.dataset)).exists()
