@@ -366,9 +366,14 @@ def report(args, r) -> None:
     print(text)
     doc = BASE_DIR / "docs" / "benchmarks.md"
     existing = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    if "\n## Agency API\n" not in existing:
-        existing += "\n## Agency API\n"
-    doc.write_text(existing + text)
+    heading = "\n## Agency API\n"
+    if heading not in existing:
+        existing += heading
+    # Append at the end of our own section, before the next "## " heading of another area.
+    start = existing.index(heading) + len(heading)
+    end = existing.find("\n## ", start)
+    end = len(existing) if end == -1 else end
+    doc.write_text(existing[:end].rstrip("\n") + "\n" + text + existing[end:])
 
 
 if __name__ == "__main__":

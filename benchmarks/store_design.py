@@ -3,7 +3,8 @@
 Measures, on N rows (default 1,000,000) of a 12-column population dataset with valid resident
 ID numbers: load time (COPY + indexes), key lookups, a filtered + ordered page query with a
 projection, and a projected export (COPY of a query to STDOUT). Runs in its own database
-(`govdata_bench`) on the server config.services resolves, and drops its tables afterwards.
+(`govdata_bench`, a schema per run) on the server config.services resolves, and drops its
+tables afterwards.
 
     .venv/bin/python benchmarks/store_design.py [--rows 1000000] [--lookups 2000]
 
@@ -16,6 +17,7 @@ import argparse
 import datetime as dt
 import io
 import json
+import os
 import platform
 import random
 import statistics
@@ -143,53 +145,53 @@ class Design:
 
 class TypedTable(Design):
     name = "typed table per dataset"
-    table = "bench.d1"
-    lookup_sql = "SELECT id_number, name, district FROM bench.d1 WHERE id_number = %s"
+    table = "d1"
+    lookup_sql = "SELECT id_number, name, district FROM d1 WHERE id_number = %s"
     page_sql = (
-        "SELECT id_number, name, birth_date, district FROM bench.d1 "
+        "SELECT id_number, name, birth_date, district FROM d1 "
         "WHERE district = %s AND birth_date >= %s ORDER BY birth_date, id_number LIMIT 100"
     )
     export_sql = (
-        "COPY (SELECT id_number, name, birth_date, district FROM bench.d1 "
+        "COPY (SELECT id_number, name, birth_date, district FROM d1 "
         "ORDER BY id_number) TO STDOUT WITH CSV"
     )
 
     def load(self, cur, rows):
         cols = ", ".join(f"{c} {t}" for c, t in COLUMNS)
-        cur.execute(f"CREATE TABLE bench.d1 ({cols})")
-        cur.copy_expert("COPY bench.d1 FROM STDIN", _copy_text(rows))
-        cur.execute("CREATE UNIQUE INDEX d1_key ON bench.d1 (id_number)")
+        cur.execute(f"CREATE TABLE d1 ({cols})")
+        cur.copy_expert("COPY d1 FROM STDIN", _copy_text(rows))
+        cur.execute("CREATE UNIQUE INDEX d1_key ON d1 (id_number)")
         # Filterable columns get a b-tree each, as the store does for fields granted in clear.
-        cur.execute("CREATE INDEX d1_district ON bench.d1 (district, birth_date)")
-        cur.execute("ANALYZE bench.d1")
+        cur.execute("CREATE INDEX d1_district ON d1 (district, birth_date)")
+        cur.execute("ANALYZE d1")
 
 
 class JsonbTable(Design):
     name = "shared JSONB table"
-    table = "bench.records"
+    table = "records"
     lookup_sql = (
-        "SELECT data->>'id_number', data->>'name', data->>'district' FROM bench.records "
+        "SELECT data->>'id_number', data->>'name', data->>'district' FROM records "
         "WHERE dataset_id = 1 AND key = %s"
     )
     page_sql = (
         "SELECT data->>'id_number', data->>'name', data->>'birth_date', data->>'district' "
-        "FROM bench.records WHERE dataset_id = 1 AND data @> jsonb_build_object('district', %s) "
+        "FROM records WHERE dataset_id = 1 AND data @> jsonb_build_object('district', %s) "
         "AND data->>'birth_date' >= %s ORDER BY data->>'birth_date', key LIMIT 100"
     )
     export_sql = (
         "COPY (SELECT data->>'id_number', data->>'name', data->>'birth_date', data->>'district' "
-        "FROM bench.records WHERE dataset_id = 1 ORDER BY key) TO STDOUT WITH CSV"
+        "FROM records WHERE dataset_id = 1 ORDER BY key) TO STDOUT WITH CSV"
     )
 
     def load(self, cur, rows):
         cur.execute(
-            "CREATE TABLE bench.records (dataset_id bigint NOT NULL, key text NOT NULL, "
+            "CREATE TABLE records (dataset_id bigint NOT NULL, key text NOT NULL, "
             "data jsonb NOT NULL)"
         )
-        cur.copy_expert("COPY bench.records FROM STDIN", _jsonb_text(rows))
-        cur.execute("CREATE UNIQUE INDEX records_key ON bench.records (dataset_id, key)")
-        cur.execute("CREATE INDEX records_gin ON bench.records USING gin (data jsonb_path_ops)")
-        cur.execute("ANALYZE bench.records")
+        cur.copy_expert("COPY records FROM STDIN", _jsonb_text(rows))
+        cur.execute("CREATE UNIQUE INDEX records_key ON records (dataset_id, key)")
+        cur.execute("CREATE INDEX records_gin ON records USING gin (data jsonb_path_ops)")
+        cur.execute("ANALYZE records")
 
 
 class JsonbExpressionIndex(JsonbTable):
@@ -199,17 +201,17 @@ class JsonbExpressionIndex(JsonbTable):
     name = "shared JSONB table + expression index"
     page_sql = (
         "SELECT data->>'id_number', data->>'name', data->>'birth_date', data->>'district' "
-        "FROM bench.records WHERE dataset_id = 1 AND data->>'district' = %s "
+        "FROM records WHERE dataset_id = 1 AND data->>'district' = %s "
         "AND data->>'birth_date' >= %s ORDER BY data->>'birth_date', key LIMIT 100"
     )
 
     def load(self, cur, rows):
         super().load(cur, rows)
         cur.execute(
-            "CREATE INDEX records_district ON bench.records "
+            "CREATE INDEX records_district ON records "
             "(dataset_id, (data->>'district'), (data->>'birth_date'), key)"
         )
-        cur.execute("ANALYZE bench.records")
+        cur.execute("ANALYZE records")
 
 
 def run_design(conn, design: Design, rows: list[tuple], lookups: int) -> dict:
@@ -260,17 +262,20 @@ def main(argv: list[str] | None = None) -> int:
     rows = generate_rows(args.rows)
     print(f"generated {len(rows):,} rows in {time.perf_counter() - t0:.1f} s", flush=True)
     results = []
+    schema = f"bench_{os.getpid()}"
     with conn.cursor() as cur:
         cur.execute("SHOW server_version")
         server_version = cur.fetchone()[0]
     for design in (TypedTable(), JsonbTable(), JsonbExpressionIndex()):
         with conn.cursor() as cur:
-            cur.execute("DROP SCHEMA IF EXISTS bench CASCADE; CREATE SCHEMA bench")
+            # A schema of this run's own: parallel runs must not drop each other's tables.
+            cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+            cur.execute(f"SET search_path TO {schema}")
         result = run_design(conn, design, rows, args.lookups)
         print(json.dumps(result, ensure_ascii=False), flush=True)
         results.append(result)
     with conn.cursor() as cur:
-        cur.execute("DROP SCHEMA IF EXISTS bench CASCADE")
+        cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     conn.close()
     summary = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -281,7 +286,50 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.json:
         args.json.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    for figure in bench_figures(results, args.rows):
+        print("BENCH-JSON " + json.dumps(figure, ensure_ascii=False))
     return 0
+
+
+def bench_figures(results: list[dict], rows: int) -> list[dict]:
+    """The figures in benchmarks/README.md's format: each JSONB measure as a ratio of the typed
+    table's (above 1 means the typed table is faster)."""
+    typed, jsonb = results[0], results[1]
+    sizes = {"rows": rows}
+    figures = [
+        {
+            "name": f"store.typed_{key}",
+            "label": f"Typed table per dataset: {label}",
+            "value": typed[key],
+            "unit": unit,
+            "sizes": sizes,
+        }
+        for key, label, unit in (
+            ("load_s", "load (COPY + indexes)", "s"),
+            ("lookup_ms_median", "key lookup, median", "ms"),
+            ("page_ms_median", "filtered + ordered page of 100, 4 columns, median", "ms"),
+            ("export_s", "projected export (COPY of a query), all rows", "s"),
+        )
+    ]
+    for key, label in (
+        ("load_s", "load time"),
+        ("page_ms_median", "page query time"),
+        ("export_s", "export time"),
+    ):
+        figures.append(
+            {
+                "name": f"store.jsonb_vs_typed_{key}",
+                "label": f"Shared JSONB table vs typed table: {label}",
+                "value": round(jsonb[key] / typed[key], 2) if typed[key] else None,
+                "unit": "x",
+                "baseline": typed[key],
+                "baseline_label": "typed table per dataset",
+                "target": {"op": ">=", "value": 1},
+                "sizes": sizes,
+                "details": json.dumps(results, ensure_ascii=False, indent=1),
+            }
+        )
+    return figures
 
 
 if __name__ == "__main__":

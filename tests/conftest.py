@@ -105,3 +105,31 @@ def celery_worker_live(transactional_db):
 
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
         yield worker
+
+
+def _is_transactional(request) -> bool:
+    marker = request.node.get_closest_marker("django_db")
+    if marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    names = set(request.fixturenames)
+    return bool(names & {"transactional_db", "live_server", "celery_worker_live"})
+
+
+@pytest.fixture(autouse=True)
+def _audit_log_flushable(request):
+    """Transactional tests are cleaned with TRUNCATE, which the audit log's append-only
+    triggers refuse. Switch triggers off (replica role) just before that flush; the fixture
+    depends on the database fixture so that its teardown runs first. Django closes the
+    connection after the flush, so the role never outlives the test."""
+    if not _is_transactional(request):
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    yield
+    from django.db import connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+    except Exception:  # noqa: BLE001 - a broken connection is reopened by the flush itself
+        connection.close()

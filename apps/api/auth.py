@@ -62,15 +62,21 @@ _AGENCY_FIELDS = ["id", "application_id", "department_id", "allowed_scopes", "is
 _DEPARTMENT_FIELDS = ["id", "code", "name", "group_id"]
 
 
+def _ordered(model, wanted: list[str]) -> list[str]:
+    return [f.attname for f in model._meta.concrete_fields if f.attname in wanted]
+
+
 def _token_lookup(checksum: str):
     """One raw query for the token, its client, agency and department (the ORM's compile
     of the same join costs more than the query on the lookup path). Partial model instances
     are built with from_db, so any other field loads on access rather than being blank."""
     token_model = get_access_token_model()
     client_model = token_model._meta.get_field("application").related_model
-    columns = [f"t.{c}" for c in _TOKEN_FIELDS] + ["t.resource"]
-    columns += [f"c.{c}" for c in _CLIENT_FIELDS] + [f"g.{c}" for c in _AGENCY_FIELDS]
-    columns += [f"d.{c}" for c in _DEPARTMENT_FIELDS]
+    # from_db takes the values in the model's field order.
+    tf, cf = _ordered(token_model, _TOKEN_FIELDS), _ordered(client_model, _CLIENT_FIELDS)
+    af, df = _ordered(AgencyApplication, _AGENCY_FIELDS), _ordered(Department, _DEPARTMENT_FIELDS)
+    columns = [f"t.{c}" for c in tf] + ["t.resource"]
+    columns += [f"c.{c}" for c in cf] + [f"g.{c}" for c in af] + [f"d.{c}" for c in df]
     statement = (
         f"SELECT {', '.join(columns)} FROM {token_model._meta.db_table} t "
         f"JOIN {client_model._meta.db_table} c ON c.id = t.application_id "
@@ -83,15 +89,15 @@ def _token_lookup(checksum: str):
         row = cursor.fetchone()
     if row is None:
         return None
-    n1, n2 = len(_TOKEN_FIELDS), len(_TOKEN_FIELDS) + 1
-    n3 = n2 + len(_CLIENT_FIELDS)
-    n4 = n3 + len(_AGENCY_FIELDS)
+    n1, n2 = len(tf), len(tf) + 1
+    n3 = n2 + len(cf)
+    n4 = n3 + len(af)
     if row[n1] not in (None, "", "[]", []):  # audience-restricted tokens are not for this API
         return None
-    token = token_model.from_db("default", _TOKEN_FIELDS, row[:n1])
-    client = client_model.from_db("default", _CLIENT_FIELDS, row[n2:n3])
-    agency = AgencyApplication.from_db("default", _AGENCY_FIELDS, row[n3:n4])
-    department = Department.from_db("default", _DEPARTMENT_FIELDS, row[n4:])
+    token = token_model.from_db("default", tf, row[:n1])
+    client = client_model.from_db("default", cf, row[n2:n3])
+    agency = AgencyApplication.from_db("default", af, row[n3:n4])
+    department = Department.from_db("default", df, row[n4:])
     token.application = agency.application = client
     agency.department = department
     return ApplicationUser(agency), token

@@ -84,11 +84,13 @@ class MembershipAdmin(PlatformAdminOnly):
     def save_model(self, request, obj, form, change) -> None:
         if change:
             return
-        created = membership_add(user=obj.user, department=obj.department, role=obj.role)
+        created = membership_add(
+            user=obj.user, department=obj.department, role=obj.role, by=request.user
+        )
         obj.pk, obj._state = created.pk, created._state
 
     def delete_model(self, request, obj) -> None:
-        membership_remove(user=obj.user, department=obj.department, role=obj.role)
+        membership_remove(user=obj.user, department=obj.department, role=obj.role, by=request.user)
 
     def delete_queryset(self, request, queryset) -> None:
         for membership in queryset.select_related("user", "department"):

@@ -31,10 +31,30 @@ def department_create(
     return department
 
 
+def _audit_role_change(*, action: str, by, user, department: Department, role: str) -> None:
+    from apps.audit.services import audit_record_admin
+
+    audit_record_admin(
+        action=action,
+        actor=by,
+        department=department,
+        target=f"user:{user.pk}",
+        details={"username": user.get_username(), "role": role, "department": department.code},
+    )
+
+
 @transaction.atomic
-def membership_add(*, user: AbstractBaseUser, department: Department, role: str) -> Membership:
-    membership, _ = Membership.objects.get_or_create(user=user, department=department, role=role)
+def membership_add(
+    *, user: AbstractBaseUser, department: Department, role: str, by: AbstractBaseUser | None = None
+) -> Membership:
+    membership, created = Membership.objects.get_or_create(
+        user=user, department=department, role=role
+    )
     user.groups.add(department.group)
+    if created:
+        _audit_role_change(
+            action="membership.add", by=by, user=user, department=department, role=role
+        )
     if not user.is_staff:
         user.is_staff = True  # members work in the admin
         user.save(update_fields=["is_staff"])
@@ -42,8 +62,14 @@ def membership_add(*, user: AbstractBaseUser, department: Department, role: str)
 
 
 @transaction.atomic
-def membership_remove(*, user: AbstractBaseUser, department: Department, role: str) -> None:
-    Membership.objects.filter(user=user, department=department, role=role).delete()
+def membership_remove(
+    *, user: AbstractBaseUser, department: Department, role: str, by: AbstractBaseUser | None = None
+) -> None:
+    deleted, _ = Membership.objects.filter(user=user, department=department, role=role).delete()
+    if deleted:
+        _audit_role_change(
+            action="membership.remove", by=by, user=user, department=department, role=role
+        )
     if not Membership.objects.filter(user=user, department=department).exists():
         user.groups.remove(department.group)
 

@@ -26,3 +26,18 @@ CELERY_BEAT_SCHEDULE["sharing-requests-overdue"] = {
     "task": "sharing.requests_mark_overdue",
     "schedule": crontab(hour=8, minute=45),
 }
+
+# apps.audit: sign the chain head every 5 minutes, look for anomalies every 10, and keep
+# monthly partitions created ahead (and archive old ones when a retention is configured).
+CELERY_BEAT_SCHEDULE["audit-checkpoint-sign"] = {
+    "task": "audit.checkpoint_sign",
+    "schedule": crontab(minute="*/5"),
+}
+CELERY_BEAT_SCHEDULE["audit-anomalies-detect"] = {
+    "task": "audit.anomalies_detect",
+    "schedule": crontab(minute="*/10"),
+}
+CELERY_BEAT_SCHEDULE["audit-partitions-maintain"] = {
+    "task": "audit.partitions_maintain",
+    "schedule": crontab(hour=2, minute=15),
+}

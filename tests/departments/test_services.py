@@ -49,3 +49,21 @@ def test_membership_joins_and_leaves_the_group(db):
 def test_platform_auditor_is_recognised(world):
     assert user_is_platform_auditor(user=world.platform_auditor)
     assert not user_is_platform_auditor(user=world.provider_officer)
+
+
+def test_membership_changes_are_audited_as_admin_events(world):
+    from apps.audit.models import AuditEvent
+    from apps.departments.services import membership_add, membership_remove
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="new-officer")
+    membership_add(user=user, department=world.provider, role="officer", by=world.provider_officer)
+    membership_remove(
+        user=user, department=world.provider, role="officer", by=world.provider_officer
+    )
+    actions = list(
+        AuditEvent.objects.filter(action__startswith="membership.", body__target=f"user:{user.pk}")
+        .order_by("seq")
+        .values_list("action", flat=True)
+    )
+    assert actions == ["membership.add", "membership.remove"]

@@ -134,7 +134,9 @@ def test_extra_source_columns_are_ignored_and_listed():
 
 def test_copy_line_quotes_free_text_and_leaves_nulls_empty():
     specs = [FieldSpec("id_number", "id_card", True), FieldSpec("note", "string")]
-    validator = RowValidator(specs=specs, source_columns=["id_number", "note"], key_field="id_number")
+    validator = RowValidator(
+        specs=specs, source_columns=["id_number", "note"], key_field="id_number"
+    )
     number = make_id(random.Random(4))
     assert validator.row([number, ' a "b", c\n'], 2) == f'2,{number},"a ""b"", c"\n'
     assert validator.row([number, "  "], 3) == f"3,{number},\n"

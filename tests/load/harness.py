@@ -1,0 +1,51 @@
+"""Running the load client (tests/load/load_client.py) as a second process and reading back
+what it saw, plus counting audit events by request id."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+CLIENT = Path(__file__).with_name("load_client.py")
+THROTTLE_OFF = {"API_THROTTLE_RATE": "1000000/min"}  # one app is the whole load: not a 429 test
+
+
+def start_load(*, base_url, token, live_world, seconds, tmp_path, threads=6, pause=0.0):
+    from apps.common import clock
+
+    config = {
+        "base_url": base_url,
+        "token": token,
+        "dataset": live_world.base.dataset.code,
+        "keys": live_world.keys,
+        "seconds": seconds,
+        "threads": threads,
+        "pause": pause,
+        "valid_until": (clock.today() + dt.timedelta(days=60)).isoformat(),
+    }
+    config_path, out_path = tmp_path / "load.json", tmp_path / "results.ndjson"
+    config_path.write_text(json.dumps(config, ensure_ascii=False), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(CLIENT), str(config_path), str(out_path)])
+    return proc, out_path
+
+
+def finish_load(proc, out_path: Path, timeout: float) -> list[dict]:
+    assert proc.wait(timeout=timeout) == 0, "the load client failed"
+    with out_path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def access_event_counts() -> collections.Counter:
+    from apps.audit.models import AuditEvent
+
+    ids = AuditEvent.objects.filter(kind="access").values_list("body__request_id", flat=True)
+    return collections.Counter(ids)
+
+
+def summary(results: list[dict]) -> str:
+    by_kind = collections.Counter((r["kind"], r["status"]) for r in results)
+    return ", ".join(f"{k}:{s}={n}" for (k, s), n in sorted(by_kind.items(), key=str))
