@@ -77,7 +77,7 @@ def build(rows: int) -> tuple[str, str]:
     from apps.records.store import live_table, store_ensure_table
     from apps.sharing.services import request_approve, request_submit
 
-    code = f"BENCH-API-{rows}"
+    code = f"BENCH-API-{rows}-{time.time_ns() % 10**9}"  # grants protect earlier runs' rows
     user_model = get_user_model()
     prov = Department.objects.filter(code="BP").first() or department_create(code="BP", name="P")
     cons = Department.objects.filter(code="BC").first() or department_create(code="BC", name="C")
@@ -85,7 +85,6 @@ def build(rows: int) -> tuple[str, str]:
     co, _ = user_model.objects.get_or_create(username="bench-co")
     membership_add(user=po, department=prov, role="officer")
     membership_add(user=co, department=cons, role="officer")
-    Dataset.objects.filter(code=code).delete()
     ds = Dataset.objects.create(
         code=code,
         name="bench",
@@ -104,6 +103,8 @@ def build(rows: int) -> tuple[str, str]:
             data_type=dtype,
             sharing_type=sharing,
             masking=mask,
+            published_sharing_type=sharing,
+            published_masking=mask,
             position=i,
             legal_basis="" if sharing == "unconditional" else "bench",
             enum_values=["男", "女"] if dtype == "enum" else [],
@@ -189,8 +190,11 @@ class Server:
     def rss_mb(self) -> float:
         import psutil
 
-        parent = psutil.Process(self.proc.pid)
-        return max((c.memory_info().rss for c in parent.children()), default=0) / 2**20
+        try:
+            children = psutil.Process(self.proc.pid).children()
+            return max((c.memory_info().rss for c in children), default=0) / 2**20
+        except psutil.Error:  # a worker restarting, or the server gone
+            return 0.0
 
     def stop(self) -> None:
         import signal
@@ -215,17 +219,19 @@ def export_http(
             peak[0] = max(peak[0], server.rss_mb())
             time.sleep(0.05)
 
-    watcher = threading.Thread(target=watch)
+    watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     start, lines = time.perf_counter(), 0
     url = f"http://127.0.0.1:{PORT}/api/v1/datasets/{code}/export/?format=csv{params}"
-    with httpx.stream("GET", url, headers=headers(token), timeout=600) as r:
-        assert r.status_code == 200, r.read()
-        for chunk in r.iter_bytes():
-            lines += chunk.count(b"\n")
-    elapsed = time.perf_counter() - start
-    done.set()
-    watcher.join()
+    try:
+        with httpx.stream("GET", url, headers=headers(token), timeout=600) as r:
+            assert r.status_code == 200, r.read()
+            for chunk in r.iter_bytes():
+                lines += chunk.count(b"\n")
+        elapsed = time.perf_counter() - start
+    finally:
+        done.set()
+        watcher.join()
     return (lines - 1) / elapsed, lines - 1, peak[0]
 
 
@@ -302,6 +308,21 @@ def load(paths: list[str], token: str, seconds: float, concurrency: int) -> floa
     return sum(counts) / (time.perf_counter() - start)
 
 
+def _drop_tables() -> None:
+    """The rows are not needed after the run; the catalogue entries stay (grants protect them)."""
+    from django.db import connection
+
+    from apps.catalog.models import Dataset
+    from apps.records.store import live_table
+
+    with connection.cursor() as cur:
+        for pk in Dataset.objects.filter(code__startswith="BENCH-API-").values_list(
+            "pk", flat=True
+        ):
+            cur.execute(f'DROP TABLE IF EXISTS records."{live_table(pk)}"')
+        cur.execute(f"DROP TABLE IF EXISTS {PLAIN}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -335,6 +356,7 @@ def main() -> None:
         results["lookup_noaudit"] = load(keys, token, args.seconds, args.concurrency)
     finally:
         server.stop()
+        _drop_tables()
     report(args, results)
 
 

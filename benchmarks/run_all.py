@@ -131,7 +131,8 @@ def evaluate(figure: dict[str, Any]) -> dict[str, Any]:
     """Add `ratio`, `passed` and `verdict` to a figure, as far as its fields allow."""
     fig = dict(figure)
     value, baseline = _number(fig.get("value")), _number(fig.get("baseline"))
-    same_unit = fig.get("baseline_unit", fig.get("unit")) == fig.get("unit")
+    # A value in "x" is already a ratio; otherwise divide only numbers of the same unit.
+    same_unit = fig.get("unit") != "x" and fig.get("baseline_unit", fig["unit"]) == fig["unit"]
     if fig.get("ratio") is None and value is not None and baseline and same_unit:
         fig["ratio"] = value / baseline
     target = fig.get("target")
@@ -191,7 +192,8 @@ def baseline_text(fig: dict[str, Any]) -> str:
     if fig.get("baseline") is None and not fig.get("baseline_label"):
         return "–"
     number = fmt(fig.get("baseline")) if fig.get("baseline") is not None else ""
-    unit = fig.get("baseline_unit", fig.get("unit", "")) if number else ""
+    default_unit = "" if fig.get("unit") == "x" else fig.get("unit", "")
+    unit = fig.get("baseline_unit", default_unit) if number else ""
     label = fig.get("baseline_label", "")
     return " ".join(
         part for part in (label + (":" if label and number else ""), number, unit) if part
@@ -323,16 +325,13 @@ def render(
                 f"{_cell(fmt(fig.get('value')) + ' ' + str(fig.get('unit', '')))} | "
                 f"{_cell(sizes or '–')} |"
             )
+        shown: set[str] = set()
         for fig in result.figures:
-            if fig.get("details"):
-                lines += [
-                    "",
-                    f"{fig.get('label') or fig['name']}:",
-                    "",
-                    "```",
-                    str(fig["details"]).rstrip(),
-                    "```",
-                ]
+            details = str(fig.get("details") or "").rstrip()
+            if details and details not in shown:
+                shown.add(details)
+                title = fig.get("label") or fig["name"]
+                lines += ["", f"{title}:", "", "```", details, "```"]
     return "\n".join(lines) + "\n"
 
 

@@ -127,7 +127,10 @@ class ChainVerifier:
             result.fail(seq, "hash does not match the event's content and predecessor")
         if seq in self.by_seq:
             for checkpoint in self.by_seq.pop(seq):
-                if checkpoint["head_hash"].encode("ascii") != stored_hash or computed != stored_hash:
+                if (
+                    checkpoint["head_hash"].encode("ascii") != stored_hash
+                    or computed != stored_hash
+                ):
                     result.fail(seq, "signed checkpoint does not match the event at this sequence")
         # Continue from the stored hash so one edit is reported once, not at every later event.
         self.prev = stored_hash

@@ -2,7 +2,10 @@
 
 Inputs are plain values loaded by apps.sharing.policy in a fixed number of queries; the rules:
 
-- the owning department reads every field of its own dataset in clear;
+- a field is judged by its *published* sharing type and mask (what the last publication
+  promised, with its reason), never by a draft edit; a field never published (``None``) is not
+  readable by non-owners;
+- the owning department reads every field of its own dataset in clear, published or not;
 - non-owners read nothing of an unpublished dataset or of a dataset classified ``none``;
 - a ``none`` field is never readable by a non-owner;
 - an ``unconditional`` field is readable by all, with the field's declared mask;
@@ -22,10 +25,13 @@ from govdata.vocabulary import SharingType
 
 @dataclass(frozen=True)
 class FieldRule:
+    """A field as consumers are held to it: the published sharing type and mask, or ``None``
+    for both when the field has never been published."""
+
     field_id: int
     name: str
-    sharing_type: str
-    masking: str
+    sharing_type: str | None
+    masking: str | None
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def evaluate(
     result: dict[str, FieldOutcome] = {}
     relied_on: dict[int, dict | None] = {}
     for rule in fields:
-        if not is_known_rule(rule.masking):
+        if rule.sharing_type is None or rule.masking is None or not is_known_rule(rule.masking):
             continue
         if rule.sharing_type == SharingType.UNCONDITIONAL:
             result[rule.name] = FieldOutcome(mask=rule.masking)

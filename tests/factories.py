@@ -7,6 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from apps.catalog.models import Dataset, Field
+from apps.catalog.services import dataset_provider_permissions_grant
 from apps.departments.models import Department
 from apps.departments.services import department_create, membership_add
 
@@ -45,9 +46,17 @@ def auditor_of(department: Department, username: str | None = None):
     return user
 
 
+def _is_published(dataset: Dataset) -> bool:
+    return dataset.status == Dataset.Status.PUBLISHED and dataset.version > 0
+
+
 class DatasetFactory(factory.django.DjangoModelFactory):
+    """A dataset as if created by its department and published (version 1). Its fields
+    (FieldFactory) carry published attributes equal to their working ones."""
+
     class Meta:
         model = Dataset
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"DS-{n:04d}")
     name = factory.Sequence(lambda n: f"数据集{n}")
@@ -57,6 +66,12 @@ class DatasetFactory(factory.django.DjangoModelFactory):
     legal_basis = "《政务数据共享条例》第十二条"
     status = Dataset.Status.PUBLISHED
     version = 1
+
+    @factory.post_generation
+    def provider_permissions(obj, create, extracted, **kwargs):
+        # What dataset_create gives the provider's acting group.
+        if create:
+            dataset_provider_permissions_grant(dataset=obj)
 
 
 class FieldFactory(factory.django.DjangoModelFactory):
@@ -70,3 +85,10 @@ class FieldFactory(factory.django.DjangoModelFactory):
     sharing_type = "unconditional"
     masking = "none"
     position = factory.Sequence(lambda n: n)
+    # As dataset_publish leaves them: a field of a published dataset has been published too.
+    published_sharing_type = factory.LazyAttribute(
+        lambda o: o.sharing_type if _is_published(o.dataset) else None
+    )
+    published_masking = factory.LazyAttribute(
+        lambda o: o.masking if _is_published(o.dataset) else None
+    )

@@ -38,7 +38,14 @@ def _conf(name: str) -> Any:
 
 
 def _raise(
-    *, kind: str, key: str, summary: str, start, end, department_id=None, provider_id=None,
+    *,
+    kind: str,
+    key: str,
+    summary: str,
+    start,
+    end,
+    department_id=None,
+    provider_id=None,
     details: dict | None = None,
 ) -> Alert | None:
     try:
@@ -85,11 +92,16 @@ def alerts_detect_volume(*, now: dt.datetime | None = None) -> list[Alert]:
     alerts = []
     for consumer_id, n in current.items():
         mean = baseline.get(consumer_id, 0) / days
-        if consumer_id in known and n >= _conf("VOLUME_MIN_READS") and n > _conf(
-            "VOLUME_FACTOR"
-        ) * mean:
+        if (
+            consumer_id in known
+            and n >= _conf("VOLUME_MIN_READS")
+            and n > _conf("VOLUME_FACTOR") * mean
+        ):
             alert = _raise(
-                kind=Alert.Kind.VOLUME, key=f"{consumer_id}:{end:%Y%m%d%H}", start=start, end=end,
+                kind=Alert.Kind.VOLUME,
+                key=f"{consumer_id}:{end:%Y%m%d%H}",
+                start=start,
+                end=end,
                 department_id=consumer_id,
                 summary=_("%(n)d reads in one day, daily baseline %(mean).1f")
                 % {"n": n, "mean": mean},
@@ -116,11 +128,20 @@ def alerts_detect_sensitive_exports(*, now: dt.datetime | None = None) -> list[A
         if names and event.consumer_id in _existing_departments([event.consumer_id]):
             alerts.append(
                 _raise(
-                    kind=Alert.Kind.SENSITIVE_EXPORT, key=str(event.seq), start=start, end=end,
-                    department_id=event.consumer_id, provider_id=event.provider_id,
-                    summary=_("Export of %(rows)d rows with sensitive fields %(fields)s from %(ds)s")
-                    % {"rows": event.row_count, "fields": ", ".join(names),
-                       "ds": event.dataset_code},
+                    kind=Alert.Kind.SENSITIVE_EXPORT,
+                    key=str(event.seq),
+                    start=start,
+                    end=end,
+                    department_id=event.consumer_id,
+                    provider_id=event.provider_id,
+                    summary=_(
+                        "Export of %(rows)d rows with sensitive fields %(fields)s from %(ds)s"
+                    )
+                    % {
+                        "rows": event.row_count,
+                        "fields": ", ".join(names),
+                        "ds": event.dataset_code,
+                    },
                     details={"seq": event.seq, "fields": names, "rows": event.row_count},
                 )
             )
@@ -130,8 +151,10 @@ def alerts_detect_sensitive_exports(*, now: dt.datetime | None = None) -> list[A
 def alerts_detect_off_hours(*, now: dt.datetime | None = None) -> list[Alert]:
     end = now or clock.now()
     start = end - dt.timedelta(hours=1)
-    off = Q(hour__lt=_conf("WORK_START_HOUR")) | Q(hour__gte=_conf("WORK_END_HOUR")) | Q(
-        weekday__gte=6
+    off = (
+        Q(hour__lt=_conf("WORK_START_HOUR"))
+        | Q(hour__gte=_conf("WORK_END_HOUR"))
+        | Q(weekday__gte=6)
     )
     rows = (
         _reads(start, end)
@@ -148,8 +171,11 @@ def alerts_detect_off_hours(*, now: dt.datetime | None = None) -> list[Alert]:
         if n >= _conf("OFF_HOURS_MIN_READS") and consumer_id in known:
             alerts.append(
                 _raise(
-                    kind=Alert.Kind.OFF_HOURS, key=f"{consumer_id}:{start:%Y%m%d%H%M}",
-                    start=start, end=end, department_id=consumer_id,
+                    kind=Alert.Kind.OFF_HOURS,
+                    key=f"{consumer_id}:{start:%Y%m%d%H%M}",
+                    start=start,
+                    end=end,
+                    department_id=consumer_id,
                     summary=_("%(n)d reads outside working hours") % {"n": n},
                     details={"reads": n},
                 )
@@ -174,8 +200,11 @@ def alerts_detect_denial_bursts(*, now: dt.datetime | None = None) -> list[Alert
         if n >= _conf("DENIAL_BURST") and consumer_id in known:
             alerts.append(
                 _raise(
-                    kind=Alert.Kind.DENIAL_BURST, key=f"{consumer_id}:{start:%Y%m%d%H%M}",
-                    start=start, end=end, department_id=consumer_id,
+                    kind=Alert.Kind.DENIAL_BURST,
+                    key=f"{consumer_id}:{start:%Y%m%d%H%M}",
+                    start=start,
+                    end=end,
+                    department_id=consumer_id,
                     summary=_("%(n)d denied requests in %(m)d minutes over %(d)d datasets")
                     % {"n": n, "m": _conf("DENIAL_WINDOW_MINUTES"), "d": datasets},
                     details={"denied": n, "datasets": datasets},

@@ -76,9 +76,7 @@ class EventsApi(APIView):
         dataset = serializers.CharField(required=False, max_length=64)
         consumer = serializers.CharField(required=False, max_length=32)
         provider = serializers.CharField(required=False, max_length=32)
-        outcome = serializers.ChoiceField(
-            required=False, choices=AuditEvent.Outcome.choices
-        )
+        outcome = serializers.ChoiceField(required=False, choices=AuditEvent.Outcome.choices)
         kind = serializers.ChoiceField(required=False, choices=AuditEvent.Kind.choices)
         since = serializers.CharField(required=False)
         until = serializers.CharField(required=False)

@@ -75,9 +75,14 @@ def search_view(admin_site, request):
         request,
         "audit/search.html",
         _context(
-            admin_site, request, _("Audit log"), form=form, events=rows,
+            admin_site,
+            request,
+            _("Audit log"),
+            form=form,
+            events=rows,
             next_query=f"{query.urlencode()}&cursor={next_cursor}" if next_cursor else None,
-            query=query.urlencode(), is_auditor=is_auditor(user=request.user),
+            query=query.urlencode(),
+            is_auditor=is_auditor(user=request.user),
         ),
     )
 
@@ -90,8 +95,13 @@ def detail_view(admin_site, request, seq: int):
     return TemplateResponse(
         request,
         "audit/detail.html",
-        _context(admin_site, request, _("Audit event #%(seq)d") % {"seq": seq}, event=event,
-                 body=sorted(event.body.items())),
+        _context(
+            admin_site,
+            request,
+            _("Audit event #%(seq)d") % {"seq": seq},
+            event=event,
+            body=sorted(event.body.items()),
+        ),
     )
 
 
@@ -109,7 +119,9 @@ def stats_view(admin_site, request):
         request,
         "audit/stats.html",
         _context(
-            admin_site, request, _("Reads and denials, last 30 days"),
+            admin_site,
+            request,
+            _("Reads and denials, last 30 days"),
             consumer_chart=charts.line_chart(
                 days=days, series=by_consumer, title=_("Reads per day by consumer")
             ),
@@ -132,11 +144,32 @@ class _Echo:
         return value
 
 
-CSV_COLUMNS = (
-    "seq time kind action request_id username application_name consumer_code provider_code"
-    " dataset_code fields row_count filters purpose case_id end_user grant_ids outcome reason"
-    " client_ip duration_ms target details hash"
-).split()
+CSV_COLUMNS = [
+    "seq",
+    "time",
+    "kind",
+    "action",
+    "request_id",
+    "username",
+    "application_name",
+    "consumer_code",
+    "provider_code",
+    "dataset_code",
+    "fields",
+    "row_count",
+    "filters",
+    "purpose",
+    "case_id",
+    "end_user",
+    "grant_ids",
+    "outcome",
+    "reason",
+    "client_ip",
+    "duration_ms",
+    "target",
+    "details",
+    "hash",
+]
 
 
 def csv_view(admin_site, request):
@@ -148,8 +181,12 @@ def csv_view(admin_site, request):
     def rows():
         yield "\ufeff" + writer.writerow(CSV_COLUMNS)  # BOM: spreadsheets then read UTF-8
         for event in qs.iterator(chunk_size=2000):
-            values = {**event.body, "seq": event.seq, "hash": event.hash,
-                      "time": timezone.localtime(event.occurred_at).isoformat()}
+            values = {
+                **event.body,
+                "seq": event.seq,
+                "hash": event.hash,
+                "time": timezone.localtime(event.occurred_at).isoformat(),
+            }
             yield writer.writerow([values.get(c, "") for c in CSV_COLUMNS])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
@@ -172,6 +209,10 @@ def alerts_view(admin_site, request):
     return TemplateResponse(
         request,
         "audit/alerts.html",
-        _context(admin_site, request, _("Audit alerts"),
-                 alerts=selectors.alerts_visible(user=request.user)[:200]),
+        _context(
+            admin_site,
+            request,
+            _("Audit alerts"),
+            alerts=selectors.alerts_visible(user=request.user)[:200],
+        ),
     )

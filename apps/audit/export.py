@@ -23,7 +23,8 @@ def _header(*, table: str, using: str) -> dict:
         with connections[using].cursor() as cursor:
             cursor.execute(f"SELECT seq, prev_hash FROM {table} ORDER BY seq LIMIT 1")
             start_seq, start_prev = cursor.fetchone() or (1, GENESIS_HASH)
-        last_seq = None
+            cursor.execute(f"SELECT max(seq) FROM {table}")
+            last_seq = cursor.fetchone()[0] or start_seq - 1
     return {
         "type": "header",
         "format": FORMAT,
@@ -56,8 +57,10 @@ def export_write(
         summary["last_hash"] = record["hash"]
 
     with snapshot(using):
-        handle.write(dumps(_header(table=table, using=using)) + b"\n")
+        header = _header(table=table, using=using)
+        handle.write(dumps(header) + b"\n")
         stream_events(on_row, table=table, using=using)
         for checkpoint in checkpoints_as_dicts(using=using):
-            handle.write(dumps({"type": "checkpoint", **checkpoint}) + b"\n")
+            if checkpoint["seq"] <= header["last_seq"]:  # later ones vouch for later events
+                handle.write(dumps({"type": "checkpoint", **checkpoint}) + b"\n")
     return summary

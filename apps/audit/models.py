@@ -19,11 +19,36 @@ def _no_truncate(name: str) -> pgtrigger.Trigger:
     )
 
 
+# What every event's body holds (govdata/auditchain.py hashes the body as stored).
 BODY_KEYS = frozenset(
-    "kind action request_id user_id username application_id application_name consumer_id"
-    " consumer_code provider_id provider_code dataset_id dataset_code fields row_count filters"
-    " purpose case_id end_user grant_ids outcome reason client_ip duration_ms target"
-    " details".split()
+    (
+        "kind",
+        "action",
+        "request_id",
+        "user_id",
+        "username",
+        "application_id",
+        "application_name",
+        "consumer_id",
+        "consumer_code",
+        "provider_id",
+        "provider_code",
+        "dataset_id",
+        "dataset_code",
+        "fields",
+        "row_count",
+        "filters",
+        "purpose",
+        "case_id",
+        "end_user",
+        "grant_ids",
+        "outcome",
+        "reason",
+        "client_ip",
+        "duration_ms",
+        "target",
+        "details",
+    )  # fmt: skip
 )
 
 
@@ -58,12 +83,6 @@ class AuditEvent(models.Model):
     outcome = models.TextField(_("outcome"), choices=Outcome.choices, null=True, editable=False)
     end_user = models.TextField(_("end user"), null=True, editable=False)
 
-    def __getattr__(self, name: str):
-        # The other recorded attributes (purpose, fields, filters, grant_ids, ...) read from body.
-        if name in BODY_KEYS:
-            return self.__dict__.get("body", {}).get(name)
-        raise AttributeError(name)
-
     class Meta:
         db_table = "audit_event"
         ordering = ["-seq"]
@@ -87,6 +106,12 @@ class AuditEvent(models.Model):
             ),
             _no_truncate("audit_event_no_truncate"),
         ]
+
+    def __getattr__(self, name: str):
+        # The other recorded attributes (purpose, fields, filters, grant_ids, ...) read from body.
+        if name in BODY_KEYS:
+            return self.__dict__.get("body", {}).get(name)
+        raise AttributeError(name)
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.dataset_code or self.target}"
@@ -112,6 +137,9 @@ class ChainHead(models.Model):
             pgtrigger.Protect(name="audit_head_no_delete", operation=pgtrigger.Delete),
             _no_truncate("audit_head_no_truncate"),
         ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.hash[:12]}"
 
 
 class Checkpoint(models.Model):

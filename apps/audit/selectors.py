@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from apps.audit.models import Alert, AuditEvent, Checkpoint
-from apps.audit.permissions import NOTHING, audit_scope
+from apps.audit.permissions import audit_scope
 from apps.catalog.models import Dataset
 from apps.departments.models import Department, Membership
 from apps.departments.selectors import user_department_ids, user_is_platform_auditor
@@ -112,7 +112,3 @@ def alerts_visible(*, user) -> QuerySet[Alert]:
     if not audited:
         return qs.none()
     return qs.filter(Q(department_id__in=audited) | Q(provider_id__in=audited))
-
-
-def user_may_see_anything(*, user) -> bool:
-    return audit_scope(user=user) is not NOTHING

@@ -66,9 +66,7 @@ def top_datasets(*, qs: QuerySet[AuditEvent], limit: int = 10) -> list[tuple[str
         .annotate(n=Count("seq"))
         .order_by("-n")[:limit]
     )
-    names = dict(
-        Dataset.objects.filter(pk__in=[r[0] for r in rows]).values_list("pk", "code")
-    )
+    names = dict(Dataset.objects.filter(pk__in=[r[0] for r in rows]).values_list("pk", "code"))
     return [(names.get(pk, str(pk)), n) for pk, n in rows]
 
 

@@ -194,6 +194,25 @@ class Field(models.Model):
     # A published field is removed at the next publication, so that its grants are ended with
     # the reason given there; until then it stays as published.
     pending_removal = models.BooleanField(_("removed at next publication"), default=False)
+    # What consumers are held to: copied from the working attributes above only by
+    # dataset_publish, so that a draft edit (e.g. loosening `none` to `unconditional`) opens
+    # nothing before it is published with its reason. NULL = never published: closed to others.
+    published_sharing_type = models.CharField(
+        _("published sharing type"),
+        max_length=16,
+        choices=SharingTypeChoices.choices,
+        null=True,
+        blank=True,
+        editable=False,
+    )
+    published_masking = models.CharField(
+        _("published masking rule"),
+        max_length=16,
+        choices=MaskingChoices.choices,
+        null=True,
+        blank=True,
+        editable=False,
+    )
 
     class Meta:
         ordering = ["dataset_id", "position", "id"]
@@ -206,6 +225,14 @@ class Field(models.Model):
                 condition=Q(masking__in=list(MASKING_RULES)),
                 name="field_masking_known",
                 violation_error_message=_("Unknown masking rule."),
+            ),
+            models.CheckConstraint(
+                condition=Q(published_sharing_type__isnull=True, published_masking__isnull=True)
+                | Q(published_sharing_type__isnull=False, published_masking__isnull=False),
+                name="field_published_attributes_together",
+                violation_error_message=_(
+                    "A field's published sharing type and masking rule are set together."
+                ),
             ),
         ]
         permissions = [("read_field", _("Can read the field's values"))]

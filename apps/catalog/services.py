@@ -1,7 +1,9 @@
 """Writes to the responsibility list: drafts of datasets and fields, publication, demands.
 
 Edits change the working copy; `dataset_publish` validates it, snapshots it as a new version with
-who, when and why, and ends or narrows grants on fields that became stricter or were removed.
+who, when and why, copies each field's sharing type and mask to the published attributes that
+the sharing policy reads (so no draft edit reaches consumers before it is published), and ends or
+narrows grants on fields that became stricter or were removed.
 Every function checks the caller's rights through apps.catalog.permissions.
 """
 
@@ -184,14 +186,23 @@ def field_remove(*, field: Field, by: AbstractBaseUser) -> None:
             _("The key field %(name)s cannot be removed; choose another key field first.")
             % {"name": field.name}
         )
-    last = dataset.versions.order_by("-version").first()
-    published_names = {f["name"] for f in last.snapshot["fields"]} if last else set()
-    if field.name in published_names:
+    if field.published_sharing_type is not None:
         field.pending_removal = True
         field.save(update_fields=["pending_removal"])
         _mark_changed(dataset)
     else:
         field.delete()
+
+
+def _publish_field_attributes(fields: list[Field]) -> None:
+    """What consumers are held to from now on (apps.sharing.policy reads only these). Taken
+    from the objects just snapshotted, not re-read, so the version and the rights agree."""
+    for field in fields:
+        field.published_sharing_type = field.sharing_type
+        field.published_masking = field.masking
+    Field.objects.bulk_update(
+        fields, ["published_sharing_type", "published_masking"], batch_size=500
+    )
 
 
 @transaction.atomic
@@ -221,13 +232,20 @@ def dataset_publish(*, dataset: Dataset, by: AbstractBaseUser, reason: str) -> D
         published_at=now,
     )
     affected = 0
-    if previous is not None:
+    # Compared with what consumers were held to (the fields' published attributes), which also
+    # covers a dataset published without a recorded version (fixtures).
+    promised = {
+        "fields": [
+            {"name": f.name, "sharing_type": f.published_sharing_type}
+            for f in fields
+            if f.published_sharing_type is not None
+        ]
+    }
+    if promised["fields"]:
         from apps.sharing.services import grants_apply_field_change
 
         by_name = {f.name: f for f in fields}
-        for name, old_type, new_type in fields_made_stricter(previous.snapshot, snapshot):
-            if name not in by_name:  # deleted outside field_remove: nothing left to point at
-                continue
+        for name, old_type, new_type in fields_made_stricter(promised, snapshot):
             affected += grants_apply_field_change(
                 field=by_name[name],
                 previous_sharing_type=old_type,
@@ -235,6 +253,7 @@ def dataset_publish(*, dataset: Dataset, by: AbstractBaseUser, reason: str) -> D
                 by=by,
                 reason=reason.strip(),
             )
+    _publish_field_attributes(kept)
     Field.objects.filter(dataset=dataset, pending_removal=True).delete()
     dataset.version = version.version
     dataset.status = Dataset.Status.PUBLISHED

@@ -5,8 +5,11 @@ A fixed number of SQL queries whatever the number of fields or grants: the datas
 (none if prefetched) and, for a non-owner, one query over the live grants. A grant counts only
 if it is active, started, not yet ended *at the instant of the query* (compared in SQL, so an
 expired grant is never trusted even before the expiry task has run), and its field right is
-backed by the department group's guardian permission. The rules themselves live in the
-framework-free govdata.policy.
+backed by the department group's guardian permission. Non-owners are judged by each field's
+*published* sharing type and mask (Field.published_sharing_type / published_masking, set only by
+apps.catalog.services.dataset_publish), never by the working copy an officer is editing; a field
+never published is closed to them. The rules themselves live in the framework-free
+govdata.policy.
 """
 
 from __future__ import annotations
@@ -114,7 +117,10 @@ def _decide(
         is_owner=is_owner,
         dataset_sharing_type=dataset.sharing_type,
         dataset_published=dataset.status == Dataset.Status.PUBLISHED,
-        fields=[FieldRule(f.pk, f.name, f.sharing_type, f.masking) for f in fields],
+        # Published attributes only: a draft edit must not change what others read.
+        fields=[
+            FieldRule(f.pk, f.name, f.published_sharing_type, f.published_masking) for f in fields
+        ],
         grants=grants,
     )
     return AccessDecision(

@@ -41,6 +41,9 @@ LOCK_NAMESPACE = 0x53594E43  # "SYNC": advisory-lock class id of dataset runs
 BATCH_ROWS = 20_000
 MAX_STORED_REJECTIONS = 20_000
 EARLY_ABORT_MIN_ROWS = 1_000
+# The swap needs an exclusive lock on the live table for a moment. If a long export holds it,
+# give up after this long rather than queue every API reader behind us; the task retries.
+PUBLISH_LOCK_TIMEOUT = "10s"
 
 
 class SyncBusy(Exception):
@@ -87,6 +90,14 @@ def _unlock(dataset_id: int) -> None:
         connection.close()  # a dead connection released the lock already
 
 
+def dataset_lock_free(dataset_id: int) -> bool:
+    """True when no run holds the dataset (probes the lock and releases it at once)."""
+    if not _try_lock(dataset_id):
+        return False
+    _unlock(dataset_id)
+    return True
+
+
 def _save(run: SyncRun, *fields: str) -> None:
     SyncRun.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
 
@@ -114,7 +125,10 @@ def run_execute(*, run_id: int) -> SyncRun:
         except (OperationalError, InterfaceError) as exc:
             connection.close()
             run.status, run.error = SyncRun.Status.RETRYING, str(exc)[:2000]
-            _save(run, "status", "error")
+            try:  # on a fresh connection; if the database is down the retry will tell
+                _save(run, "status", "error")
+            except DatabaseError:
+                connection.close()
             raise SyncInterrupted(str(exc)) from exc
         except SourceError as exc:
             run.status, run.error = SyncRun.Status.RETRYING, str(exc)[:2000]
@@ -326,6 +340,7 @@ def _publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:
         config = SyncConfig.objects.select_for_update().get(pk=run.config_id)
         store.store_ensure_table(dataset)
         with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [PUBLISH_LOCK_TIMEOUT])
             if incremental:
                 inserted, updated = store.staging_upsert(cursor, staging, live, columns, key)
                 removed = 0

@@ -171,3 +171,22 @@ def sync_run_fail(*, run: SyncRun, reason: str) -> SyncRun:
     )
     run.refresh_from_db()
     return run
+
+
+def sync_runs_requeue_stale(*, older_than_seconds: int | None = None) -> list[int]:
+    """Re-send runs still active long after any worker could be on them (a message lost with
+    the broker, say) so that no dataset stays blocked. Safe even if a worker is in fact still
+    on one: the dataset lock makes the second delivery wait, and a finished run is a no-op."""
+    from datetime import timedelta
+
+    from apps.sync import engine
+    from apps.sync.tasks import sync_run_execute
+
+    limit = older_than_seconds or settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    cutoff = clock.now() - timedelta(seconds=limit)
+    requeued = []
+    for run in SyncRun.objects.filter(status__in=SyncRun.ACTIVE, created_at__lt=cutoff):
+        if engine.dataset_lock_free(run.dataset_id):
+            sync_run_execute.delay(run.pk)
+            requeued.append(run.pk)
+    return requeued

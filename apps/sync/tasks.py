@@ -69,3 +69,10 @@ def sync_schedules_reconcile() -> int:
     from apps.sync.schedules import sync_schedules_reconcile as reconcile
 
     return reconcile()
+
+
+@shared_task(time_limit=300)
+def sync_runs_requeue_stale() -> int:
+    from apps.sync.services import sync_runs_requeue_stale as requeue
+
+    return len(requeue())

@@ -11,6 +11,10 @@ CELERY_BEAT_SCHEDULE["sync-schedules-reconcile"] = {
     "task": "apps.sync.tasks.sync_schedules_reconcile",
     "schedule": crontab(minute=7),
 }
+CELERY_BEAT_SCHEDULE["sync-runs-requeue-stale"] = {
+    "task": "apps.sync.tasks.sync_runs_requeue_stale",
+    "schedule": crontab(minute="*/15"),
+}
 
 # apps.sharing: expiry every 5 minutes (the read path never trusts an expired grant anyway);
 # reminders and escalation each working morning.

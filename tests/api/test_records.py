@@ -148,8 +148,8 @@ def test_hash_masked_exports_go_through_python_and_hide_values(api_world, fmt):
     import re
 
     field = api_world.base.fields["name"]
-    field.masking = "hash"
-    field.save(update_fields=["masking"])
+    field.masking = field.published_masking = "hash"
+    field.save(update_fields=["masking", "published_masking"])
     response = api_world.clients["granted"].get(f"{BASE}/export/?format={fmt}", **PURPOSE)
     body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert len(re.findall(r"\b[0-9a-f]{64}\b", body)) == len(ROWS)

@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +41,19 @@ def record_read(world, **overrides):
     )
     values.update(overrides)
     return audit_record_access(**values)
+
+
+@pytest.fixture
+def flushable_audit(db_role_reset, transactional_db):
+    """Django flushes a transactional test's tables with TRUNCATE, which the append-only
+    triggers refuse; the flush runs as the insider would (replica role), reset afterwards."""
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+
+
+@pytest.fixture
+def db_role_reset(django_db_blocker):
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = origin")

@@ -2,29 +2,11 @@
 
 import threading
 
-import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record_access
 from apps.audit.verification import chain_verify
-
-
-@pytest.fixture
-def flushable_audit(db_role_reset, transactional_db):
-    """Django flushes a transactional test's tables with TRUNCATE, which the append-only
-    triggers refuse; the flush runs as the insider would (replica role), reset afterwards."""
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
-
-
-@pytest.fixture
-def db_role_reset(django_db_blocker):
-    yield
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = origin")
-
 
 WRITERS, EACH = 4, 15
 
@@ -36,9 +18,16 @@ def test_concurrent_writers_produce_one_gap_free_chain(flushable_audit):
         try:
             for i in range(EACH):
                 audit_record_access(
-                    request_id=f"w{n}-{i}", action="lookup", consumer=None, provider=None,
-                    dataset=None, fields={"name": "name"}, row_count=1, filters={},
-                    purpose=f"writer {n}", outcome="allowed",
+                    request_id=f"w{n}-{i}",
+                    action="lookup",
+                    consumer=None,
+                    provider=None,
+                    dataset=None,
+                    fields={"name": "name"},
+                    row_count=1,
+                    filters={},
+                    purpose=f"writer {n}",
+                    outcome="allowed",
                 )
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
@@ -54,5 +43,35 @@ def test_concurrent_writers_produce_one_gap_free_chain(flushable_audit):
     seqs = list(AuditEvent.objects.order_by("seq").values_list("seq", flat=True))
     assert seqs == list(range(1, WRITERS * EACH + 1))
     assert chain_verify().as_dict() == {
-        "ok": True, "events_checked": WRITERS * EACH, "first_bad_event": None
+        "ok": True,
+        "events_checked": WRITERS * EACH,
+        "first_bad_event": None,
     }
+
+
+def test_beat_task_signs_a_checkpoint_in_a_real_worker(flushable_audit, celery_worker_live):
+    import time
+
+    from apps.audit.models import Checkpoint
+    from apps.audit.tasks import checkpoint_sign
+    from apps.audit.verification import chain_verify
+
+    event = audit_record_access(
+        request_id="t",
+        action="list",
+        consumer=None,
+        provider=None,
+        dataset=None,
+        fields={},
+        row_count=0,
+        filters={},
+        purpose="task test",
+        outcome="allowed",
+    )
+    checkpoint_sign.delay()
+    deadline = time.monotonic() + 60
+    while not Checkpoint.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    checkpoint = Checkpoint.objects.get()
+    assert (checkpoint.seq, checkpoint.head_hash) == (event.seq, event.hash)
+    assert chain_verify().ok

@@ -9,6 +9,7 @@ import cryptography
 import pytest
 from django.core.management import call_command
 
+from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record_admin, checkpoint_create
 from tests.audit.conftest import record_read
 
@@ -59,8 +60,11 @@ def exported(world, tmp_path):
     for i in range(4):
         record_read(world, request_id=f"r{i}", filters={"district__in": ["天河区", "越秀区"]})
     audit_record_admin(
-        action="grant.revoke", actor=world.provider_officer, department=world.provider,
-        target="grant:1", details={"reason": "到期", "fields": ["name"], "n": 2},
+        action="grant.revoke",
+        actor=world.provider_officer,
+        department=world.provider,
+        target="grant:1",
+        details={"reason": "到期", "fields": ["name"], "n": 2},
     )
     checkpoint_create()
     record_read(world, request_id="after-checkpoint", duration_ms=0.1)
@@ -72,16 +76,17 @@ def exported(world, tmp_path):
 def test_export_verifies_offline_without_django(exported, isolated_libdir):
     out, key = exported
     code, result = run_offline(isolated_libdir, str(out), "--public-key", str(key))
-    assert (code, result["ok"], result["events_checked"]) == (0, True, 6)
+    assert (code, result["ok"], result["events_checked"]) == (0, True, AuditEvent.objects.count())
 
 
 def test_offline_verifier_reports_an_edited_export_line(exported, isolated_libdir):
     out, key = exported
     lines = out.read_text().splitlines()
-    edited = json.loads(lines[3])
+    index = next(i for i, line in enumerate(lines) if "张三" in line)
+    edited = json.loads(lines[index])
     edited["body"] = edited["body"].replace("张三", "李四")
     assert "李四" in edited["body"]
-    lines[3] = json.dumps(edited, ensure_ascii=False)
+    lines[index] = json.dumps(edited, ensure_ascii=False)
     out.write_text("\n".join(lines) + "\n")
     code, result = run_offline(isolated_libdir, str(out), "--public-key", str(key))
     assert (code, result["ok"], result["first_bad_event"]) == (1, False, edited["seq"])
@@ -93,14 +98,14 @@ def test_offline_verifier_reports_a_removed_line_and_a_foreign_key(exported, iso
 
     out, key = exported
     lines = out.read_text().splitlines()
-    del lines[2]  # event 2
+    removed = json.loads(lines.pop(2))
     out.write_text("\n".join(lines) + "\n")
     code, result = run_offline(isolated_libdir, str(out), "--public-key", str(key))
-    assert (code, result["first_bad_event"]) == (1, 2)
+    assert (code, result["first_bad_event"]) == (1, removed["seq"])
     key.write_bytes(
-        Ed25519PrivateKey.generate().public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     code, result = run_offline(isolated_libdir, str(out), "--public-key", str(key))
     assert result["ok"] is False

@@ -142,6 +142,9 @@ def test_evaluate_computes_the_ratio_only_for_same_units():
         {"name": "b", "value": 0.5, "unit": "x", "baseline": 100.0, "baseline_unit": "rows/s"}
     )
     assert other.get("ratio") is None
+    already_a_ratio = run_all.evaluate({"name": "d", "value": 2.5, "unit": "x", "baseline": 0.12})
+    assert already_a_ratio.get("ratio") is None
+    assert run_all.baseline_text(already_a_ratio) == "0.12"
     judged = run_all.evaluate(
         {"name": "c", "value": 1, "unit": "x", "target": "fast", "passed": False}
     )

@@ -208,6 +208,11 @@ def test_csv_errors_name_the_file_row(world):
 
 
 def test_changing_a_dataset_without_object_permission_is_reported_not_raised(world):
+    from apps.catalog.models import DatasetGroupObjectPermission
+
+    # The factory gives the provider its object permissions, as dataset_create does; take
+    # them away so that its own officer lacks them on this dataset.
+    DatasetGroupObjectPermission.objects.filter(content_object=world.dataset).delete()
     rows = [[world.dataset.code, "人口基本信息（改）", "", "人口", "id_number", "daily",
              "conditional", "", "《居民身份证法》"]]  # fmt: skip
     fields = [[world.dataset.code, "id_number", "公民身份号码", "id_card", "", "conditional", "",

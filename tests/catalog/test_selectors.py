@@ -65,5 +65,7 @@ def test_officer_sees_own_department_only(many, django_assert_num_queries):
     # permission subquery is resolved inside it
     with django_assert_num_queries(3):
         codes = {d.code for d in datasets_for_user(user=many.provider_officer)}
-    assert codes == {"GA-DRAFT-1"}  # factory datasets carry no object permissions
+    # factory datasets carry their provider's object permissions, as dataset_create gives them
+    assert codes == {"GA-RK-001", "X-002", "X-004", "GA-DRAFT-1"}
+    assert {d.code for d in datasets_for_user(user=many.consumer_officer)} == {"X-003", "X-005"}
     assert {d.code for d in datasets_for_user(user=many.platform_auditor)} >= {"X-003", "GA-RK-001"}

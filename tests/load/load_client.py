@@ -18,7 +18,8 @@ import uuid
 
 import httpx
 
-PURPOSE = {"X-Purpose": "负载测试：核验申请人信息", "X-Case-Id": "LOAD-1"}
+# Agencies send UTF-8 header values; httpx wants bytes for anything beyond ASCII.
+PURPOSE = {"X-Purpose": "负载测试：核验申请人信息".encode(), "X-Case-Id": b"LOAD-1"}
 # (kind, weight): lookups and paginated reads dominate, as in production.
 MIX = [("browse", 3), ("lookup", 5), ("page", 3), ("export", 1), ("submit", 1)]
 
@@ -111,7 +112,11 @@ class Worker(threading.Thread):
         kinds = [k for k, w in MIX for _ in range(w)]
         deadline = time.monotonic() + self.config["seconds"]
         while time.monotonic() < deadline:
-            self.one(self.rng.choice(kinds))
+            kind = self.rng.choice(kinds)
+            try:
+                self.one(kind)
+            except Exception as exc:  # a client bug must show as an error, not a quiet thread
+                self.record(kind, False, error=f"client {type(exc).__name__}: {exc}")
             if self.config.get("pause"):
                 time.sleep(self.config["pause"])
         self.client.close()

@@ -3,6 +3,7 @@ Celery worker and beat beside it, and one SIGINT (Ctrl-C) stops every process it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -95,6 +96,23 @@ def _alive(process: psutil.Process) -> bool:
         return False
 
 
+def _stop_on_failure(proc: subprocess.Popen) -> None:
+    """After a failed assertion: stop the launcher the normal way, and if that does not work,
+    kill its children's process groups too, so that a failing test leaves no server behind."""
+    if proc.poll() is not None:
+        return
+    children = psutil.Process(proc.pid).children(recursive=True)
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        for child in children:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
+
+
 def _run_until_ctrl_c(env: dict[str, str], tmp_path: Path, port: int) -> dict[str, str]:
     """Starts `launcher run`, checks what it serves and supervises, sends SIGINT, and asserts
     that every process it started is gone. Returns the environment its children ran with."""
@@ -131,9 +149,7 @@ def _run_until_ctrl_c(env: dict[str, str], tmp_path: Path, port: int) -> dict[st
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        _stop_on_failure(proc)
     deadline = time.monotonic() + 10
     while any(_alive(p) for p in started) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _world(size: int):
-    """A dataset of `size` conditional fields and `size` live grants, one field each."""
+    """A published dataset of `size` conditional fields and `size` live grants, one field each."""
     provider = DepartmentFactory(code=f"P{size}")
     consumer = DepartmentFactory(code=f"C{size}")
     dataset = DatasetFactory(provider=provider, code=f"DS-{size}")
@@ -32,6 +32,8 @@ def _world(size: int):
                 legal_basis="《政务数据共享条例》",
                 masking="mobile" if n % 2 else "none",
                 position=n,
+                published_sharing_type="conditional",
+                published_masking="mobile" if n % 2 else "none",
             )
             for n in range(size)
         ]

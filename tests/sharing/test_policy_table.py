@@ -126,7 +126,10 @@ def test_sharing_type_change_to_none_removes_the_field_from_grants(sw, at_monday
     assert snapshot(sw) == expect(WJ__GA_RK_001={"birth_date": "year_only", "mobile": "mobile"})
 
     birth_date = sw.fields["birth_date"]
-    Field.objects.filter(pk=birth_date.pk).update(sharing_type="none")
+    # As a publication leaves the field (the catalog's own tests publish through the service).
+    Field.objects.filter(pk=birth_date.pk).update(
+        sharing_type="none", published_sharing_type="none"
+    )
     assert snapshot(sw) == expect(WJ__GA_RK_001={"mobile": "mobile"}), "fails closed at once"
     affected = grants_apply_field_change(
         field=birth_date,
@@ -137,13 +140,17 @@ def test_sharing_type_change_to_none_removes_the_field_from_grants(sw, at_monday
     )
     assert affected == 1
     assert snapshot(sw) == expect(WJ__GA_RK_001={"mobile": "mobile"})
-    Field.objects.filter(pk=birth_date.pk).update(sharing_type="conditional")
+    Field.objects.filter(pk=birth_date.pk).update(
+        sharing_type="conditional", published_sharing_type="conditional"
+    )
     assert snapshot(sw) == expect(WJ__GA_RK_001={"mobile": "mobile"}), "not revived by reopening"
 
 
-def test_unconditional_field_made_conditional_is_closed_to_non_owners(sw):
+def test_unconditional_field_published_as_conditional_is_closed_to_non_owners(sw):
     Field.objects.filter(pk=sw.fields["gender"].pk).update(
-        sharing_type="conditional", legal_basis="《政务数据共享条例》"
+        sharing_type="conditional",
+        legal_basis="《政务数据共享条例》",
+        published_sharing_type="conditional",
     )
     table = baseline()
     for dept in ("WJ", "MZ"):

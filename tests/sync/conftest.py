@@ -25,3 +25,12 @@ def flushable_db(transactional_db):
     post_migrate.connect(_reset_role, dispatch_uid="sync-tests-reset-role", weak=False)
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages are asserted in English; the platform's default language is Chinese."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

@@ -98,3 +98,41 @@ def test_schedule_follows_the_update_frequency(world):
 def test_file_sources_have_no_beat_schedule(world):
     sync_config_set(dataset=world.dataset, kind="csv")
     assert not PeriodicTask.objects.filter(name=task_name(world.dataset)).exists()
+
+
+@pytest.mark.django_db
+def test_source_errors_are_retried_with_backoff_then_the_run_fails(world, monkeypatch):
+    from apps.sync import tasks
+
+    sync_config_set(
+        dataset=world.dataset,
+        kind="sql",
+        options={"table": "t"},
+        secrets={"url": "mysql://root@127.0.0.1:1/test"},
+    )
+    run = sync_run_request(dataset=world.dataset, enqueue=False)
+    assert [tasks.backoff_seconds(n) for n in range(7)] == [15, 30, 60, 120, 240, 480, 600]
+    # Eager here only to walk the retry path quickly; the real-worker test covers delivery.
+    tasks.sync_run_execute.apply(args=[run.pk])
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED
+    assert run.attempts == tasks.MAX_RETRIES + 1 and "connect" in run.error.lower()
+
+
+@pytest.mark.django_db
+def test_stale_active_run_is_sent_again(world, tmp_path, django_capture_on_commit_callbacks):
+    from unittest import mock
+
+    from apps.sync.services import sync_runs_requeue_stale
+
+    path = write_csv(tmp_path / "a.csv", population_rows(3))
+    run = sync_upload_store(
+        dataset=world.dataset,
+        upload=SimpleUploadedFile("a.csv", path.read_bytes()),
+        enqueue=False,
+    )
+    SyncRun.objects.filter(pk=run.pk).update(status=SyncRun.Status.RUNNING)
+    with mock.patch("apps.sync.tasks.sync_run_execute.delay") as delay:
+        assert sync_runs_requeue_stale(older_than_seconds=3600) == []
+        assert sync_runs_requeue_stale(older_than_seconds=-1) == [run.pk]
+    delay.assert_called_once_with(run.pk)

@@ -89,14 +89,16 @@ def dataset_out(dataset: Dataset) -> dict:
                 "label": f.label,
                 "data_type": f.data_type,
                 "sensitivity": f.sensitivity,
-                "sharing_type": f.sharing_type,
-                "masking": f.masking,
+                # The published attributes: what consumers are held to (drafts stay private).
+                "sharing_type": f.published_sharing_type,
+                "masking": f.published_masking,
                 "conditions": f.conditions,
                 "legal_basis": f.legal_basis,
                 "required": f.required,
                 "description": f.description,
             }
             for f in dataset.fields.all()
+            if f.published_sharing_type is not None
         ],
     }
 

@@ -25,7 +25,9 @@ class Command(BaseCommand):
                 self.stdout.write(_("created %(name)s") % {"name": name})
         if archive:
             record = partition_archive(name=archive)
-            self.stdout.write(_("archived %(name)s to %(path)s") % {"name": archive, "path": record.path})
+            self.stdout.write(
+                _("archived %(name)s to %(path)s") % {"name": archive, "path": record.path}
+            )
         if archive_older_than is not None:
             for name in partitions_archive_older_than(months=archive_older_than):
                 self.stdout.write(_("archived %(name)s") % {"name": name})

@@ -1,0 +1,76 @@
+"""Monthly partitions are created ahead, and the oldest can be archived to a signed file that
+verifies offline while the rest of the chain still verifies in the database."""
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from apps.audit.models import Archive, AuditEvent
+from apps.audit.partitions import partition_archive, partitions_ensure, partitions_list
+from apps.audit.services import audit_record_admin, checkpoint_create
+from apps.audit.signing import public_key_pem, signing_key
+from apps.audit.verification import chain_verify
+from govdata.auditchain import verify_export
+
+pytestmark = pytest.mark.django_db
+TZ = dt.timezone(dt.timedelta(hours=8))
+
+
+def admin_event(n: int):
+    return audit_record_admin(action="membership.add", target=f"user:{n}", details={"n": n})
+
+
+def test_partitions_are_created_ahead_and_rows_land_in_their_month():
+    with time_machine.travel(dt.datetime(2024, 1, 15, 10, tzinfo=TZ), tick=False):
+        created = partitions_ensure(months_ahead=1)
+        assert created == ["audit_event_202401", "audit_event_202402"]
+        assert partitions_ensure(months_ahead=1) == []
+        event = admin_event(1)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tableoid::regclass::text FROM audit_event WHERE seq = %s", [event.seq]
+        )
+        assert cursor.fetchone()[0] == "audit_event_202401"
+
+
+def test_oldest_partition_is_archived_to_a_signed_verifiable_file(audit_key):
+    with time_machine.travel(dt.datetime(2024, 1, 15, 10, tzinfo=TZ), tick=False):
+        partitions_ensure(months_ahead=1)
+        january = [admin_event(n) for n in range(3)]
+        checkpoint_create()
+    with time_machine.travel(dt.datetime(2024, 2, 10, 10, tzinfo=TZ), tick=False):
+        february = [admin_event(n) for n in range(2)]
+        checkpoint_create()
+    with pytest.raises(ValueError, match="oldest"):
+        partition_archive(name="audit_event_202402")
+
+    archive = partition_archive(name="audit_event_202401")
+
+    assert "audit_event_202401" not in partitions_list()
+    assert (archive.first_seq, archive.last_seq) == (january[0].seq, january[-1].seq)
+    assert not AuditEvent.objects.filter(seq__lte=archive.last_seq).exists()
+    path = Path(archive.path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert digest == archive.sha256
+    signing_key().public_key().verify(bytes.fromhex(archive.signature), bytes.fromhex(digest))
+    offline = verify_export(str(path), public_key_pem())
+    assert (offline.ok, offline.events_checked) == (True, 3)
+    remaining = chain_verify()
+    assert remaining.as_dict() == {
+        "ok": True,
+        "events_checked": len(february),
+        "first_bad_event": None,
+    }
+    assert Archive.objects.count() == 1
+
+
+def test_partitions_command_lists_and_creates(capsys):
+    call_command("audit_partitions", ensure=1)
+    out = capsys.readouterr().out
+    assert "audit_event_default" in out
