@@ -61,7 +61,7 @@ BODY_SQL = """jsonb_build_object(
     'purpose', '核验低保申请人户籍', 'case_id', 'CASE-' || g, 'end_user', 'user' || g %% 100000,
     'grant_ids', jsonb_build_array(g %% 97),
     'outcome', CASE WHEN g %% 20 = 0 THEN 'denied' ELSE 'allowed' END, 'reason', '',
-    'client_ip', '10.0.0.1', 'duration_ms', 12.5, 'target', '', 'details', '{}'::jsonb)"""
+    'client_ip', '10.0.0.1', 'duration_ms', 12.5, 'target', '', 'details', '{}'::jsonb)::text"""
 
 
 def build_chain(n: int) -> tuple[float, float, float]:
@@ -83,14 +83,14 @@ def build_chain(n: int) -> tuple[float, float, float]:
         cursor.execute(
             f"""
             DO $$
-            DECLARE prev text := repeat('0', 64); h text; b jsonb; t timestamptz;
+            DECLARE prev text := repeat('0', 64); h text; b text; t timestamptz;
             BEGIN
               FOR g IN 1..{int(n)} LOOP
                 b := {body};
                 t := now() - interval '1 day' + g * interval '1 millisecond';
                 h := encode(sha256(convert_to(prev || E'\\n' || g::text || E'\\n'
                     || to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-                    || E'\\n' || b::text, 'UTF8')), 'hex');
+                    || E'\\n' || b, 'UTF8')), 'hex');
                 INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)
                     VALUES (g, t, b, prev, h);
                 prev := h;
@@ -117,9 +117,9 @@ def _index_sql(cursor) -> list[str]:
     )
     return [
         row[0]
+        .replace(" ON ONLY ", " ON ")
         .replace(" ON public.audit_event ", f" ON {SEARCH_TABLE} ")
         .replace("INDEX audit_ev_", "INDEX bench_ev_")
-        .replace("ONLY ", "")
         for row in cursor.fetchall()
     ]
 
@@ -169,8 +169,8 @@ def explain_search() -> tuple[str, float]:
 
     since = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
     qs = (
-        AuditEvent.objects.filter(Q(provider_id=3) | Q(consumer_id=3))
-        .filter(dataset_id=42, outcome="denied", occurred_at__gte=since)
+        AuditEvent.objects.filter(Q(provider_id=3) | Q(consumer_id=40))
+        .filter(dataset_id=40, outcome="denied", occurred_at__gte=since)
         .filter(occurred_at__lt=since + dt.timedelta(days=30))
         .order_by("-occurred_at", "-seq")[:51]
     )

@@ -115,7 +115,12 @@ def alerts_detect_sensitive_exports(*, now: dt.datetime | None = None) -> list[A
     end = now or clock.now()
     start = end - dt.timedelta(hours=1)
     exports = list(
-        _reads(start, end).filter(action="export", body__row_count__gte=_conf("EXPORT_MIN_ROWS"))
+        _reads(start, end)
+        .filter(action="export")
+        .extra(  # noqa: S610 - constant SQL, the threshold is a parameter
+            where=["(body::jsonb ->> 'row_count')::bigint >= %s"],
+            params=[_conf("EXPORT_MIN_ROWS")],
+        )
     )
     sensitive = set(
         Field.objects.filter(

@@ -18,12 +18,12 @@ from apps.common import clock
 
 _INSERT = (
     "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
-    " VALUES (0, %s, %s::jsonb, '', '') RETURNING seq, prev_hash, hash"
+    " VALUES (0, %s, %s, '', '') RETURNING seq, prev_hash, hash"
 )
 
 
 def plain_json(value: Any) -> Any:
-    """Values jsonb stores as given; anything else (dates, decimals, objects) as a string."""
+    """JSON values as given; anything else (dates, decimals, objects) as a string."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, dict):
@@ -37,13 +37,14 @@ def plain_json(value: Any) -> Any:
 
 def chain_append(body: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> AuditEvent:
     occurred_at = clock.now()
+    text = orjson.dumps(body).decode()
     with connections[using].cursor() as cursor:
-        cursor.execute(_INSERT, [occurred_at, orjson.dumps(body).decode()])
+        cursor.execute(_INSERT, [occurred_at, text])
         seq, prev_hash, digest = cursor.fetchone()
     instance = AuditEvent(
         seq=seq,
         occurred_at=occurred_at,
-        body=body,
+        body=text,
         prev_hash=prev_hash,
         hash=digest,
         kind=body.get("kind"),

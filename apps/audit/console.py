@@ -100,7 +100,7 @@ def detail_view(admin_site, request, seq: int):
             request,
             _("Audit event #%(seq)d") % {"seq": seq},
             event=event,
-            body=sorted(event.body.items()),
+            body=sorted(event.data.items()),
         ),
     )
 
@@ -182,7 +182,7 @@ def csv_view(admin_site, request):
         yield "\ufeff" + writer.writerow(CSV_COLUMNS)  # BOM: spreadsheets then read UTF-8
         for event in qs.iterator(chunk_size=2000):
             values = {
-                **event.body,
+                **event.data,
                 "seq": event.seq,
                 "hash": event.hash,
                 "time": timezone.localtime(event.occurred_at).isoformat(),

@@ -3,8 +3,10 @@ and administrative decisions), signed checkpoints over its head, archives and an
 
 from __future__ import annotations
 
+import orjson
 import pgtrigger
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
@@ -54,8 +56,9 @@ BODY_KEYS = frozenset(
 
 class AuditEvent(models.Model):
     """One row of `audit_event`, a table partitioned by month on `occurred_at` (created by SQL in
-    the migration). Everything recorded is in `body` (jsonb); the columns used to search are
-    generated from it by PostgreSQL, so they can never disagree with what the hash covers. A
+    the migration). Everything recorded is in `body`, JSON text stored exactly as hashed; the
+    columns used to search are generated from it by PostgreSQL, so they can never disagree
+    with what the hash covers. A
     BEFORE INSERT trigger assigns `seq`, `prev_hash` and `hash` under the chain-head row lock.
     Identifiers are plain integers, not foreign keys: deleting a user or a department must
     never cascade into, or be blocked by, the log."""
@@ -70,7 +73,7 @@ class AuditEvent(models.Model):
 
     seq = models.BigIntegerField(_("sequence"), primary_key=True)
     occurred_at = models.DateTimeField(_("time"))
-    body = models.JSONField(_("event"))
+    body = models.TextField(_("event"))  # JSON text, hashed byte for byte
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
     # Generated (STORED) from body; never written by Django.
@@ -107,10 +110,14 @@ class AuditEvent(models.Model):
             _no_truncate("audit_event_no_truncate"),
         ]
 
+    @cached_property
+    def data(self) -> dict:
+        return orjson.loads(self.body) if self.body else {}
+
     def __getattr__(self, name: str):
         # The other recorded attributes (purpose, fields, filters, grant_ids, ...) read from body.
-        if name in BODY_KEYS:
-            return self.__dict__.get("body", {}).get(name)
+        if name in BODY_KEYS and "body" in self.__dict__:
+            return self.data.get(name)
         raise AttributeError(name)
 
     def __str__(self) -> str:

@@ -64,9 +64,10 @@ def events_search(*, user, filters: EventFilters) -> QuerySet[AuditEvent]:
     if f.until:
         qs = qs.filter(occurred_at__lt=f.until)
     if f.field:
-        qs = qs.filter(fields__has_key=f.field)
+        qs = qs.extra(where=["(body::jsonb -> 'fields') ? %s"], params=[f.field])  # noqa: S610
     if f.purpose:
-        qs = qs.filter(purpose__icontains=f.purpose)
+        like = "%" + f.purpose.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        qs = qs.extra(where=["(body::jsonb ->> 'purpose') ILIKE %s"], params=[like])  # noqa: S610
     if f.end_user:
         qs = qs.filter(end_user=f.end_user)
     return qs.order_by("-occurred_at", "-seq")

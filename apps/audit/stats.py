@@ -75,8 +75,8 @@ def top_fields(*, qs: QuerySet[AuditEvent], limit: int = 10) -> list[tuple[str, 
     sql, params = qs.values("body").order_by().query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT e.body ->> 'dataset_code', k, count(*) FROM (" + sql + ") e,"
-            " jsonb_object_keys(COALESCE(e.body -> 'fields', '{}'::jsonb)) k"
+            "SELECT e.body::jsonb ->> 'dataset_code', k, count(*) FROM (" + sql + ") e,"
+            " jsonb_object_keys(COALESCE(e.body::jsonb -> 'fields', '{}'::jsonb)) k"
             " GROUP BY 1, 2 ORDER BY 3 DESC LIMIT %s",
             [*params, limit],
         )

@@ -1,5 +1,5 @@
 """Server-side verification of the whole chain and every checkpoint. PostgreSQL streams
-(seq, time, body text, hashes) with COPY; Python only concatenates and hashes bytes, so the
+(seq, time, body, hashes) with COPY; Python only concatenates and hashes bytes, so the
 check runs in constant memory at several hundred thousand events per second."""
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ from govdata.auditchain import GENESIS_HASH, ChainVerifier, VerifyResult, format
 # Same rendering as the trigger audit_event_chain() hashes.
 TIME_SQL = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 COPY_SQL = (
-    "COPY (SELECT seq, " + TIME_SQL + ", body::text, prev_hash, hash FROM {table}"
-    " ORDER BY seq) TO STDOUT"
+    "COPY (SELECT seq, " + TIME_SQL + ", body, prev_hash, hash FROM {table} ORDER BY seq) TO STDOUT"
 )
 
 

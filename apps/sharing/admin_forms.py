@@ -13,7 +13,7 @@ class ApproveForm(forms.Form):
         label=_("Fields to grant"), widget=forms.CheckboxSelectMultiple
     )
     valid_until = forms.DateField(
-        label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
     row_filter = forms.JSONField(
         label=_("Row filter"),

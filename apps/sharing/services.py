@@ -105,7 +105,13 @@ def request_submit(
             }
         )
     chosen = _fields_named(dataset, fields, "fields")
-    closed = [f for f in chosen if f.sharing_type == SharingType.NONE]
+    # Consumers are judged by what was published, never by the provider's draft.
+    unpublished = [f.name for f in chosen if f.published_sharing_type is None]
+    if unpublished:
+        raise ValidationError(
+            {"fields": _("Not published yet: %(names)s.") % {"names": ", ".join(unpublished)}}
+        )
+    closed = [f for f in chosen if f.published_sharing_type == SharingType.NONE]
     if closed:
         raise ValidationError(
             {
@@ -116,7 +122,7 @@ def request_submit(
                 ]
             }
         )
-    open_fields = [f.name for f in chosen if f.sharing_type == SharingType.UNCONDITIONAL]
+    open_fields = [f.name for f in chosen if f.published_sharing_type == SharingType.UNCONDITIONAL]
     if open_fields:
         raise ValidationError(
             {
@@ -177,6 +183,10 @@ def request_submit(
     return request
 
 
+def _declared_mask(field: Field) -> str:
+    return field.published_masking or field.masking
+
+
 def _masks_validate(masks: dict[str, str] | None, fields: list[Field]) -> dict[str, str]:
     if not masks:
         return {}
@@ -189,10 +199,10 @@ def _masks_validate(masks: dict[str, str] | None, fields: list[Field]) -> dict[s
             errors.append(
                 _("%(name)s: unknown masking rule %(rule)s.") % {"name": name, "rule": rule}
             )
-        elif MASK_STRICTNESS[rule] < MASK_STRICTNESS.get(by_name[name].masking, 99):
+        elif MASK_STRICTNESS[rule] < MASK_STRICTNESS.get(_declared_mask(by_name[name]), 99):
             errors.append(
                 _("%(name)s: %(rule)s is weaker than the declared %(declared)s.")
-                % {"name": name, "rule": rule, "declared": by_name[name].masking}
+                % {"name": name, "rule": rule, "declared": _declared_mask(by_name[name])}
             )
     if errors:
         raise ValidationError({"masks": errors})
@@ -225,7 +235,9 @@ def request_approve(
             {"fields": _("Not requested: %(names)s.") % {"names": ", ".join(outside)}}
         )
     approved = _fields_named(dataset, names, "fields")
-    not_conditional = [f.name for f in approved if f.sharing_type != SharingType.CONDITIONAL]
+    not_conditional = [
+        f.name for f in approved if f.published_sharing_type != SharingType.CONDITIONAL
+    ]
     if not_conditional:
         raise ValidationError(
             {

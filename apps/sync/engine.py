@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 
 from apps.common import clock
 from apps.records import store
+from apps.sync import fastpath
 from apps.sync.models import SyncConfig, SyncRejection, SyncRun
 from govdata.connectors import SourceError, SourceFormatError, connector_for
 from govdata.crypto import secrets_decrypt
@@ -257,7 +258,20 @@ def _execute(run: SyncRun) -> None:
             validator = RowValidator(specs=specs, source_columns=source_columns, key_field=key)
             wm_pos = _watermark_position(source_columns, config.watermark_column)
             loader = _Loader(run, columns, config.reject_threshold, getattr(data, "progress", None))
-            high = _load(loader, validator, data.rows, wm_pos, cursor)
+            handled, high = False, None
+            if fastpath.fast_path_applies(run):
+                handled, high = fastpath.fast_load(
+                    run=run,
+                    loader=loader,
+                    validator=validator,
+                    data=data,
+                    wm_pos=wm_pos,
+                    cursor=cursor,
+                    staging=staging,
+                    columns=columns,
+                )
+            if not handled:
+                high = _load(loader, validator, data.rows, wm_pos, cursor)
             loader.flush(cursor)
         loader.check_threshold()
         _fault_point("after_read")

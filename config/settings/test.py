@@ -30,3 +30,6 @@ DATABASES = {  # noqa: F405
         "TEST": {"MIRROR": "default"},
     },
 }
+
+# Assertions read English messages; translation is tested on its own (tests/platform).
+LANGUAGE_CODE = "en"

@@ -90,3 +90,10 @@ def test_alerts_page_lists_alerts_of_the_auditors_departments(client, world, rea
     client.force_login(world.provider_auditor)
     content = client.get(BASE + "alerts/").content.decode()
     assert "probing GA" in content and "probing MZ" not in content
+
+
+def test_admin_index_links_the_console_for_auditors(client, world, reads):
+    client.force_login(world.provider_auditor)
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    assert BASE in response.content.decode()

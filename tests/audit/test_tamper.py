@@ -41,7 +41,7 @@ def test_untouched_chain_verifies(s):
 
 def test_edited_field_is_reported_at_its_sequence(s):
     insider_sql(
-        "UPDATE audit_event SET body = jsonb_set(body, '{purpose}', '\"other\"') WHERE seq = %s",
+        "UPDATE audit_event SET body = jsonb_set(body::jsonb, '{purpose}', '\"other\"')::text WHERE seq = %s",
         [s(3)],
     )
     assert verdict()["first_bad_event"] == s(3)
@@ -49,7 +49,7 @@ def test_edited_field_is_reported_at_its_sequence(s):
 
 def test_edited_json_attribute_is_reported(s):
     insider_sql(
-        """UPDATE audit_event SET body = jsonb_set(body, '{fields}', '{"gender": "none"}')"""
+        """UPDATE audit_event SET body = jsonb_set(body::jsonb, '{fields}', '{"gender": "none"}')::text"""
         " WHERE seq = %s",
         [s(2)],
     )
@@ -70,7 +70,7 @@ def test_inserted_duplicate_row_is_reported(s):
     insider_sql(
         "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
         " SELECT seq, occurred_at + interval '1 microsecond',"
-        " jsonb_set(body, '{end_user}', '\"李四\"'), prev_hash, hash"
+        " jsonb_set(body::jsonb, '{end_user}', '\"李四\"')::text, prev_hash, hash"
         " FROM audit_event WHERE seq = %s",
         [s(3)],
     )
@@ -113,14 +113,14 @@ def test_forged_checkpoint_is_reported_at_its_sequence(s):
 def test_rewritten_chain_is_caught_by_the_signed_checkpoint(s):
     # The insider edits event 4 and recomputes every later hash: only the checkpoint notices.
     insider_sql(
-        "UPDATE audit_event SET body = jsonb_set(body, '{purpose}', '\"rewritten\"')"
+        "UPDATE audit_event SET body = jsonb_set(body::jsonb, '{purpose}', '\"rewritten\"')::text"
         " WHERE seq = %s",
         [s(4)],
     )
     prev = AuditEvent.objects.get(seq=s(3)).hash
     for seq in (s(4), s(5)):
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {TIME_SQL}, body::text FROM audit_event WHERE seq = %s", [seq])
+            cursor.execute(f"SELECT {TIME_SQL}, body FROM audit_event WHERE seq = %s", [seq])
             time, body = cursor.fetchone()
         digest = chain_hash(prev, event_message(seq, time, body))
         insider_sql(

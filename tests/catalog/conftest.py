@@ -69,6 +69,7 @@ def draft(world):
 
 @pytest.fixture
 def owned_world(world):
-    """The shared world, with the provider's object permissions on its factory-made dataset."""
+    """The shared world, stating that the provider holds its object permissions on its
+    factory-made dataset (DatasetFactory grants them already; the grant is idempotent)."""
     services.dataset_provider_permissions_grant(dataset=world.dataset)
     return world

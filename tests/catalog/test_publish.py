@@ -121,3 +121,87 @@ def test_field_becoming_not_shared_ends_the_grants_that_hold_it(world, draft):
     grant = Grant.objects.get(consumer=world.consumer)
     assert grant.status == Grant.Status.REVOKED
     assert GrantField.objects.get(grant=grant).removed_at is not None
+
+
+def _published(dataset) -> dict[str, tuple]:
+    return {
+        f.name: (f.published_sharing_type, f.published_masking)
+        for f in Field.objects.filter(dataset=dataset)
+    }
+
+
+def test_publication_copies_sharing_type_and_mask_to_the_published_attributes(world, draft):
+    officer = world.provider_officer
+    assert _published(draft) == {"id_number": (None, None), "district": (None, None)}
+    services.dataset_publish(dataset=draft, by=officer, reason="首次发布")
+    first = {"id_number": ("conditional", "id_card"), "district": ("unconditional", "none")}
+    assert _published(draft) == first
+
+    id_number = draft.fields.get(name="id_number")
+    services.field_update(field=id_number, by=officer, masking="none")
+    services.field_create(
+        dataset=draft, by=officer, name="note", label="备注", data_type="string",
+        sharing_type="unconditional",
+    )  # fmt: skip
+    assert _published(draft) == {**first, "note": (None, None)}, "drafts change nothing"
+
+    services.dataset_publish(dataset=draft, by=officer, reason="身份号码不再遮蔽")
+    assert _published(draft) == {
+        "id_number": ("conditional", "none"),
+        "district": ("unconditional", "none"),
+        "note": ("unconditional", "none"),
+    }
+
+
+def test_a_refused_publication_leaves_the_published_attributes(world, draft):
+    officer = world.provider_officer
+    services.dataset_publish(dataset=draft, by=officer, reason="首次发布")
+    before = _published(draft)
+    district = draft.fields.get(name="district")
+    services.field_update(field=district, by=officer, masking="address")
+    with pytest.raises(ValidationError):
+        services.dataset_publish(dataset=draft, by=officer, reason=" ")
+    assert _published(draft) == before
+
+
+def test_field_of_a_dataset_published_without_a_recorded_version_waits_for_publication(world):
+    """Factory/fixture datasets are published (version 1) with no DatasetVersion row."""
+    district = world.fields["district"]
+    services.field_remove(field=district, by=world.provider_officer)
+    assert Field.objects.get(pk=district.pk).pending_removal
+    services.dataset_publish(dataset=world.dataset, by=world.provider_officer, reason="停止提供")
+    assert not Field.objects.filter(pk=district.pk).exists()
+
+
+def test_data_migration_publishes_the_last_snapshot_or_the_rows(world, draft):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("apps.catalog.migrations.0004_field_published_attributes")
+    officer = world.provider_officer
+    services.dataset_publish(dataset=draft, by=officer, reason="首次发布")
+    services.field_update(field=draft.fields.get(name="district"), by=officer, masking="address")
+    services.field_create(
+        dataset=draft, by=officer, name="note", label="备注", data_type="string",
+        sharing_type="unconditional",
+    )  # fmt: skip
+    unpublished = services.dataset_create(
+        by=officer, provider=world.provider, code="GA-NEW", name="新", key_field="id_number",
+        sharing_type="unconditional",
+    )  # fmt: skip
+    services.field_create(
+        dataset=unpublished, by=officer, name="id_number", label="号码", data_type="string",
+        sharing_type="unconditional",
+    )  # fmt: skip
+    Field.objects.update(published_sharing_type=None, published_masking=None)
+
+    migration.publish_existing_fields(apps, None)
+
+    assert _published(draft) == {
+        "id_number": ("conditional", "id_card"),
+        "district": ("unconditional", "none"),  # as published, not the draft's "address"
+        "note": (None, None),  # never published
+    }
+    assert _published(world.dataset)["religion"] == ("none", "redact")  # no version: the rows
+    assert _published(unpublished) == {"id_number": (None, None)}

@@ -81,9 +81,7 @@ def test_field_added_to_a_published_dataset_is_invisible_to_consumers_until_publ
 
     _publish(sw, reason="新增户口类别")
     opened = {"household_type": "none"}
-    assert snapshot(sw) == expect(
-        GA__GA_RK_001=opened, WJ__GA_RK_001=opened, MZ__GA_RK_001=opened
-    )
+    assert snapshot(sw) == expect(GA__GA_RK_001=opened, WJ__GA_RK_001=opened, MZ__GA_RK_001=opened)
 
 
 def test_stricter_change_applies_at_publish_and_ends_the_grants_with_the_reason(sw, at_monday):

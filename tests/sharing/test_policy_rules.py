@@ -64,3 +64,19 @@ def test_row_filters_come_only_from_grants_relied_on():
         grants=grants,
     )
     assert result.row_filters == ()
+
+
+def test_never_published_field_is_closed_to_non_owners_even_with_a_grant():
+    fields = [*FIELDS, FieldRule(7, "new", None, None)]
+    opened = evaluate(
+        is_owner=False,
+        dataset_sharing_type="conditional",
+        dataset_published=True,
+        fields=fields,
+        grants=[GrantRule(3, 7)],
+    )
+    assert "new" not in opened.fields
+    owned = evaluate(
+        is_owner=True, dataset_sharing_type="conditional", dataset_published=True, fields=fields
+    )
+    assert owned.fields["new"].mask == "none"

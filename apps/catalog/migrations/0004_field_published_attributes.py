@@ -29,25 +29,66 @@ def publish_existing_fields(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0003_field_pending_removal'),
+        ("catalog", "0003_field_pending_removal"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='field',
-            name='published_masking',
-            field=models.CharField(blank=True, choices=[('none', 'None'), ('id_card', 'Id Card'), ('mobile', 'Mobile'), ('name', 'Name'), ('address', 'Address'), ('bank_card', 'Bank Card'), ('hash', 'Hash'), ('year_only', 'Year Only'), ('redact', 'Redact')], editable=False, max_length=16, null=True, verbose_name='published masking rule'),
+            model_name="field",
+            name="published_masking",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("none", "None"),
+                    ("id_card", "Id Card"),
+                    ("mobile", "Mobile"),
+                    ("name", "Name"),
+                    ("address", "Address"),
+                    ("bank_card", "Bank Card"),
+                    ("hash", "Hash"),
+                    ("year_only", "Year Only"),
+                    ("redact", "Redact"),
+                ],
+                editable=False,
+                max_length=16,
+                null=True,
+                verbose_name="published masking rule",
+            ),
         ),
         migrations.AddField(
-            model_name='field',
-            name='published_sharing_type',
-            field=models.CharField(blank=True, choices=[('unconditional', 'Unconditional (无条件共享)'), ('conditional', 'Conditional (有条件共享)'), ('none', 'Not shared (不予共享)')], editable=False, max_length=16, null=True, verbose_name='published sharing type'),
+            model_name="field",
+            name="published_sharing_type",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("unconditional", "Unconditional (无条件共享)"),
+                    ("conditional", "Conditional (有条件共享)"),
+                    ("none", "Not shared (不予共享)"),
+                ],
+                editable=False,
+                max_length=16,
+                null=True,
+                verbose_name="published sharing type",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='field',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('published_masking__isnull', True), ('published_sharing_type__isnull', True)), models.Q(('published_masking__isnull', False), ('published_sharing_type__isnull', False)), _connector='OR'), name='field_published_attributes_together', violation_error_message="A field's published sharing type and masking rule are set together."),
+            model_name="field",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("published_masking__isnull", True),
+                        ("published_sharing_type__isnull", True),
+                    ),
+                    models.Q(
+                        ("published_masking__isnull", False),
+                        ("published_sharing_type__isnull", False),
+                    ),
+                    _connector="OR",
+                ),
+                name="field_published_attributes_together",
+                violation_error_message="A field's published sharing type and masking rule are set together.",
+            ),
         ),
         migrations.RunPython(publish_existing_fields, migrations.RunPython.noop),
     ]

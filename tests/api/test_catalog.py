@@ -1,0 +1,37 @@
+"""The responsibility list over the API: filters, keyset pages, my_access masks."""
+
+from __future__ import annotations
+
+from tests.conftest import build_population_dataset
+
+
+def test_catalog_filters_and_pages(api_world):
+    build_population_dataset(api_world.base.provider, code="GA-RK-002")
+    client = api_world.clients["no_grant"]
+    assert [d["code"] for d in client.get("/api/v1/catalog/?provider=GA").json()["results"]] == [
+        "GA-RK-001",
+        "GA-RK-002",
+    ]
+    assert client.get("/api/v1/catalog/?provider=MZ").json()["results"] == []
+    assert client.get("/api/v1/catalog/?sharing_type=bogus").status_code == 400
+    first = client.get("/api/v1/catalog/?page_size=1").json()
+    assert [d["code"] for d in first["results"]] == ["GA-RK-001"]
+    second = client.get(first["next"]).json()
+    assert [d["code"] for d in second["results"]] == ["GA-RK-002"] and second["next"] is None
+
+
+def test_my_access_lists_masks_of_the_granted_consumer(api_world):
+    body = api_world.clients["granted"].get("/api/v1/catalog/GA-RK-001/").json()
+    assert body["my_access"]["fields"] == {
+        "id_number": "none",
+        "name": "name",
+        "gender": "none",
+        "birth_date": "year_only",
+        "mobile": "mobile",
+        "district": "none",
+    }
+    assert {f["name"] for f in body["fields"]} >= {"religion", "address"}  # the list is public
+
+
+def test_unknown_catalog_code_is_404(api_world):
+    assert api_world.clients["granted"].get("/api/v1/catalog/NOPE/").status_code == 404
