@@ -110,10 +110,6 @@ class AuditEvent(models.Model):
             _no_truncate("audit_event_no_truncate"),
         ]
 
-    @cached_property
-    def data(self) -> dict:
-        return orjson.loads(self.body) if self.body else {}
-
     def __getattr__(self, name: str):
         # The other recorded attributes (purpose, fields, filters, grant_ids, ...) read from body.
         if name in BODY_KEYS and "body" in self.__dict__:
@@ -122,6 +118,10 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} {self.dataset_code or self.target}"
+
+    @cached_property
+    def data(self) -> dict:
+        return orjson.loads(self.body) if self.body else {}
 
 
 # The contract names both; they are the same append-only table, told apart by `kind`.

@@ -41,7 +41,8 @@ def test_untouched_chain_verifies(s):
 
 def test_edited_field_is_reported_at_its_sequence(s):
     insider_sql(
-        "UPDATE audit_event SET body = jsonb_set(body::jsonb, '{purpose}', '\"other\"')::text WHERE seq = %s",
+        "UPDATE audit_event SET body = jsonb_set(body::jsonb, '{purpose}', '\"other\"')::text"
+        " WHERE seq = %s",
         [s(3)],
     )
     assert verdict()["first_bad_event"] == s(3)
@@ -49,7 +50,8 @@ def test_edited_field_is_reported_at_its_sequence(s):
 
 def test_edited_json_attribute_is_reported(s):
     insider_sql(
-        """UPDATE audit_event SET body = jsonb_set(body::jsonb, '{fields}', '{"gender": "none"}')::text"""
+        "UPDATE audit_event SET body ="
+        """ jsonb_set(body::jsonb, '{fields}', '{"gender": "none"}')::text"""
         " WHERE seq = %s",
         [s(2)],
     )
