@@ -4,8 +4,9 @@
 
 A dataset of --rows records with 12 fields; the consumer is granted 8 of them, 3 masked. The
 baseline is a plain typed table with the same rows, created beside the platform's store.
-Prints four ratios (targets: export, pages, lookups >= 0.5; audit on/off >= 0.9) and appends
-markdown to docs/benchmarks.md under "Agency API". Own database: bench_govdata_api.
+Prints the ratios as a table and as BENCH-JSON lines (benchmarks/README.md; targets: export,
+pages, lookups >= 0.5; audit on/off >= 0.9); --write-docs also appends the table to
+docs/benchmarks.md under "Agency API". Own database: bench_govdata_api.
 """
 
 from __future__ import annotations
@@ -329,6 +330,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--pages", type=int, default=100)
+    parser.add_argument(
+        "--write-docs", action="store_true", help="also append a table to docs/benchmarks.md"
+    )
     args = parser.parse_args()
     setup_django()
     code, token = build(args.rows)
@@ -386,6 +390,114 @@ def report(args, r) -> None:
     ]
     text = "\n".join(lines)
     print(text)
+    print_figures(args, r)
+    if args.write_docs:
+        append_docs(text)
+
+
+def _figure(
+    name: str,
+    label: str,
+    value: float,
+    baseline: float,
+    unit: str,
+    target: float,
+    baseline_label: str,
+    rows: int,
+    op: str = ">=",
+) -> dict:
+    ratio = value / baseline if baseline else 0.0
+    return {
+        "name": name,
+        "label": label,
+        "value": round(ratio, 3),
+        "unit": "x",
+        "target": {"op": op, "value": target},
+        "baseline": round(baseline, 1),
+        "baseline_unit": unit,
+        "baseline_label": baseline_label,
+        "details": f"API {value:,.1f} {unit}; baseline {baseline:,.1f} {unit}",
+        "sizes": {"rows": rows},
+    }
+
+
+def print_figures(args, r) -> None:
+    """One BENCH-JSON line per figure (benchmarks/README.md), printed last."""
+    import json
+
+    exp_rate, exp_n, exp_rss = r["export"]
+    _small_rate, small_n, small_rss = r["export_small"]
+    n = args.rows
+    figures = [
+        _figure(
+            "api.export_vs_copy",
+            "Export CSV records/s through HTTP vs COPY of the plain table",
+            exp_rate,
+            r["copy"],
+            "rows/s",
+            0.5,
+            "COPY (SELECT the same 8 columns FROM plain table) TO STDOUT",
+            n,
+        ),
+        _figure(
+            "api.pages_vs_psycopg",
+            "Paginated JSON (page_size=1000) records/s vs psycopg + orjson",
+            r["pages"],
+            r["pages_local"],
+            "rows/s",
+            0.5,
+            "psycopg keyset pages of the plain table serialised with orjson",
+            n,
+        ),
+        _figure(
+            "api.lookup_vs_constant",
+            "Key lookups req/s vs a constant JSON view",
+            r["lookup"],
+            r["constant"],
+            "req/s",
+            0.5,
+            "bare Django view returning constant JSON, same gunicorn",
+            n,
+        ),
+        _figure(
+            "api.pages_audit_on_vs_off",
+            "Pages records/s with audit on vs off",
+            r["pages"],
+            r["pages_noaudit"],
+            "rows/s",
+            0.9,
+            "same pages with AUDIT_ENABLED=False",
+            n,
+        ),
+        _figure(
+            "api.lookup_audit_on_vs_off",
+            "Lookups req/s with audit on vs off",
+            r["lookup"],
+            r["lookup_noaudit"],
+            "req/s",
+            0.9,
+            "same lookups with AUDIT_ENABLED=False",
+            n,
+        ),
+        {
+            "name": "api.export_memory_flat",
+            "label": f"Server peak RSS exporting {exp_n:,} vs {small_n:,} rows",
+            "value": round(exp_rss / max(small_rss, 1), 3),
+            "unit": "x",
+            "target": {"op": "<=", "value": 1.1},
+            "baseline": round(small_rss, 1),
+            "baseline_unit": "MB",
+            "baseline_label": f"peak RSS exporting {small_n:,} rows",
+            "details": f"peak RSS {exp_rss:.0f} MiB at {exp_n:,} rows, {small_rss:.0f} MiB at "
+            f"{small_n:,} rows",
+            "sizes": {"rows": n},
+        },
+    ]
+    for figure in figures:
+        print("BENCH-JSON " + json.dumps(figure, ensure_ascii=False))
+
+
+def append_docs(text: str) -> None:
     doc = BASE_DIR / "docs" / "benchmarks.md"
     existing = doc.read_text() if doc.exists() else "# Benchmarks\n"
     heading = "\n## Agency API\n"

@@ -4,7 +4,9 @@
     .venv/bin/python benchmarks/sync_bench.py [--rows 1000000]
 
 Uses its own database `bench_govdata_sync` on the resolved PostgreSQL server; the generated CSV
-files live in benchmarks/data/ (gitignored). Prints a markdown table.
+files live in benchmarks/data/ (gitignored). Prints a markdown table, then one `BENCH-JSON` line
+per figure (benchmarks/README.md). `--skip-python-path` leaves out the reference run of the
+Python path (fast path switched off) on the same file.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import json
 import os
 import random
 import subprocess
@@ -122,9 +125,14 @@ def _dataset(code: str):
     return ds
 
 
-def _child(run_ids: list[int]) -> None:
+def _child(run_ids: list[int], python_path: bool = False) -> None:
     _setup_django()
+    from django.conf import settings
+
     from apps.sync.engine import run_execute
+
+    # the SQL fast path is measured (it is off by default); the Python path as the reference
+    settings.GOVDATA = {**settings.GOVDATA, "SYNC_SQL_FAST_PATH": not python_path}
 
     for run_id in run_ids:
         run = run_execute(run_id=run_id)
@@ -133,12 +141,13 @@ def _child(run_ids: list[int]) -> None:
             sys.exit(1)
 
 
-def _run_in_child(*run_ids: int) -> tuple[float, float]:
+def _run_in_child(*run_ids: int, python_path: bool = False) -> tuple[float, float]:
     """(seconds, peak RSS in MB) of one worker process executing the runs one after the other,
     as a long-lived Celery worker does."""
     started = time.perf_counter()
     ids = ",".join(str(i) for i in run_ids)
-    proc = subprocess.Popen([sys.executable, __file__, "--child", ids], cwd=BASE_DIR)
+    extra = ["--python-path"] if python_path else []
+    proc = subprocess.Popen([sys.executable, __file__, "--child", ids, *extra], cwd=BASE_DIR)
     _pid, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
         raise SystemExit(f"runs {ids} failed")
@@ -173,9 +182,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--child", help="run ids to execute in this worker process")
+    parser.add_argument("--python-path", action="store_true", help="child: no SQL fast path")
+    parser.add_argument("--skip-python-path", action="store_true", help="skip the reference run")
     args = parser.parse_args()
     if args.child:
-        _child([int(i) for i in args.child.split(",")])
+        _child([int(i) for i in args.child.split(",")], python_path=args.python_path)
         return
     big = DATA_DIR / f"sync_{args.rows}.csv"
     small_rows = max(1, args.rows // 10)
@@ -229,6 +240,15 @@ def main() -> None:
     runs = list(SyncRun.objects.filter(dataset=ds).order_by("id"))
     full_run, inc = runs[-2], runs[-1]
     full_e, inc_e = full_run.duration.total_seconds(), inc.duration.total_seconds()
+    py_e = None
+    if not args.skip_python_path:  # the Python path on the same file, for comparison
+        ref = _dataset("BENCH-PYTHON")
+        ref_run = _request(ref, big)
+        _run_in_child(ref_run.pk, python_path=True)
+        ref_run.refresh_from_db()
+        py_e = ref_run.duration.total_seconds()
+        copy_again = _plain_copy(big)  # the load moves: compare with a COPY made just now too
+    load = os.getloadavg()
     rows = [
         ("file", f"{args.rows:,} rows, 12 columns, {size_mb:.0f} MB"),
         ("plain COPY into a plain table", f"{copy_s:.1f} s"),
@@ -245,10 +265,65 @@ def main() -> None:
             f"worker peak {inc_rss:.0f} MB",
         ),
     ]
+    if py_e is not None:
+        rows.append(
+            (
+                "reference: the Python path on the same file (ratio vs a COPY made just before)",
+                f"{py_e:.1f} s, ratio {copy_again / py_e:.2f}",
+            )
+        )
+    rows.append(("load average (1, 5, 15 min) at the end", ", ".join(f"{x:.1f}" for x in load)))
     print(f"\nSync benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC\n")
     print("| measure | result |\n| --- | --- |")
     for name, value in rows:
         print(f"| {name} | {value} |")
+    sizes = {"rows": args.rows}
+    note = f"load average {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on a shared 2-core machine"
+    figures = [
+        {
+            "name": "sync.full_vs_copy",
+            "label": "Full sync throughput vs COPY (CSV, SQL fast path)",
+            "value": round(copy_s / full_e, 3),
+            "unit": "x",
+            "target": {"op": ">=", "value": 0.5},
+            "baseline": round(args.rows / copy_s),
+            "baseline_unit": "rows/s",
+            "baseline_label": "PostgreSQL COPY of the same CSV into a plain table",
+            "sizes": sizes,
+            "details": f"full sync {full_e:.1f} s, COPY {copy_s:.1f} s; {note}",
+        },
+        {
+            "name": "sync.peak_rss_full",
+            "label": f"Worker peak RSS, full sync of {args.rows:,} rows",
+            "value": round(full_rss),
+            "unit": "MB",
+            "target": {"op": "<=", "value": 300},
+            "sizes": sizes,
+            "details": f"{small_rss:.0f} MB at {small_rows:,} rows",
+        },
+        {
+            "name": "sync.incremental_vs_full",
+            "label": "Incremental run changing 1% of rows, share of a full run",
+            "value": round(inc_e / full_e, 4),
+            "unit": "x",
+            "target": {"op": "<=", "value": 0.05},
+            "sizes": sizes,
+            "details": f"incremental {inc_e:.2f} s, full {full_e:.1f} s; {note}",
+        },
+    ]
+    if py_e is not None:
+        figures.append(
+            {
+                "name": "sync.python_path_vs_copy",
+                "label": "Reference: full sync on the Python path vs COPY",
+                "value": round(copy_again / py_e, 3),
+                "unit": "x",
+                "sizes": sizes,
+                "details": f"Python path {py_e:.1f} s, COPY {copy_again:.1f} s; {note}",
+            }
+        )
+    for figure in figures:
+        print("BENCH-JSON " + json.dumps(figure, ensure_ascii=False))
 
 
 if __name__ == "__main__":

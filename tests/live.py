@@ -114,6 +114,24 @@ def gunicorn_server(
             proc.wait()
         if log_path:
             log.close()
+        _wait_for_server_sessions_to_end()
+
+
+def _wait_for_server_sessions_to_end(timeout: float = 5) -> None:
+    """PostgreSQL ends a backend shortly after its client goes: wait, so that dropping the
+    test database at the end of the session does not find it still in use."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND application_name = 'govdata'"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.1)
 
 
 # --- A committed world for tests against the live server -----------------------------------
@@ -211,10 +229,13 @@ def _reset_role(**kwargs) -> None:
 def flushable_db(transactional_db):
     """The flush after a transactional test TRUNCATEs, which the audit log's append-only
     triggers refuse: flush with triggers off, and reset the role afterwards."""
-    from django.db import connection
+    from django.db import DEFAULT_DB_ALIAS, connection, connections
     from django.db.models.signals import post_migrate
 
     yield
+    for conn in connections.all(initialized_only=True):
+        if conn.alias != DEFAULT_DB_ALIAS:  # a mirror alias would keep the test database open
+            conn.close()
     post_migrate.connect(_reset_role, dispatch_uid="proof-tests-reset-role", weak=False)
     with connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = replica")

@@ -20,6 +20,7 @@ from rest_framework.authentication import SessionAuthentication
 from apps.api.models import AgencyApplication
 from apps.common import clock
 from apps.departments.models import Department, Membership
+from apps.sharing.policy import READ_COLUMNS, read_params, read_statement
 
 
 class ApplicationUser(AnonymousUser):
@@ -49,7 +50,7 @@ class ApplicationAuthentication(OAuth2Authentication):
         if scheme.lower() != "bearer" or not raw.strip():
             return None
         checksum = hashlib.sha256(raw.strip().encode("utf-8")).hexdigest()
-        found = _token_lookup(checksum)
+        found = _token_lookup(checksum, read_code=_read_code(request))
         if found is None:
             request.oauth2_error = {"error": "invalid_token"}
             raise exceptions.AuthenticationFailed(_("The access token is invalid or expired."))
@@ -66,10 +67,25 @@ def _ordered(model, wanted: list[str]) -> list[str]:
     return [f.attname for f in model._meta.concrete_fields if f.attname in wanted]
 
 
-def _token_lookup(checksum: str):
+def _read_code(request) -> str | None:
+    """The dataset code of a record read (views with `read_context_in_auth`), else None."""
+    context = getattr(request, "parser_context", None) or {}
+    view = context.get("view")
+    if not getattr(view, "read_context_in_auth", False):
+        return None
+    code = (context.get("kwargs") or {}).get("code")
+    return code if isinstance(code, str) else None
+
+
+def _token_lookup(checksum: str, read_code: str | None = None):
     """One raw query for the token, its client, agency and department (the ORM's compile
     of the same join costs more than the query on the lookup path). Partial model instances
-    are built with from_db, so any other field loads on access rather than being blank."""
+    are built with from_db, so any other field loads on access rather than being blank.
+
+    For a record read (`read_code`), the same round trip also loads the dataset, its fields and
+    the department's live grants (sharing.policy.read_statement, a LATERAL join on the token's
+    department, evaluated at the same clock.now()); the view takes them from
+    `request.govdata_read_row`. Nothing is cached across requests: revocations count at once."""
     token_model = get_access_token_model()
     client_model = token_model._meta.get_field("application").related_model
     # from_db takes the values in the model's field order.
@@ -77,18 +93,31 @@ def _token_lookup(checksum: str):
     af, df = _ordered(AgencyApplication, _AGENCY_FIELDS), _ordered(Department, _DEPARTMENT_FIELDS)
     columns = [f"t.{c}" for c in tf] + ["t.resource"]
     columns += [f"c.{c}" for c in cf] + [f"g.{c}" for c in af] + [f"d.{c}" for c in df]
+    now = clock.now()
+    params = {"checksum": checksum, "now": now}
+    lateral = ""
+    if read_code is not None:
+        columns.append("rc.*")
+        context = read_statement(department="d.id", group="d.group_id")
+        lateral = f"LEFT JOIN LATERAL ({context}) rc ON TRUE "
+        params.update(read_params(code=read_code, at=now))
     statement = (
         f"SELECT {', '.join(columns)} FROM {token_model._meta.db_table} t "
         f"JOIN {client_model._meta.db_table} c ON c.id = t.application_id "
         f"JOIN {AgencyApplication._meta.db_table} g ON g.application_id = c.id "
         f"JOIN {Department._meta.db_table} d ON d.id = g.department_id "
-        "WHERE t.token_checksum = %s AND g.is_active AND t.expires > %s"
+        f"{lateral}"
+        "WHERE t.token_checksum = %(checksum)s AND g.is_active AND t.expires > %(now)s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, [checksum, clock.now()])
+        cursor.execute(statement, params)
         row = cursor.fetchone()
     if row is None:
         return None
+    read_row = None
+    if read_code is not None:
+        read_row = (read_code, row[-READ_COLUMNS:])
+        row = row[:-READ_COLUMNS]
     n1, n2 = len(tf), len(tf) + 1
     n3 = n2 + len(cf)
     n4 = n3 + len(af)
@@ -100,6 +129,7 @@ def _token_lookup(checksum: str):
     department = Department.from_db("default", df, row[n4:])
     token.application = agency.application = client
     agency.department = department
+    token.govdata_read_row = read_row
     return ApplicationUser(agency), token
 
 

@@ -1,5 +1,6 @@
-"""While PostgreSQL is unreachable (restart, failover) callers get a clear 503 problem with
-Retry-After instead of a bare 500, so agency clients know to retry rather than give up."""
+"""Requests the database cannot serve get a clear problem instead of a bare 500: while
+PostgreSQL is unreachable (restart, failover) a 503 with Retry-After, so agency clients retry
+rather than give up; a NUL character, which PostgreSQL text cannot hold, a 400."""
 
 from __future__ import annotations
 
@@ -48,3 +49,20 @@ class DatabaseUnavailableMiddleware:
         for conn in connections.all(initialized_only=True):
             conn.close_if_unusable_or_obsolete()
         return database_unavailable_response(request)
+
+
+class NulCharacterMiddleware:
+    """PostgreSQL text cannot hold NUL (0x00): a query parameter carrying one would fail deep in
+    a query as a 500. It is a malformed request, so it gets a 400 naming the problem."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "%00" in request.META.get("QUERY_STRING", "") or any(
+            "\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()
+        ):
+            return problem_response(
+                request, 400, _("Query parameters must not contain NUL (0x00) characters.")
+            )
+        return self.get_response(request)

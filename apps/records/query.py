@@ -21,6 +21,7 @@ from django.db import connection
 from django.utils.translation import gettext as _
 from psycopg2 import sql
 
+from apps.records.query_json import ROW_TID, TID, json_capable, json_values, json_wrap
 from apps.records.query_values import QueryInvalid, parse_value, parse_values
 from apps.records.sql_masking import PYTHON_RULES, masked_expression
 from apps.records.store import ident, live_table
@@ -34,6 +35,8 @@ __all__ = [
     "record_query_build",
     "records_page",
     "record_by_key",
+    "record_by_key_json",
+    "records_page_json",
     "records_iter",
 ]
 
@@ -44,7 +47,7 @@ LOOKUPS = frozenset({"exact", "in", "gte", "lte", "contains"})
 _TEXT_TYPES = frozenset(
     {DataType.STRING, DataType.ID_CARD, DataType.CREDIT_CODE, DataType.MOBILE, DataType.ENUM}
 )
-_TID = "__tid"
+_TID = TID
 _TID_FORMAT = re.compile(r"^\(\d{1,10},\d{1,5}\)$")
 
 
@@ -69,6 +72,7 @@ class RecordQuery:
     filters: dict[str, Any] = field(default_factory=dict)  # as asked, for the audit record
     data_types: dict[str, str] = field(default_factory=dict)
     key_field: str = ""
+    ordered: bool = False  # the caller asked for an ordering (else exports stream unordered)
 
     @property
     def table(self) -> sql.Composed:
@@ -191,6 +195,7 @@ def record_query_build(
             _require_clear(decision, name, types, _("order by"))
             if name not in (o[0] for o in query.order):
                 query.order.append((name, desc))
+                query.ordered = True
     # A unique tiebreaker: the key when the caller sees it in clear, else the row's position, so
     # that the order of hidden key values is never revealed.
     key = dataset.key_field
@@ -268,6 +273,7 @@ def _statement(
     limit: int | None,
     order_columns: bool = True,
     select: sql.Composable | None = None,
+    ordered: bool = True,
 ) -> tuple[sql.Composed, list[Any]]:
     columns = list(query.select)
     if order_columns:  # the raw values of the order columns make the next page's cursor
@@ -285,11 +291,12 @@ def _statement(
     statement = sql.SQL("{} FROM {}").format(head, query.table)
     if where:
         statement += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where)
-    order = [
-        sql.SQL("{} {}").format(_order_sql(n), sql.SQL("DESC" if d else "ASC"))
-        for n, d in query.order
-    ]
-    statement += sql.SQL(" ORDER BY ") + sql.SQL(", ").join(order)
+    if ordered:
+        order = [
+            sql.SQL("{} {}").format(_order_sql(n), sql.SQL("DESC" if d else "ASC"))
+            for n, d in query.order
+        ]
+        statement += sql.SQL(" ORDER BY ") + sql.SQL(", ").join(order)
     if limit is not None:
         statement += sql.SQL(" LIMIT %s")
         params.append(limit)
@@ -323,8 +330,7 @@ def records_page(
     return [dict(zip(columns, r[:n], strict=True)) for r in rows], next_cursor
 
 
-def record_by_key(*, dataset, decision, key: str, hash_key: bytes | None = None):
-    """The record whose key is `key`, or None. The key field must be readable in clear."""
+def _key_statement(*, dataset, decision, key: str, hash_key: bytes | None, as_json: bool):
     base = record_query_build(dataset=dataset, decision=decision, params={}, hash_key=hash_key)
     key_field = dataset.key_field
     types = base.data_types
@@ -333,9 +339,20 @@ def record_by_key(*, dataset, decision, key: str, hash_key: bytes | None = None)
     base.where.insert(0, sql.SQL("{} = %s").format(sql.Identifier(key_field)))
     base.params.insert(0, value)
     base.order = []
-    select = sql.SQL(", ").join(base.select)
+    values = json_values(base) if as_json else None
+    select = sql.SQL("*") if values is not None else sql.SQL(", ").join(base.select)
     statement = sql.SQL("SELECT {} FROM {} WHERE {} LIMIT 1").format(
         select, base.table, sql.SQL(" AND ").join(base.where)
+    )
+    if values is not None:
+        statement = json_wrap(values, statement, [])
+    return base, statement
+
+
+def record_by_key(*, dataset, decision, key: str, hash_key: bytes | None = None):
+    """The record whose key is `key`, or None. The key field must be readable in clear."""
+    base, statement = _key_statement(
+        dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=False
     )
     with connection.cursor() as cur:
         cur.execute(statement, base.params)
@@ -345,10 +362,54 @@ def record_by_key(*, dataset, decision, key: str, hash_key: bytes | None = None)
     return base, dict(zip(base.columns, _finish(base, row), strict=True))
 
 
+def records_page_json(
+    *, query: RecordQuery, page_size: int, cursor: str | None = None
+) -> tuple[bytes, int, str | None]:
+    """records_page as a JSON array built by PostgreSQL (one query), its length and the next
+    cursor; orjson on the rows when a column is masked in Python."""
+    values = json_values(query)
+    if values is None:
+        rows, next_cursor = records_page(query=query, page_size=page_size, cursor=cursor)
+        return orjson.dumps(rows, default=str), len(rows), next_cursor
+    after = _decode_cursor(query, cursor) if cursor else None
+    star = sql.SQL("SELECT *, ctid AS {}").format(sql.Identifier(ROW_TID))
+    inner, params = _statement(query, after=after, limit=page_size + 1, select=star)
+    statement = json_wrap(values, inner, query.order)
+    with connection.cursor() as cur:
+        cur.execute(statement, params)
+        rows = cur.fetchall()
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        next_cursor = encode_cursor(rows[-1][1:])
+    body = "[" + ",".join([r[0] for r in rows]) + "]"
+    return body.encode(), len(rows), next_cursor
+
+
+def record_by_key_json(
+    *, dataset, decision, key: str, hash_key: bytes | None = None
+) -> tuple[RecordQuery, bytes | None]:
+    """record_by_key with the JSON object built by PostgreSQL (one query, no per-field Python
+    work); falls back to orjson when a column is masked in Python."""
+    base, statement = _key_statement(
+        dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=True
+    )
+    with connection.cursor() as cur:
+        cur.execute(statement, base.params)
+        row = cur.fetchone()
+    if row is None:
+        return base, None
+    if json_capable(base):
+        return base, row[0].encode()
+    return base, orjson.dumps(dict(zip(base.columns, _finish(base, row), strict=True)), default=str)
+
+
 def records_iter(*, query: RecordQuery, itersize: int = 5000) -> Iterator[list[Any]]:
     """Every matching row (output columns only), through a server-side cursor so that memory
     stays constant. Must run inside a transaction (named cursors live in one)."""
-    statement, params = _statement(query, after=None, limit=None, order_columns=False)
+    statement, params = _statement(
+        query, after=None, limit=None, order_columns=False, ordered=query.ordered
+    )
     connection.ensure_connection()
     raw = connection.connection.cursor(name=f"export_{id(query):x}")
     raw.itersize = itersize
@@ -367,5 +428,10 @@ def records_iter(*, query: RecordQuery, itersize: int = 5000) -> Iterator[list[A
 def export_statement(
     query: RecordQuery, *, select: sql.Composable | None = None
 ) -> tuple[sql.Composed, list[Any]]:
-    """The SELECT of the output columns (or of `select`), in the query's order, for COPY."""
-    return _statement(query, after=None, limit=None, order_columns=False, select=select)
+    """The SELECT of the output columns (or of `select`) for COPY: in the caller's ordering if
+    one was asked for, else in storage order. Sorting a million rows nobody asked to have
+    sorted would cost more than the export itself, and storage order is what the `ctid`
+    tiebreak gives anyway, so it reveals nothing about hidden values."""
+    return _statement(
+        query, after=None, limit=None, order_columns=False, select=select, ordered=query.ordered
+    )

@@ -59,6 +59,8 @@ def parse_value(raw: Any, data_type: str, field_name: str) -> Any:
             return value
     except (ValueError, TypeError, InvalidOperation) as exc:
         raise _bad(field_name, data_type) from exc
+    if "\x00" in str(raw):  # PostgreSQL text cannot hold NUL (found by fuzzing)
+        raise _bad(field_name, data_type)
     return str(raw)
 
 

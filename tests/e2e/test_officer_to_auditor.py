@@ -221,6 +221,12 @@ def test_list_published_requested_partly_approved_read_masked_and_audited(
         )
         app_page.goto(f"/api/v1/datasets/{CODE}/records/?ordering=id_number")
         assert mask_name("张三") in app_page.content()
+        app_page.evaluate(  # pretty-print the response as received, for the screenshot
+            "const raw = document.querySelector('pre').innerText;"
+            "const t = JSON.stringify(JSON.parse(raw), null, 2);"
+            "document.body.innerHTML = ''; const p = document.createElement('pre');"
+            "p.textContent = t; document.body.appendChild(p);"
+        )
         shots.take(app_page, "application-reads-masked-records")
 
         # 5. The platform auditor finds the read and verifies the chain.

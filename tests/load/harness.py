@@ -14,7 +14,9 @@ CLIENT = Path(__file__).with_name("load_client.py")
 THROTTLE_OFF = {"API_THROTTLE_RATE": "1000000/min"}  # one app is the whole load: not a 429 test
 
 
-def start_load(*, base_url, token, live_world, seconds, tmp_path, threads=6, pause=0.0):
+def start_load(
+    *, base_url, token, live_world, seconds, tmp_path, threads=6, pause=0.0, reads_only=False
+):
     from apps.common import clock
 
     config = {
@@ -25,6 +27,7 @@ def start_load(*, base_url, token, live_world, seconds, tmp_path, threads=6, pau
         "seconds": seconds,
         "threads": threads,
         "pause": pause,
+        "reads_only": reads_only,
         "valid_until": (clock.today() + dt.timedelta(days=60)).isoformat(),
     }
     config_path, out_path = tmp_path / "load.json", tmp_path / "results.ndjson"

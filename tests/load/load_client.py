@@ -110,6 +110,8 @@ class Worker(threading.Thread):
 
     def run(self) -> None:
         kinds = [k for k, w in MIX for _ in range(w)]
+        if self.config.get("reads_only"):
+            kinds = [k for k in kinds if k != "submit"]
         deadline = time.monotonic() + self.config["seconds"]
         while time.monotonic() < deadline:
             kind = self.rng.choice(kinds)

@@ -257,3 +257,69 @@ def test_records_iter_streams_through_a_server_side_cursor(loaded):
         rows = list(records_iter(query=q, itersize=2))
     assert [r[0] for r in rows] == sorted((r["id_number"] for r in ROWS), reverse=True)
     assert rows[0][1] == make_masker("name")(ROWS[-1]["name"])
+
+
+def _json_equivalent(rows) -> list:
+    import orjson
+
+    return orjson.loads(orjson.dumps(rows, default=str))
+
+
+@pytest.mark.parametrize("masks", [CLEAR_ALL, CONSUMER], ids=["clear", "consumer"])
+@pytest.mark.parametrize("ordering", ["", "-district", "gender,-id_number"])
+def test_json_pages_equal_the_dict_pages(loaded, masks, ordering):
+    import orjson
+
+    from apps.records.query import records_page_json
+
+    d = decision(loaded.dataset, loaded.consumer, masks)
+    params = {"ordering": ordering} if ordering else {}
+    cursor, json_cursor = None, None
+    while True:
+        query = record_query_build(dataset=loaded.dataset, decision=d, params=params)
+        rows, cursor = records_page(query=query, page_size=2, cursor=cursor)
+        body, count, json_cursor = records_page_json(query=query, page_size=2, cursor=json_cursor)
+        assert orjson.loads(body) == _json_equivalent(rows) and count == len(rows)
+        assert json_cursor == cursor
+        if cursor is None:
+            break
+
+
+def test_json_rows_keep_every_data_type_as_orjson_writes_it(world):
+    import orjson
+
+    from apps.records.query import record_by_key_json, records_page_json
+    from tests.factories import DatasetFactory, FieldFactory
+
+    ds = DatasetFactory(provider=world.provider, key_field="code")
+    types = {
+        "code": "string",
+        "amount": "decimal",
+        "count": "integer",
+        "flag": "boolean",
+        "day": "date",
+        "at": "datetime",
+    }
+    for name, data_type in types.items():
+        FieldFactory(dataset=ds, name=name, data_type=data_type)
+    rows = [
+        {
+            "code": "a",
+            "amount": "12.50",
+            "count": 3,
+            "flag": True,
+            "day": dt.date(2024, 2, 29),
+            "at": dt.datetime(2024, 1, 2, 3, 4, 5, 600, tzinfo=dt.UTC),
+        },
+        {"code": "b", "amount": None, "count": None, "flag": None, "day": None, "at": None},
+    ]
+    store_replace_rows(ds, rows)
+    ds = type(ds).objects.prefetch_related("fields").get(pk=ds.pk)
+    d = decision(ds, world.provider, {n: "none" for n in types}, owner=True)
+    query = record_query_build(dataset=ds, decision=d, params={})
+    expected, _ = records_page(query=query, page_size=10)
+    body, _, _ = records_page_json(query=query, page_size=10)
+    assert orjson.loads(body) == _json_equivalent(expected)
+    _, one = record_by_key(dataset=ds, decision=d, key="a")
+    _, one_json = record_by_key_json(dataset=ds, decision=d, key="a")
+    assert orjson.loads(one_json) == _json_equivalent(one)

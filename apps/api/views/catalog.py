@@ -127,6 +127,8 @@ class CatalogListView(ApiView):
             page_size = int(params.get("page_size", 50))
             after = params.get("cursor")
             after = base64.urlsafe_b64decode(after.encode()).decode() if after else None
+            if after and "\x00" in after:  # PostgreSQL text cannot hold NUL (found by fuzzing)
+                raise ValueError(after)
         except (ValueError, UnicodeDecodeError) as exc:
             raise exceptions.ParseError(_("page_size or cursor is malformed.")) from exc
         if not 1 <= page_size <= MAX_PAGE:

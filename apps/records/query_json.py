@@ -1,0 +1,81 @@
+"""JSON of masked records built by PostgreSQL (row_to_json over a LATERAL of the masked
+expressions), so that record reads return one text per row without per-field Python work. The
+values come out exactly as orjson writes what psycopg returns for the same row (tests in
+tests/records/test_query.py compare both)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from psycopg2 import sql
+
+from govdata.vocabulary import DataType
+
+if TYPE_CHECKING:
+    from apps.records.query import RecordQuery
+
+TID = "__tid"  # the row position as an order column (apps.records.query)
+
+
+def json_capable(query: RecordQuery) -> bool:
+    """False when a column is masked in Python (`hash`): those rows go through orjson."""
+    return not query.python_maskers
+
+
+ROW_TID = "__govdata_tid"
+_UTC_FORMAT = """'YYYY-MM-DD"T"HH24:MI:SS{}"+00:00"'"""
+
+
+def _as_orjson(col: sql.Composable, data_type: str) -> sql.Composable:
+    """A clear column as orjson writes the value psycopg returns (dates and the rest are the
+    same in PostgreSQL's JSON)."""
+    if data_type == DataType.DECIMAL:
+        return sql.SQL("{}::text").format(col)  # orjson's default=str of a Decimal
+    if data_type == DataType.DATETIME:  # UTC, microseconds only when not zero
+        return sql.SQL(
+            "to_char({c} AT TIME ZONE 'UTC', CASE WHEN"
+            " mod(date_part('microseconds', {c})::bigint, 1000000) = 0 THEN "
+            + _UTC_FORMAT.format("")
+            + " ELSE "
+            + _UTC_FORMAT.format(".US")
+            + " END)"
+        ).format(c=col)
+    return col
+
+
+def json_values(query: RecordQuery) -> sql.Composable | None:
+    """`SELECT <masked expressions> AS <output names>`, for row_to_json in a LATERAL over the
+    matching rows: the same JSON orjson gives for the same row (decimals as strings, ISO dates,
+    compact); None when a column needs Python masking."""
+    if not json_capable(query):
+        return None
+    values: list[sql.Composable] = []
+    for name, expr in zip(query.columns, query.select, strict=True):
+        if isinstance(expr, sql.Identifier):
+            expr = _as_orjson(expr, query.data_types[name])
+        values.append(sql.SQL("{} AS {}").format(expr, sql.Identifier(name)))
+    return sql.SQL("SELECT ") + sql.SQL(", ").join(values)
+
+
+def json_wrap(values: sql.Composable, inner: sql.Composable, order: list) -> sql.Composed:
+    """row_to_json of `values` over the rows of `inner` (which selects `*`), then the raw order
+    columns; the masked expressions see only the row they mask."""
+    cols = [
+        sql.SQL("t.{}::text").format(sql.Identifier(ROW_TID))
+        if name == TID
+        else sql.SQL("t.{}").format(sql.Identifier(name))
+        for name, _desc in order
+    ]
+    head = sql.SQL("SELECT row_to_json(v)::text")
+    if cols:
+        head += sql.SQL(", ") + sql.SQL(", ").join(cols)
+    statement = sql.SQL("{} FROM ({}) t CROSS JOIN LATERAL ({}) v").format(head, inner, values)
+    if order:
+        statement += sql.SQL(" ORDER BY ") + sql.SQL(", ").join(
+            sql.SQL("t.{} {}").format(
+                sql.Identifier(ROW_TID if name == TID else name),
+                sql.SQL("DESC" if desc else "ASC"),
+            )
+            for name, desc in order
+        )
+    return statement
