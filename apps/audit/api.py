@@ -9,6 +9,8 @@ from django.http import HttpResponse
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import get_current_timezone, make_aware
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -70,6 +72,73 @@ def event_as_dict(event: AuditEvent) -> dict:
     }
 
 
+_PROBLEM = inline_serializer(
+    name="AuditProblem",
+    fields={
+        "type": serializers.CharField(),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "detail": serializers.JSONField(),
+        "request_id": serializers.CharField(allow_null=True),
+    },
+)
+_DENIED = {
+    code: OpenApiResponse(_PROBLEM, description="application/problem+json")
+    for code in (400, 401, 403)
+}
+
+
+class EventOutputSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    time = serializers.DateTimeField()
+    kind = serializers.CharField()
+    action = serializers.CharField()
+    request_id = serializers.CharField(allow_null=True)
+    user = serializers.CharField(allow_null=True)
+    application = serializers.CharField(allow_null=True)
+    consumer = serializers.CharField(allow_null=True)
+    provider = serializers.CharField(allow_null=True)
+    dataset = serializers.CharField(allow_null=True)
+    fields = serializers.JSONField(allow_null=True)
+    row_count = serializers.IntegerField(allow_null=True)
+    filters = serializers.JSONField(allow_null=True)
+    purpose = serializers.CharField(allow_null=True)
+    case_id = serializers.CharField(allow_null=True)
+    end_user = serializers.CharField(allow_null=True)
+    grant_ids = serializers.JSONField(allow_null=True)
+    outcome = serializers.CharField(allow_null=True)
+    reason = serializers.CharField(allow_null=True)
+    client_ip = serializers.CharField(allow_null=True)
+    duration_ms = serializers.FloatField(allow_null=True)
+    target = serializers.CharField(allow_null=True)
+    details = serializers.JSONField(allow_null=True)
+    hash = serializers.CharField()
+
+
+class EventPageSerializer(serializers.Serializer):
+    results = EventOutputSerializer(many=True)
+    next = serializers.URLField(allow_null=True)
+
+
+class VerifyOutputSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    events_checked = serializers.IntegerField()
+    first_bad_event = serializers.IntegerField(allow_null=True)
+
+
+class CheckpointOutputSerializer(serializers.Serializer):
+    seq = serializers.IntegerField()
+    head_hash = serializers.CharField()
+    signed_at = serializers.CharField()
+    signature = serializers.CharField()
+    key_id = serializers.CharField(allow_null=True)
+
+
+class CheckpointListSerializer(serializers.Serializer):
+    results = CheckpointOutputSerializer(many=True)
+    public_key = serializers.URLField()
+
+
 class EventsApi(APIView):
     permission_classes = [CanViewEvents]
 
@@ -86,6 +155,11 @@ class EventsApi(APIView):
             required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=50
         )
 
+    @extend_schema(
+        parameters=[FilterSerializer],
+        responses={200: EventPageSerializer, **_DENIED},
+        summary="Access and administrative events visible to the caller",
+    )
     def get(self, request):
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
@@ -117,6 +191,7 @@ class EventsApi(APIView):
 class VerifyApi(APIView):
     permission_classes = [IsAuditor]
 
+    @extend_schema(responses={200: VerifyOutputSerializer, **_DENIED}, summary="Verify the chain")
     def get(self, request):
         return Response(chain_verify().as_dict())
 
@@ -124,6 +199,9 @@ class VerifyApi(APIView):
 class CheckpointsApi(APIView):
     permission_classes = [IsAuditor]
 
+    @extend_schema(
+        responses={200: CheckpointListSerializer, **_DENIED}, summary="Signed checkpoints"
+    )
     def get(self, request):
         return Response(
             {
@@ -150,5 +228,9 @@ class PublicKeyApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
+    @extend_schema(
+        responses={(200, "application/x-pem-file"): OpenApiTypes.STR},
+        summary="The checkpoint signing key's public half (PEM)",
+    )
     def get(self, request):
         return HttpResponse(public_key_pem(), content_type="application/x-pem-file")
