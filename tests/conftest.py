@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 
 from tests.factories import (
-    DatasetFactory,
     DepartmentFactory,
-    FieldFactory,
     UserFactory,
     auditor_of,
+    dataset_with_fields,
     officer_of,
 )
 
@@ -46,30 +45,15 @@ class World:
 
 
 def build_population_dataset(provider, code: str = "GA-RK-001"):
-    dataset = DatasetFactory(
+    return dataset_with_fields(
+        provider=provider,
         code=code,
         name="人口基本信息",
-        provider=provider,
         key_field="id_number",
-        sharing_type="conditional",
         legal_basis="《中华人民共和国居民身份证法》第十三条",
+        specs=POPULATION_FIELDS,
         category="人口",
     )
-    fields = {}
-    for position, (name, label, data_type, sharing, mask) in enumerate(POPULATION_FIELDS):
-        fields[name] = FieldFactory(
-            dataset=dataset,
-            name=name,
-            label=label,
-            data_type=data_type,
-            sharing_type=sharing,
-            masking=mask,
-            position=position,
-            legal_basis="" if sharing == "unconditional" else "《政务数据共享条例》",
-            enum_values=["男", "女"] if data_type == "enum" else [],
-            required=name == "id_number",
-        )
-    return dataset, fields
 
 
 @pytest.fixture

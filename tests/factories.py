@@ -92,3 +92,34 @@ class FieldFactory(factory.django.DjangoModelFactory):
     published_masking = factory.LazyAttribute(
         lambda o: o.masking if _is_published(o.dataset) else None
     )
+
+
+def dataset_with_fields(
+    *, provider, code: str, name: str, key_field: str, legal_basis: str, specs, **extra
+):
+    """A published conditional dataset whose fields come from (name, label, data type, sharing
+    type, mask) tuples; enum fields get 男/女, the key field is required."""
+    dataset = DatasetFactory(
+        code=code,
+        name=name,
+        provider=provider,
+        key_field=key_field,
+        sharing_type="conditional",
+        legal_basis=legal_basis,
+        **extra,
+    )
+    fields = {}
+    for position, (field_name, label, data_type, sharing, mask) in enumerate(specs):
+        fields[field_name] = FieldFactory(
+            dataset=dataset,
+            name=field_name,
+            label=label,
+            data_type=data_type,
+            sharing_type=sharing,
+            masking=mask,
+            position=position,
+            legal_basis="" if sharing == "unconditional" else "《政务数据共享条例》",
+            enum_values=["男", "女"] if data_type == "enum" else [],
+            required=field_name == key_field,
+        )
+    return dataset, fields

@@ -10,7 +10,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import get_current_timezone, make_aware
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
@@ -22,6 +22,7 @@ from apps.audit.models import AuditEvent
 from apps.audit.permissions import CanViewEvents, IsAuditor
 from apps.audit.signing import public_key_pem
 from apps.audit.verification import chain_verify
+from apps.common.openapi import problems
 from govdata.auditchain import format_time
 
 MAX_PAGE_SIZE = 500
@@ -72,20 +73,7 @@ def event_as_dict(event: AuditEvent) -> dict:
     }
 
 
-_PROBLEM = inline_serializer(
-    name="AuditProblem",
-    fields={
-        "type": serializers.CharField(),
-        "title": serializers.CharField(),
-        "status": serializers.IntegerField(),
-        "detail": serializers.JSONField(),
-        "request_id": serializers.CharField(allow_null=True),
-    },
-)
-_DENIED = {
-    code: OpenApiResponse(_PROBLEM, description="application/problem+json")
-    for code in (400, 401, 403)
-}
+_DENIED = problems(400, 401, 403)
 
 
 class EventOutputSerializer(serializers.Serializer):

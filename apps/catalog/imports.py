@@ -13,6 +13,7 @@ from django.utils.translation import gettext, gettext_noop
 from apps.catalog import permissions as perms
 from apps.catalog import services
 from apps.catalog.models import Dataset
+from apps.catalog.versioning import DATASET_ATTRIBUTES, FIELD_ATTRIBUTES
 from apps.departments.models import Department
 from govdata.responsibility_list import (
     DATASET_SHEETS,
@@ -24,10 +25,8 @@ from govdata.responsibility_list import (
 )
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-_DATASET_KEYS = ("name", "summary", "category", "key_field", "update_frequency",
-                 "sharing_type", "conditions", "legal_basis")  # fmt: skip
-_FIELD_KEYS = ("label", "data_type", "sensitivity", "sharing_type", "conditions", "legal_basis",
-               "masking", "required", "enum_values", "description", "position")  # fmt: skip
+_DATASET_KEYS = DATASET_ATTRIBUTES
+_FIELD_KEYS = FIELD_ATTRIBUTES
 
 
 @dataclass

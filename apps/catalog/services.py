@@ -25,33 +25,15 @@ from apps.catalog.models import (
     DemandGroupObjectPermission,
     Field,
 )
-from apps.catalog.versioning import fields_made_stricter, snapshot_diff, snapshot_of
+from apps.catalog.versioning import (
+    DATASET_ATTRIBUTES,
+    FIELD_ATTRIBUTES,
+    fields_made_stricter,
+    snapshot_diff,
+    snapshot_of,
+)
 from apps.common import clock
 from apps.departments.models import Department
-
-DATASET_ATTRIBUTES = (
-    "name",
-    "summary",
-    "category",
-    "key_field",
-    "update_frequency",
-    "sharing_type",
-    "conditions",
-    "legal_basis",
-)
-FIELD_ATTRIBUTES = (
-    "label",
-    "data_type",
-    "sensitivity",
-    "sharing_type",
-    "conditions",
-    "legal_basis",
-    "masking",
-    "required",
-    "enum_values",
-    "description",
-    "position",
-)
 
 
 def _grant_group_perms(model, group: Group, obj, codenames: tuple[str, ...]) -> None:

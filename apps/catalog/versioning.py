@@ -7,8 +7,8 @@ from typing import Any
 
 from govdata.vocabulary import SHARING_STRICTNESS
 
-SNAPSHOT_DATASET_KEYS = (
-    "code",
+# The attributes an officer edits on a dataset; a snapshot adds the code.
+DATASET_ATTRIBUTES = (
     "name",
     "summary",
     "category",
@@ -18,8 +18,9 @@ SNAPSHOT_DATASET_KEYS = (
     "conditions",
     "legal_basis",
 )
-SNAPSHOT_FIELD_KEYS = (
-    "name",
+SNAPSHOT_DATASET_KEYS = ("code", *DATASET_ATTRIBUTES)
+# The attributes an officer edits on a field; a snapshot adds the name.
+FIELD_ATTRIBUTES = (
     "label",
     "data_type",
     "sensitivity",
@@ -32,6 +33,7 @@ SNAPSHOT_FIELD_KEYS = (
     "description",
     "position",
 )
+SNAPSHOT_FIELD_KEYS = ("name", *FIELD_ATTRIBUTES)
 
 
 def snapshot_of(dataset, fields: Iterable) -> dict[str, Any]:

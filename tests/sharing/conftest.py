@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.factories import DatasetFactory, FieldFactory
+from tests.factories import dataset_with_fields
 
 VACCINATION_FIELDS = [
     # name, label, data type, sharing type, masking
@@ -46,27 +46,14 @@ class SharingWorld:
 
 
 def build_vaccination_dataset(provider, code: str = "WJ-YM-001"):
-    dataset = DatasetFactory(
+    return dataset_with_fields(
+        provider=provider,
         code=code,
         name="疫苗接种信息",
-        provider=provider,
         key_field="person_id",
-        sharing_type="conditional",
         legal_basis="《中华人民共和国疫苗管理法》",
+        specs=VACCINATION_FIELDS,
     )
-    fields = {}
-    for position, (name, label, data_type, sharing, mask) in enumerate(VACCINATION_FIELDS):
-        fields[name] = FieldFactory(
-            dataset=dataset,
-            name=name,
-            label=label,
-            data_type=data_type,
-            sharing_type=sharing,
-            masking=mask,
-            position=position,
-            legal_basis="" if sharing == "unconditional" else "《政务数据共享条例》",
-        )
-    return dataset, fields
 
 
 @pytest.fixture

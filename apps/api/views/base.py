@@ -11,31 +11,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import exceptions
 from rest_framework.views import APIView
 
 from apps.api.auth import ApplicationAuthentication, CsrfSessionAuthentication
 from apps.api.permissions import IsMember
 from apps.api.throttling import ApplicationRateThrottle
-
-PROBLEM = inline_serializer(
-    name="Problem",
-    fields={
-        "type": serializers.CharField(),
-        "title": serializers.CharField(),
-        "status": serializers.IntegerField(),
-        "detail": serializers.JSONField(),
-        "request_id": serializers.CharField(allow_null=True),
-    },
-)
-
-
-def problems(*codes: int) -> dict[int, OpenApiResponse]:
-    return {
-        code: OpenApiResponse(PROBLEM, description="application/problem+json") for code in codes
-    }
-
+from apps.common.openapi import PROBLEM, problems  # noqa: F401 - re-exported for views
 
 READ_HEADERS = [
     OpenApiParameter(

@@ -16,24 +16,14 @@ from django.db import connection, transaction
 from psycopg2 import sql
 
 from apps.catalog.models import Dataset
+from apps.catalog.versioning import FIELD_ATTRIBUTES
 from apps.common.demo.spec import dataset_fingerprint
 from apps.departments.models import Department, Membership
 from apps.departments.services import department_create, membership_add, platform_auditor_add
 from apps.records import store
 from fixtures.generate import RowGenerator, enterprises, people
 
-FIELD_KEYS = (
-    "label",
-    "data_type",
-    "sensitivity",
-    "sharing_type",
-    "conditions",
-    "legal_basis",
-    "masking",
-    "required",
-    "enum_values",
-    "description",
-)
+FIELD_KEYS = tuple(key for key in FIELD_ATTRIBUTES if key != "position")
 DATASET_KEYS = ("summary", "category", "update_frequency", "conditions")
 PUBLISH_REASON = "演示数据初始发布（demo_load）"
 
