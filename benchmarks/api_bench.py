@@ -6,7 +6,7 @@ A dataset of --rows records with 12 fields; the consumer is granted 8 of them, 3
 baseline is a plain typed table with the same rows, created beside the platform's store.
 Prints the ratios as a table and as BENCH-JSON lines (benchmarks/README.md; targets: export,
 pages, lookups >= 0.5; audit on/off >= 0.9); --write-docs also appends the table to
-docs/benchmarks.md under "Agency API". Own database: bench_govdata_api.
+docs/benchmark-notes.md under "Agency API". Own database: bench_govdata_api.
 """
 
 from __future__ import annotations
@@ -331,7 +331,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument(
-        "--write-docs", action="store_true", help="also append a table to docs/benchmarks.md"
+        "--write-docs", action="store_true", help="also append a table to docs/benchmark-notes.md"
     )
     args = parser.parse_args()
     setup_django()
@@ -498,7 +498,7 @@ def print_figures(args, r) -> None:
 
 
 def append_docs(text: str) -> None:
-    doc = BASE_DIR / "docs" / "benchmarks.md"
+    doc = BASE_DIR / "docs" / "benchmark-notes.md"
     existing = doc.read_text() if doc.exists() else "# Benchmarks\n"
     heading = "\n## Agency API\n"
     if heading not in existing:

@@ -8,7 +8,7 @@ Uses its own database `bench_govdata_audit` on the resolved PostgreSQL server (m
 run). Verification runs `chain_verify()` over a valid chain written to the real `audit_event`
 table; the search runs on `audit_bench_search`, partitioned and indexed exactly like
 `audit_event` and filled with INSERT ... SELECT generate_series (about 5-10 minutes for 10M rows
-on two cores; it is dropped afterwards unless --keep). Prints markdown for docs/benchmarks.md.
+on two cores; it is dropped afterwards unless --keep). Prints markdown for docs/benchmark-notes.md.
 """
 
 from __future__ import annotations

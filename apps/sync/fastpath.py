@@ -1,7 +1,7 @@
 """The CSV fast path of a sync run: PostgreSQL parses and validates, Python only decides the rest.
 
 Off by default (GOVDATA["SYNC_SQL_FAST_PATH"]): its results are the Python path's, but on the
-1M-row benchmark it was not faster (docs/benchmarks.md, "Sync").
+1M-row benchmark it was not faster (docs/benchmark-notes.md, "Sync").
 
 The file is COPied as it is (CSV, one text column per header column, the record number from an
 identity column) into an UNLOGGED raw table; one INSERT ... SELECT (fastpath_sql.py) then converts
@@ -52,7 +52,7 @@ class _Unsafe(Exception):
 
 def fast_path_applies(run) -> bool:
     # Off unless GOVDATA["SYNC_SQL_FAST_PATH"] is set: measured no faster than the Python path
-    # on the 1M-row benchmark (see docs/benchmarks.md, "Sync"), though its results are the same.
+    # on the 1M-row benchmark (see docs/benchmark-notes.md, "Sync"), though its results are the same.
     if run.kind != "csv" or not settings.GOVDATA.get("SYNC_SQL_FAST_PATH", False):
         return False
     delimiter = run.options.get("delimiter", ",")
