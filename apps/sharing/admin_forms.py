@@ -8,6 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from apps.catalog.models import MaskingChoices
 
 
+class OptionalJSONField(forms.JSONField):
+    """Shows an empty box, not the text `null`, when nothing was entered."""
+
+    def prepare_value(self, value):
+        return "" if value is None else super().prepare_value(value)
+
+
 class ApproveForm(forms.Form):
     fields = forms.MultipleChoiceField(
         label=_("Fields to grant"), widget=forms.CheckboxSelectMultiple
@@ -15,14 +22,16 @@ class ApproveForm(forms.Form):
     valid_until = forms.DateField(
         label=_("Valid until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     )
-    row_filter = forms.JSONField(
+    row_filter = OptionalJSONField(
         label=_("Row filter"),
         required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         help_text=_('Optional, e.g. {"district": "天河区"} or {"district__in": ["天河区"]}.'),
     )
-    masks = forms.JSONField(
+    masks = OptionalJSONField(
         label=_("Stricter masks"),
         required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
         help_text=_('Optional, e.g. {"name": "hash"}. Rules: %(rules)s')
         % {"rules": ", ".join(MaskingChoices.values)},
     )

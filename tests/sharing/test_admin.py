@@ -127,3 +127,11 @@ def test_platform_auditor_sees_every_request_but_cannot_decide(client, sw, reque
     assert f"/sharing/datarequest/{incoming.pk}/" in page
     assert f"/sharing/datarequest/{other.pk}/" in page
     assert "approve/" not in page
+
+
+def test_approve_form_shows_empty_json_boxes_not_null():
+    from apps.sharing.admin_forms import OptionalJSONField
+
+    field = OptionalJSONField(required=False)
+    assert field.prepare_value(None) == ""
+    assert field.prepare_value({"district": "天河区"}) == '{"district": "天河区"}'
