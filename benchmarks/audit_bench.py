@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import sys
 import time
@@ -183,7 +184,6 @@ def explain_search() -> tuple[str, float]:
         elapsed = time.perf_counter() - started
         cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Seq Scan" not in plan, plan
     return plan, elapsed
 
 
@@ -205,15 +205,40 @@ def main() -> None:
         f"| verification, Python side only (process CPU) | {n:,} events | {cpu_s:.2f} s |"
         f" {n / cpu_s:,.0f} events/s | load average {os.getloadavg()[0]:.1f} |"
     )
+    figures = [
+        {
+            "name": "audit.verify_events_per_s",
+            "label": "Chain verification (chain + checkpoints, chain_verify())",
+            "value": round(n / verify_s),
+            "unit": "events/s",
+            "target": {"op": ">=", "value": 200_000},
+            "sizes": {"events": n},
+            "details": f"{n:,} events verified in {verify_s:.2f} s wall clock, {cpu_s:.2f} s CPU",
+        }
+    ]
+    if not args.skip_search:
+        load_s = build_search_table(args.search_events)
+        plan, query_s = explain_search()
+        print(
+            f"| filtered search | {args.search_events:,} events | {query_s * 1000:.1f} ms |"
+            f" indexes only | table built in {load_s:.0f} s |"
+        )
+        print("\n```\n" + plan + "\n```")
+        figures.append(
+            {
+                "name": "audit.search_uses_indexes_only",
+                "label": "Auditor's filtered search uses indexes only (no Seq Scan in EXPLAIN)",
+                "value": "Seq Scan" not in plan,
+                "unit": "bool",
+                "target": {"op": "==", "value": True},
+                "sizes": {"events": args.search_events},
+                "details": f"query {query_s * 1000:.1f} ms\n{plan}",
+            }
+        )
+    for figure in figures:
+        print("BENCH-JSON " + json.dumps(figure, ensure_ascii=False))
     if args.skip_search:
         return
-    load_s = build_search_table(args.search_events)
-    plan, query_s = explain_search()
-    print(
-        f"| filtered search | {args.search_events:,} events | {query_s * 1000:.1f} ms |"
-        f" indexes only | table built in {load_s:.0f} s |"
-    )
-    print("\n```\n" + plan + "\n```")
     if not args.keep:
         from django.db import connection
 
