@@ -52,7 +52,7 @@ class _Unsafe(Exception):
 
 def fast_path_applies(run) -> bool:
     # Off unless GOVDATA["SYNC_SQL_FAST_PATH"] is set: measured no faster than the Python path
-    # on the 1M-row benchmark (see docs/benchmark-notes.md, "Sync"), though its results are the same.
+    # on the 1M-row benchmark (docs/benchmark-notes.md, "Sync"), though its results are the same.
     if run.kind != "csv" or not settings.GOVDATA.get("SYNC_SQL_FAST_PATH", False):
         return False
     delimiter = run.options.get("delimiter", ",")
