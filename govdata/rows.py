@@ -13,7 +13,7 @@ from govdata.validation import _STRIP, FieldError, FieldSpec, field_validator, h
 from govdata.vocabulary import DataType
 
 # Types whose values repeat a lot in real data (dates, codes, enums, flags): memoise the result.
-_MEMO_TYPES = {
+MEMO_TYPES = {
     DataType.DATE,
     DataType.DATETIME,
     DataType.BOOLEAN,
@@ -23,7 +23,7 @@ _MEMO_TYPES = {
 }
 MEMO_LIMIT = 50_000
 # Validated values of these types never contain a comma, quote or line break: no CSV quoting.
-_SAFE_TYPES = _MEMO_TYPES - {DataType.ENUM} | {DataType.ID_CARD, DataType.MOBILE, DataType.DECIMAL}
+_SAFE_TYPES = MEMO_TYPES - {DataType.ENUM} | {DataType.ID_CARD, DataType.MOBILE, DataType.DECIMAL}
 _MISSING = object()
 
 
@@ -89,7 +89,7 @@ class RowValidator:
                 body.append(
                     f"        v{i} = (x.strip(_S) or None) if x.__class__ is str else c{i}(x)"
                 )
-            elif spec.data_type in _MEMO_TYPES:
+            elif spec.data_type in MEMO_TYPES:
                 env[f"m{i}"] = {}
                 body += [
                     f"        v{i} = m{i}.get(x, _M)",

@@ -10,24 +10,16 @@ from django.urls import path
 from apps.audit import console
 from apps.audit.models import Alert, AuditEvent
 from apps.audit.permissions import can_view_alerts, can_view_events
+from apps.common.admin_mixins import ReadOnlyAdminMixin
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_view_permission(self, request, obj=None) -> bool:
         return can_view_events(user=request.user)
 
     def has_module_permission(self, request) -> bool:
         return can_view_events(user=request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_urls(self):
         site = self.admin_site
@@ -46,7 +38,7 @@ class AuditEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "kind", "department", "summary", "emailed_at")
     list_filter = ("kind",)
 
@@ -60,12 +52,3 @@ class AlertAdmin(admin.ModelAdmin):
         from apps.audit.selectors import alerts_visible
 
         return alerts_visible(user=request.user)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

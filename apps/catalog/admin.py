@@ -18,6 +18,7 @@ from apps.catalog.admin_views import (
 )
 from apps.catalog.forms import DatasetForm, DemandForm, FieldInlineFormSet
 from apps.catalog.models import Dataset, DatasetVersion, Demand, Field
+from apps.common.admin_mixins import ReadOnlyAdminMixin
 from apps.departments.models import Department
 
 
@@ -174,7 +175,7 @@ class DatasetAdmin(CatalogModelAdmin):
 
 
 @admin.register(DatasetVersion)
-class DatasetVersionAdmin(CatalogModelAdmin):
+class DatasetVersionAdmin(ReadOnlyAdminMixin, CatalogModelAdmin):
     list_display = ("dataset", "version", "published_by", "published_at", "reason")
     list_filter = ("dataset__provider",)
     search_fields = ("dataset__code", "dataset__name", "reason")
@@ -189,15 +190,6 @@ class DatasetVersionAdmin(CatalogModelAdmin):
             .filter(dataset_id__in=visible)
             .select_related("dataset", "published_by")
         )
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Demand)

@@ -11,6 +11,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.common import clock
+from apps.common.admin_mixins import ReadOnlyAdminMixin
 from apps.departments.selectors import user_department_ids, user_is_platform_auditor
 from apps.sharing import services
 from apps.sharing.admin_views import approve_view, reject_view, revoke_view
@@ -66,7 +67,7 @@ class GrantFieldInline(ReadOnlyInline):
     fields = readonly_fields = ("field", "mask_override", "removed_at", "removed_reason")
 
 
-class SharingAdmin(admin.ModelAdmin):
+class SharingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """View-only by default: every change is a decision made through a service."""
 
     def has_module_permission(self, request) -> bool:
@@ -74,15 +75,6 @@ class SharingAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return _is_sharing_user(request.user)  # rows are narrowed by get_queryset
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class DirectionFilter(admin.SimpleListFilter):

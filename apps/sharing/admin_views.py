@@ -4,7 +4,7 @@ and turn the services' errors into form errors."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -69,8 +69,6 @@ def approve_view(model_admin, request, pk):
                 row_filter=form.cleaned_data["row_filter"] or None,
                 masks=form.cleaned_data["masks"] or None,
             )
-        except PermissionDenied:
-            raise
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -96,8 +94,6 @@ def reject_view(model_admin, request, pk):
             services.request_reject(
                 request=obj, by=request.user, reason=form.cleaned_data["reason"]
             )
-        except PermissionDenied:
-            raise
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:
@@ -124,8 +120,6 @@ def revoke_view(model_admin, request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.grant_revoke(grant=grant, by=request.user, reason=form.cleaned_data["reason"])
-        except PermissionDenied:
-            raise
         except ValidationError as exc:
             _apply_errors(form, exc)
         else:

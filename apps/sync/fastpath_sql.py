@@ -9,24 +9,15 @@ import io
 from psycopg2 import sql
 
 from apps.records import store
-from govdata.validation import _STRIP, _id_date_ok, _region_ok
+from govdata.rows import MEMO_TYPES
+
+# The same words and types as the Python path: the two must judge every value alike.
+from govdata.validation import _FALSE, _STRIP, _TRUE, _id_date_ok, _region_ok
 from govdata.vocabulary import DataType
-
-_TRUE = ("1", "true", "t", "yes", "y", "是", "真", "on")
-_FALSE = ("0", "false", "f", "no", "n", "否", "假", "off")
-
 
 # Types the Python path memoises (values repeat): PostgreSQL lists each column's distinct values in
 # one pass, the Python validator itself judges each distinct value once, and the verdicts join
 # back. Exact by construction, and cheap because these columns have few distinct values.
-_MEMO_TYPES = {
-    DataType.DATE,
-    DataType.DATETIME,
-    DataType.BOOLEAN,
-    DataType.ENUM,
-    DataType.INTEGER,
-    DataType.CREDIT_CODE,
-}
 MEMO_MAX_DISTINCT = 50_000
 
 
@@ -138,10 +129,10 @@ def _field_sql(spec, pos: int | None, required: bool, memo: str | None, id_sets,
         return (
             sql.SQL(
                 "CASE WHEN {lx} = ANY({t}) THEN true WHEN {lx} = ANY({f}) THEN false END"
-            ).format(lx=lx, t=sql.Literal(list(_TRUE)), f=sql.Literal(list(_FALSE))),
+            ).format(lx=lx, t=sql.Literal(sorted(_TRUE)), f=sql.Literal(sorted(_FALSE))),
             sql.SQL(
                 "(({x} = ANY({all})) OR (octet_length({x}) <= 5 AND {lx} = ANY({all})) OR {e})"
-            ).format(x=x, lx=lx, all=sql.Literal([*_TRUE, *_FALSE]), e=empty_ok),
+            ).format(x=x, lx=lx, all=sql.Literal(sorted(_TRUE | _FALSE)), e=empty_ok),
             None,
         )
     if dtype == DataType.DATE:
@@ -192,7 +183,7 @@ def insert_sure(cursor, validator, raw_table: str, staging: str, columns, total:
         if spec.data_type == DataType.ID_CARD:
             groups[f"r{pos}"] = sql.SQL("left({}, 10)").format(sql.Identifier(col))
             groups[f"d{pos}"] = sql.SQL("substr({}, 7, 8)").format(sql.Identifier(col))
-        elif spec.data_type in _MEMO_TYPES:
+        elif spec.data_type in MEMO_TYPES:
             estimate = distinct.get(col, -1.0)
             if estimate < 0:  # ANALYZE gives a share of the rows when it scales with them
                 estimate = -estimate * total
