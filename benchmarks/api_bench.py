@@ -4,6 +4,10 @@
 
 A dataset of --rows records with 12 fields; the consumer is granted 8 of them, 3 masked. The
 baseline is a plain typed table with the same rows, created beside the platform's store.
+Two servers run side by side, one with auditing and one without; each figure and its baseline
+are measured in alternating rounds (--rounds), so that other work on a shared machine weighs on
+both alike. --seconds and --pages are the totals per measure, split over the rounds.
+BENCH_WORKERS / BENCH_THREADS set the gunicorn workers and threads (default 2 x 8).
 Prints the ratios as a table and as BENCH-JSON lines (benchmarks/README.md; targets: export,
 pages, lookups >= 0.5; audit on/off >= 0.9); --write-docs also appends the table to
 docs/benchmark-notes.md under "Agency API". Own database: bench_govdata_api.
@@ -152,7 +156,8 @@ def build(rows: int) -> tuple[str, str]:
 
 
 class Server:
-    def __init__(self, audit: bool) -> None:
+    def __init__(self, audit: bool, port: int = PORT) -> None:
+        self.port = port
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": SETTINGS,
@@ -164,15 +169,15 @@ class Server:
                 str(Path(sys.executable).parent / "gunicorn"),
                 "config.wsgi:application",
                 "--bind",
-                f"127.0.0.1:{PORT}",
+                f"127.0.0.1:{port}",
                 "--workers",
-                "2",
+                os.environ.get("BENCH_WORKERS", "2"),
                 "--threads",
-                "8",
+                os.environ.get("BENCH_THREADS", "8"),
                 "--worker-class",
                 "gthread",
                 "--control-socket",
-                f"/tmp/api-bench-{PORT}.ctl",
+                f"/tmp/api-bench-{port}.ctl",
             ],
             cwd=BASE_DIR,
             env=env,
@@ -182,7 +187,7 @@ class Server:
 
         for _ in range(100):
             try:
-                httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1)
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 return
             except httpx.HTTPError:
                 time.sleep(0.2)
@@ -223,7 +228,7 @@ def export_http(
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     start, lines = time.perf_counter(), 0
-    url = f"http://127.0.0.1:{PORT}/api/v1/datasets/{code}/export/?format=csv{params}"
+    url = f"http://127.0.0.1:{server.port}/api/v1/datasets/{code}/export/?format=csv{params}"
     try:
         with httpx.stream("GET", url, headers=headers(token), timeout=600) as r:
             assert r.status_code == 200, r.read()
@@ -236,7 +241,7 @@ def export_http(
     return (lines - 1) / elapsed, lines - 1, peak[0]
 
 
-def export_copy() -> float:
+def export_copy() -> tuple[int, float]:
     from django.db import connection
 
     class Sink:
@@ -249,25 +254,27 @@ def export_copy() -> float:
     start = time.perf_counter()
     with connection.cursor() as cur:
         cur.cursor.copy_expert(f"COPY (SELECT {', '.join(EIGHT)} FROM {PLAIN}) TO STDOUT", sink)
-    return sink.n / (time.perf_counter() - start)
+    return sink.n, time.perf_counter() - start
 
 
-def pages_http(code: str, token: str, pages: int) -> float:
+def pages_http(code: str, token: str, pages: int, port: int = PORT) -> tuple[int, float]:
     import httpx
+    import orjson
 
-    url = f"http://127.0.0.1:{PORT}/api/v1/datasets/{code}/records/?page_size=1000"
+    url = f"http://127.0.0.1:{port}/api/v1/datasets/{code}/records/?page_size=1000"
     count, start = 0, time.perf_counter()
     with httpx.Client(headers=headers(token), timeout=60) as client:
         for _ in range(pages):
-            body = client.get(url).json()
+            # Parsed whole, with the same JSON library the baseline serialises with.
+            body = orjson.loads(client.get(url).content)
             count += len(body["results"])
             url = body["next"]
             if not url:
                 break
-    return count / (time.perf_counter() - start)
+    return count, time.perf_counter() - start
 
 
-def pages_local(pages: int) -> float:
+def pages_local(pages: int) -> tuple[int, float]:
     import orjson
     from django.db import connection
 
@@ -285,10 +292,12 @@ def pages_local(pages: int) -> float:
             if not rows:
                 break
             last = rows[-1][0]
-    return count / (time.perf_counter() - start)
+    return count, time.perf_counter() - start
 
 
-def load(paths: list[str], token: str, seconds: float, concurrency: int) -> float:
+def load(
+    paths: list[str], token: str, seconds: float, concurrency: int, port: int = PORT
+) -> tuple[int, float]:
     import httpx
 
     counts, stop = [0] * concurrency, time.perf_counter() + seconds
@@ -296,7 +305,7 @@ def load(paths: list[str], token: str, seconds: float, concurrency: int) -> floa
     def run(i: int) -> None:
         with httpx.Client(headers=headers(token), timeout=30) as client:
             while time.perf_counter() < stop:
-                r = client.get(f"http://127.0.0.1:{PORT}{random.choice(paths)}")
+                r = client.get(f"http://127.0.0.1:{port}{random.choice(paths)}")
                 assert r.status_code == 200, r.text[:200]
                 counts[i] += 1
 
@@ -306,7 +315,21 @@ def load(paths: list[str], token: str, seconds: float, concurrency: int) -> floa
         t.start()
     for t in threads:
         t.join()
-    return sum(counts) / (time.perf_counter() - start)
+    return sum(counts), time.perf_counter() - start
+
+
+def interleaved(measures: dict, rounds: int) -> dict[str, float]:
+    """Rates of several measurements taken in turns, the order rotating every round; each
+    measure returns (count, seconds) for one round. Other work on the machine then weighs on
+    every side alike instead of on whichever ran while it was busy."""
+    names = list(measures)
+    totals = {name: [0, 0.0] for name in names}
+    for i in range(rounds):
+        for name in names[i % len(names) :] + names[: i % len(names)]:
+            count, seconds = measures[name]()
+            totals[name][0] += count
+            totals[name][1] += seconds
+    return {name: count / seconds for name, (count, seconds) in totals.items()}
 
 
 def _drop_tables() -> None:
@@ -331,6 +354,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--pages", type=int, default=100)
     parser.add_argument(
+        "--rounds", type=int, default=6, help="turns in which each pair of measures alternates"
+    )
+    parser.add_argument(
         "--write-docs", action="store_true", help="also append a table to docs/benchmark-notes.md"
     )
     args = parser.parse_args()
@@ -342,24 +368,49 @@ def main() -> None:
         f"/api/v1/datasets/{code}/records/440106{g:012d}/"
         for g in random.sample(range(1, args.rows + 1), min(1000, args.rows))
     ]
-    results = {}
-    server = Server(audit=True)
+    results: dict = {}
+    rounds, per_round = args.rounds, args.seconds / args.rounds
+    pages_per_round = max(1, args.pages // args.rounds)
+    peak = [0.0]
+
+    def export_round() -> tuple[int, float]:
+        rate, rows, rss = export_http(on, code, token)
+        peak[0] = max(peak[0], rss)
+        return rows, rows / rate
+
+    on, off = Server(audit=True), Server(audit=False, port=PORT + 1)
     try:
-        results["copy"] = export_copy()
-        results["export_small"] = export_http(server, code, token, f"&id_number__lte={small_key}")
-        results["export"] = export_http(server, code, token)
-        results["pages_local"] = pages_local(args.pages)
-        results["pages"] = pages_http(code, token, args.pages)
-        results["lookup"] = load(keys, token, args.seconds, args.concurrency)
-        results["constant"] = load(["/bench/constant/"], token, args.seconds, args.concurrency)
+        results["export_small"] = export_http(on, code, token, f"&id_number__lte={small_key}")
+        rates = interleaved({"export": export_round, "copy": export_copy}, rounds=4)
+        results["copy"] = rates["copy"]
+        results["export"] = (rates["export"], args.rows, peak[0])
+        results.update(
+            interleaved(
+                {
+                    "pages": lambda: pages_http(code, token, pages_per_round, on.port),
+                    "pages_local": lambda: pages_local(pages_per_round),
+                    "pages_noaudit": lambda: pages_http(code, token, pages_per_round, off.port),
+                },
+                rounds,
+            )
+        )
+        results.update(
+            interleaved(
+                {
+                    "lookup": lambda: load(keys, token, per_round, args.concurrency, on.port),
+                    "constant": lambda: load(
+                        ["/bench/constant/"], token, per_round, args.concurrency, on.port
+                    ),
+                    "lookup_noaudit": lambda: load(
+                        keys, token, per_round, args.concurrency, off.port
+                    ),
+                },
+                rounds,
+            )
+        )
     finally:
-        server.stop()
-    server = Server(audit=False)
-    try:
-        results["pages_noaudit"] = pages_http(code, token, args.pages)
-        results["lookup_noaudit"] = load(keys, token, args.seconds, args.concurrency)
-    finally:
-        server.stop()
+        on.stop()
+        off.stop()
         _drop_tables()
     report(args, results)
 
@@ -370,7 +421,8 @@ def report(args, r) -> None:
     lines = [
         f"\n### Agency API — {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {args.rows:,} rows\n",
         f"Command: `.venv/bin/python benchmarks/api_bench.py --rows {args.rows} "
-        f"--seconds {args.seconds:g} --concurrency {args.concurrency} --pages {args.pages}` "
+        f"--seconds {args.seconds:g} --concurrency {args.concurrency} --pages {args.pages} "
+        f"--rounds {args.rounds}` "
         "(gunicorn gthread 2x8, production settings, loopback; 8 of 12 fields, 3 masked)\n",
         "| measure | API | baseline | ratio | target |",
         "| --- | ---: | ---: | ---: | ---: |",

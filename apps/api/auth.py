@@ -19,6 +19,7 @@ from rest_framework.authentication import SessionAuthentication
 
 from apps.api.models import AgencyApplication
 from apps.common import clock
+from apps.common.prepared import execute_prepared
 from apps.departments.models import Department, Membership
 from apps.sharing.policy import READ_COLUMNS, read_params, read_statement
 
@@ -110,7 +111,7 @@ def _token_lookup(checksum: str, read_code: str | None = None):
         "WHERE t.token_checksum = %(checksum)s AND g.is_active AND t.expires > %(now)s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(statement, params)
+        execute_prepared(cursor, statement, params)  # planning it would cost more than running it
         row = cursor.fetchone()
     if row is None:
         return None

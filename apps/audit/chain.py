@@ -1,25 +1,78 @@
 """Appending to the hash chain: one INSERT. The BEFORE INSERT trigger `audit_event_chain`
 (migration 0001) locks the chain-head row, assigns the next sequence number, hashes the event
 with its predecessor and moves the head, so the chain is gap-free and totally ordered across
-processes. The lock is released when the inserting transaction ends: callers should not hold
-a long transaction around a record read."""
+processes. The lock is released when the inserting transaction ends.
+
+Outside a transaction (the API's reads) that lock must not be held while the commit waits for
+its WAL flush: under load every reader would queue behind one disk flush after another. So the
+event commits with synchronous_commit off (the lock goes at once; the next event chains onto
+this committed one), and a second transaction in the same round trip writes one row and
+commits synchronously, which flushes the WAL up to and including the event before the call
+returns. WAL is a sequence: an event is only ever lost together with every event chained after
+it, so the chain never has a hole, and the caller still holds no data before its event is on
+disk ("no audit, no data"). Concurrent readers' flushes are merged by PostgreSQL.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import time
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from apps.audit.models import AuditEvent
 from apps.common import clock
 
 _INSERT = (
     "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
-    " VALUES (0, %s, %s, '', '') RETURNING seq, prev_hash, hash"
+    " VALUES (0, %s, %s, '', '') RETURNING seq, prev_hash, hash, body"
 )
+FLUSH_SLOTS = 64
+_FLUSH = (
+    "INSERT INTO audit_wal_flush (slot, flushed_at)"
+    f" VALUES (mod(pg_backend_pid(), {FLUSH_SLOTS}), now())"
+    " ON CONFLICT (slot) DO UPDATE SET flushed_at = EXCLUDED.flushed_at"
+)
+_REMEMBER_APPENDED = (
+    "set_config('govdata.appended', concat_ws(' ', appended.seq, appended.prev_hash,"
+    " appended.hash, appended.body), false)"
+)
+
+
+def _commit_fast_then_flush(statement: str, returning: str) -> str:
+    """`statement` in a transaction that commits without waiting for the disk, then the
+    synchronous write that flushes the WAL past it; what the first transaction remembered in
+    session settings comes back from the second (the round trip returns only its last result)."""
+    return (
+        f"BEGIN; SET LOCAL synchronous_commit = off; {statement}; COMMIT; "
+        f"{_FLUSH} RETURNING {returning}"
+    )
+
+
+_APPEND = _commit_fast_then_flush(
+    f"WITH appended AS ({_INSERT}) SELECT {_REMEMBER_APPENDED} FROM appended",
+    "current_setting('govdata.appended')",
+)
+
+
+def _read_and_append(read_sql: str) -> str:
+    """The read (at most one row of one text column) and its event, whose body is completed
+    with the number of rows the read returned and the milliseconds since the request started
+    (a Unix time), in the same transaction."""
+    return _commit_fast_then_flush(
+        f"WITH read(value) AS MATERIALIZED ({read_sql}), appended AS ("
+        "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
+        " SELECT 0, %s, %s || (SELECT count(*) FROM read) || ',\"duration_ms\":'"
+        " || round((extract(epoch FROM clock_timestamp()) - %s) * 1000, 3) || '}', '', ''"
+        " RETURNING seq, prev_hash, hash, body)"
+        f" SELECT {_REMEMBER_APPENDED}, set_config('govdata.read',"
+        " coalesce((SELECT value FROM read LIMIT 1), ''), false) FROM appended",
+        "current_setting('govdata.appended'), current_setting('govdata.read')",
+    )
 
 
 def plain_json(value: Any) -> Any:
@@ -35,14 +88,17 @@ def plain_json(value: Any) -> Any:
     return str(value)
 
 
-def chain_append(body: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> AuditEvent:
-    occurred_at = clock.now()
-    text = orjson.dumps(body).decode()
-    with connections[using].cursor() as cursor:
-        cursor.execute(_INSERT, [occurred_at, text])
-        seq, prev_hash, digest = cursor.fetchone()
+def _end_failed_block(cursor) -> None:
+    """An error stops the round trip before its COMMIT: end the transaction it opened, so the
+    connection is usable (and in autocommit) again. A broken connection needs nothing."""
+    with contextlib.suppress(DatabaseError):
+        cursor.execute("ROLLBACK")
+
+
+def _event(body: dict[str, Any], occurred_at, appended, using: str) -> AuditEvent:
+    seq, prev_hash, digest, text = appended
     instance = AuditEvent(
-        seq=seq,
+        seq=int(seq),
         occurred_at=occurred_at,
         body=text,
         prev_hash=prev_hash,
@@ -59,3 +115,57 @@ def chain_append(body: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> Audi
     instance._state.adding = False
     instance._state.db = using
     return instance
+
+
+def _run_fast(cursor, statement: str, params: list[Any]) -> tuple:
+    try:
+        cursor.execute(statement, params)
+    except DatabaseError:
+        _end_failed_block(cursor)
+        raise
+    return cursor.fetchone()
+
+
+def chain_append(body: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> AuditEvent:
+    occurred_at = clock.now()
+    text = orjson.dumps(body).decode()
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:  # durable with the caller's commit, lock held till then
+            cursor.execute(_INSERT, [occurred_at, text])
+            appended = cursor.fetchone()
+        else:
+            appended = _run_fast(cursor, _APPEND, [occurred_at, text])[0].split(" ", 3)
+    return _event(body, occurred_at, appended, using)
+
+
+def chain_append_read(
+    body: dict[str, Any],
+    read_sql: str,
+    read_params: list[Any],
+    *,
+    started_at: float,
+    using: str = DEFAULT_DB_ALIAS,
+) -> tuple[str | None, AuditEvent]:
+    """Run a single-row read (one text column, or no row) and append its event, whose body
+    ends with `row_count` (0 or 1) and `duration_ms` (since `started_at`, a Unix time, until
+    the read was done): one round trip outside a transaction, so an audited read costs the
+    database no more trips than an unaudited one. Returns the read's value (None for no row)
+    only once the event is durable."""
+    occurred_at = clock.now()
+    connection = connections[using]
+    if connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute(read_sql, read_params)
+            row = cursor.fetchone()
+        value = None if row is None else row[0]
+        tail = {"row_count": 0 if value is None else 1}
+        tail["duration_ms"] = round((time.time() - started_at) * 1000, 3)
+        return value, chain_append({**body, **tail}, using=using)
+    head = orjson.dumps(body).decode()[:-1] + ',"row_count":'
+    with connection.cursor() as cursor:
+        appended, value = _run_fast(
+            cursor, _read_and_append(read_sql), [*read_params, occurred_at, head, started_at]
+        )
+    value = value or None  # row_to_json never gives an empty text: "" is "no row"
+    return value, _event(body, occurred_at, appended.split(" ", 3), using)

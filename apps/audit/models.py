@@ -149,6 +149,22 @@ class ChainHead(models.Model):
         return f"#{self.seq} {self.hash[:12]}"
 
 
+class WalFlush(models.Model):
+    """A few rows, one rewritten after each access event outside a transaction: the write whose
+    synchronous commit makes the event durable (apps.audit.chain). A session uses the slot of
+    its server process id, so the table never grows and sessions rarely share a row."""
+
+    slot = models.SmallIntegerField(primary_key=True)
+    flushed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "audit_wal_flush"
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.slot} {self.flushed_at:%Y-%m-%d %H:%M:%S}"
+
+
 class Checkpoint(models.Model):
     seq = models.BigIntegerField(_("sequence"), db_index=True)
     head_hash = models.CharField(_("head hash"), max_length=64)

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
-from apps.audit.chain import chain_append, plain_json
+from apps.audit.chain import chain_append, chain_append_read, plain_json
 from apps.audit.models import AuditEvent, Checkpoint
 from apps.audit.signing import key_id, signing_key
 from apps.common import clock
@@ -38,7 +38,7 @@ def _user_values(user: Any) -> dict[str, Any]:
     return {"user_id": int(user.pk), "username": _text(user.get_username(), 150)}
 
 
-def audit_record_access(
+def _access_values(
     *,
     request_id: str,
     action: str,
@@ -58,9 +58,7 @@ def audit_record_access(
     reason: str = "",
     client_ip: str | None = None,
     duration_ms: float | None = None,
-) -> AuditEvent | None:
-    """Append one record read (allowed or denied). Raises if it cannot be written. Returns None
-    only when settings.GOVDATA["AUDIT_ENABLED"] is False (the throughput benchmark's baseline)."""
+) -> dict[str, Any]:
     if action not in ACCESS_ACTIONS:
         raise ValueError(
             _("Audit action %(action)r is not one of %(allowed)s.")
@@ -71,9 +69,7 @@ def audit_record_access(
             _("Audit outcome %(outcome)r is not one of %(allowed)s.")
             % {"outcome": outcome, "allowed": ", ".join(OUTCOMES)}
         )
-    if not audit_enabled():
-        return None
-    values = {
+    return {
         "kind": AuditEvent.Kind.ACCESS.value,
         "action": action,
         "request_id": _text(request_id, 64),
@@ -102,7 +98,37 @@ def audit_record_access(
         "target": "",
         "details": {},
     }
+
+
+def audit_record_access(**event: Any) -> AuditEvent | None:
+    """Append one record read (allowed or denied); the keyword arguments are the event's
+    attributes (request_id, action, consumer, provider, dataset, user, application, fields,
+    row_count, filters, purpose, case_id, end_user, grant_ids, outcome, reason, client_ip,
+    duration_ms). Raises if it cannot be written. Returns None only when
+    settings.GOVDATA["AUDIT_ENABLED"] is False (the throughput benchmark's baseline)."""
+    values = _access_values(**event)
+    if not audit_enabled():
+        return None
     return chain_append(values)
+
+
+def audit_record_read(
+    *, read_sql: str, read_params: list[Any], started_at: float, **event: Any
+) -> str | None:
+    """Run an allowed single-record read (a statement giving at most one row of one text
+    column) and append its event, with the number of rows read and the duration since
+    `started_at` (a Unix time), in one round trip (chain.chain_append_read). Returns the read's
+    value, or None when no row matched; raises, having returned nothing, when the event cannot
+    be written."""
+    values = _access_values(**{**event, "row_count": None, "duration_ms": None})
+    if not audit_enabled():
+        with connection.cursor() as cursor:
+            cursor.execute(read_sql, read_params)
+            row = cursor.fetchone()
+        return None if row is None else row[0]
+    del values["row_count"], values["duration_ms"]  # appended last, by the read itself
+    value, _event = chain_append_read(values, read_sql, read_params, started_at=started_at)
+    return value
 
 
 def audit_record_admin(

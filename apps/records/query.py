@@ -23,7 +23,7 @@ from psycopg2 import sql
 
 from apps.records.query_json import ROW_TID, TID, json_capable, json_values, json_wrap
 from apps.records.query_values import QueryInvalid, parse_value, parse_values
-from apps.records.sql_masking import PYTHON_RULES, masked_expression
+from apps.records.sql_masking import PYTHON_RULES, masked_column
 from apps.records.store import ident, live_table
 from govdata.masking import make_masker
 from govdata.vocabulary import DataType
@@ -36,6 +36,7 @@ __all__ = [
     "records_page",
     "record_by_key",
     "record_by_key_json",
+    "record_by_key_read",
     "records_page_json",
     "records_iter",
 ]
@@ -155,7 +156,7 @@ def record_query_build(
     )
     for position, name in enumerate(names):
         rule = decision.fields[name].mask
-        expr = masked_expression(rule, sql.Identifier(name), types[name])
+        expr = masked_column(rule, name, types[name])
         if expr is None:
             expr = sql.Identifier(name)
             query.python_maskers[position] = make_masker(
@@ -402,6 +403,22 @@ def record_by_key_json(
     if json_capable(base):
         return base, row[0].encode()
     return base, orjson.dumps(dict(zip(base.columns, _finish(base, row), strict=True)), default=str)
+
+
+def record_by_key_read(
+    *, dataset, decision, key: str, hash_key: bytes | None = None
+) -> tuple[RecordQuery, str | None, list[Any]]:
+    """The statement of record_by_key_json as text, to run inside another statement (the
+    audited read of apps.audit.services.audit_record_read): (query, SQL giving at most one row
+    of the record's JSON, its parameters). The SQL is None when a column is masked in Python;
+    use record_by_key_json then."""
+    base, statement = _key_statement(
+        dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=True
+    )
+    if not json_capable(base):
+        return base, None, base.params
+    connection.ensure_connection()
+    return base, statement.as_string(connection.connection), base.params
 
 
 def records_iter(*, query: RecordQuery, itersize: int = 5000) -> Iterator[list[Any]]:

@@ -7,6 +7,9 @@ HMAC; it is applied in Python on the way out (see apps.records.query.RecordQuery
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from django.db import connection
 from psycopg2 import sql
 
 from govdata.vocabulary import DataType
@@ -86,3 +89,16 @@ def masked_expression(rule: str, col: sql.Composable, data_type: str) -> sql.Com
     if rule in PYTHON_RULES:
         return None
     raise ValueError(f"no SQL for masking rule {rule!r}")
+
+
+@lru_cache(maxsize=4096)
+def masked_column(rule: str, name: str, data_type: str) -> sql.Composable | None:
+    """masked_expression of the column `name`, rendered to SQL text once: every read composes
+    the same few expressions, and walking their trees again each time cost more than the query
+    plan of a key lookup. A clear column stays an Identifier (callers format those by type)."""
+    column = sql.Identifier(name)
+    expr = masked_expression(rule, column, data_type)
+    if expr is None or expr is column:
+        return expr
+    connection.ensure_connection()
+    return sql.SQL(expr.as_string(connection.connection))

@@ -24,6 +24,7 @@ from django.db.models import Exists, OuterRef
 
 from apps.catalog.models import Dataset, Field, FieldGroupObjectPermission
 from apps.common import clock
+from apps.common.prepared import execute_prepared
 from govdata.policy import FieldRule, GrantRule, evaluate
 
 
@@ -264,6 +265,6 @@ def access_for_published_code(
     params = read_params(code=code, at=at or clock.now())
     params.update(department=department.pk, group=department.group_id)
     with connection.cursor() as cursor:
-        cursor.execute(read_statement(), params)
+        execute_prepared(cursor, read_statement(), params)
         row = cursor.fetchone()
     return read_decision(row, department=department)

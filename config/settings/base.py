@@ -187,6 +187,8 @@ GOVDATA = {
         "GOVDATA_AUDIT_SIGNING_KEY_FILE", str(VAR_DIR / "audit-ed25519.pem")
     ),
     "UPLOAD_MAX_BYTES": env_int("GOVDATA_UPLOAD_MAX_BYTES", 512 * 1024 * 1024),
+    # Off behind a pooler in transaction mode (docs/deployment.md, apps/common/prepared.py).
+    "PREPARED_STATEMENTS": env_bool("GOVDATA_PREPARED_STATEMENTS", True),
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -188,3 +188,22 @@ def test_officer_reads_records_from_the_browser(api_world):
     assert body["results"][0] == {"name": "张*"}
     event = AuditEvent.objects.filter(action="list").latest("pk")
     assert event.username == api_world.base.consumer_officer.username
+
+
+@pytest.mark.django_db(transaction=True)
+def test_lookup_outside_a_transaction_reads_and_audits_in_one_round_trip(
+    api_world, django_assert_num_queries
+):
+    # As in production (autocommit): the token and policy; then the record and its event.
+    client, key = api_world.clients["granted"], ROWS[0]["id_number"]
+    client.get(f"{BASE}/records/{key}/", **PURPOSE)  # warm caches
+    with django_assert_num_queries(2):
+        found = client.get(f"{BASE}/records/{key}/", **PURPOSE)
+    assert found.status_code == 200 and found.json()["id_number"] == key
+    assert found.json()["name"] == ROWS[0]["name"][0] + "*" * (len(ROWS[0]["name"]) - 1)
+    missing = client.get(f"{BASE}/records/110101199001011237/", **PURPOSE)
+    assert missing.status_code == 404
+    events = list(AuditEvent.objects.filter(action="lookup").order_by("seq"))
+    assert [e.row_count for e in events[-2:]] == [1, 0]
+    assert events[-1].filters == {"id_number": "110101199001011237"}
+    assert all(e.duration_ms is not None and e.duration_ms >= 0 for e in events)

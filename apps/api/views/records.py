@@ -30,6 +30,7 @@ from apps.records.query import (
     QueryForbidden,
     QueryInvalid,
     record_by_key_json,
+    record_by_key_read,
     record_query_build,
     records_page_json,
 )
@@ -89,24 +90,28 @@ class RecordReadMixin:
             "client_ip": ctx.client_ip,
         }
         self._started = time.perf_counter()
+        self._started_at = time.time()
         return caller, dataset, decision
 
-    def audit(
+    def audit_event(
         self, *, outcome: str, fields=None, row_count=None, filters=None, reason="", grants=()
-    ):
+    ) -> dict:
+        return {
+            **self._audit_base,
+            "action": self.audit_action,
+            "fields": fields or {},
+            "row_count": row_count,
+            "filters": filters or {},
+            "grant_ids": grants,
+            "outcome": outcome,
+            "reason": reason,
+            "duration_ms": (time.perf_counter() - self._started) * 1000,
+        }
+
+    def audit(self, **event) -> None:
         from apps.audit.services import audit_record_access
 
-        audit_record_access(
-            **self._audit_base,
-            action=self.audit_action,
-            fields=fields or {},
-            row_count=row_count,
-            filters=filters or {},
-            grant_ids=grants,
-            outcome=outcome,
-            reason=reason,
-            duration_ms=(time.perf_counter() - self._started) * 1000,
-        )
+        audit_record_access(**self.audit_event(**event))
 
     def build(self, request, dataset, decision, caller, params):
         filters = {k: v for k, v in params.items() if k != "cursor"}
@@ -189,25 +194,37 @@ class RecordDetailView(RecordReadMixin, ApiView):
         if not decision.fields:
             self.audit(outcome="denied", reason="no readable field")
             raise exceptions.PermissionDenied(_("You may not read this dataset."))
+        hash_key = hash_key_for(settings.GOVDATA["HASH_MASK_KEY"], caller.department.code)
         try:
-            query, row = record_by_key_json(
-                dataset=dataset,
-                decision=decision,
-                key=key,
-                hash_key=hash_key_for(settings.GOVDATA["HASH_MASK_KEY"], caller.department.code),
+            query, read_sql, read_params = record_by_key_read(
+                dataset=dataset, decision=decision, key=key, hash_key=hash_key
             )
         except QueryForbidden as exc:
             self.audit(outcome="denied", reason=exc.message)
             raise exceptions.PermissionDenied(exc.message) from exc
         except QueryInvalid as exc:
             raise exceptions.ParseError(exc.message) from exc
-        self.audit(
-            outcome="allowed",
-            fields=query.fields_with_masks(decision),
-            row_count=0 if row is None else 1,
-            filters={dataset.key_field: key},
-            grants=decision.grant_ids,
-        )
+        allowed = {
+            "outcome": "allowed",
+            "fields": query.fields_with_masks(decision),
+            "filters": {dataset.key_field: key},
+            "grants": decision.grant_ids,
+        }
+        if read_sql is not None:  # the read and its event in one round trip
+            from apps.audit.services import audit_record_read
+
+            value = audit_record_read(
+                read_sql=read_sql,
+                read_params=read_params,
+                started_at=self._started_at,
+                **self.audit_event(**allowed),
+            )
+            row = None if value is None else value.encode()
+        else:
+            query, row = record_by_key_json(
+                dataset=dataset, decision=decision, key=key, hash_key=hash_key
+            )
+            self.audit(row_count=0 if row is None else 1, **allowed)
         if row is None:
             raise Http404(_("No record with this key."))
         return HttpResponse(row, content_type="application/json")

@@ -1,0 +1,134 @@
+"""Appending outside a transaction: the event commits at once (the chain lock is not held
+through a disk flush) and the WAL is flushed past it before the call returns; inside a
+transaction it simply joins the caller's transaction."""
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from apps.audit.chain import FLUSH_SLOTS, chain_append, chain_append_read
+from apps.audit.models import AuditEvent, WalFlush
+from apps.audit.verification import chain_verify
+from apps.common import clock
+
+BODY = {"kind": "access", "action": "lookup", "dataset_id": 7, "outcome": "allowed"}
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _setting(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s)", [name])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_event_is_committed_and_flushed_in_one_query(
+    django_assert_num_queries,
+):
+    before = clock.now()
+    with django_assert_num_queries(1):
+        first = chain_append(BODY)
+    second = chain_append({**BODY, "dataset_id": 8})
+    stored = {e.seq: e for e in AuditEvent.objects.order_by("seq")}
+    assert [first.seq, second.seq] == [1, 2]
+    for event in (first, second):
+        assert (stored[event.seq].prev_hash, stored[event.seq].hash) == (
+            event.prev_hash,
+            event.hash,
+        )
+    assert second.prev_hash == first.hash
+    flush = WalFlush.objects.get(slot=_backend_pid() % FLUSH_SLOTS)
+    assert flush.flushed_at >= before
+    assert _setting("synchronous_commit") == "on"  # the session is left as it was
+    assert chain_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_refused_event_raises_and_flushes_nothing():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'audit store down'; END $$;"
+            " CREATE TRIGGER zz_audit_down BEFORE INSERT ON audit_event"
+            " FOR EACH ROW EXECUTE FUNCTION audit_down();"
+        )
+    try:
+        with pytest.raises(DatabaseError, match="audit store down"):
+            chain_append(BODY)
+        assert not AuditEvent.objects.exists()
+        assert not WalFlush.objects.exists()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER zz_audit_down ON audit_event; DROP FUNCTION audit_down()")
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_the_event_joins_it_and_goes_with_its_rollback():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        event = chain_append(BODY)
+        assert AuditEvent.objects.filter(seq=event.seq).exists()
+        raise RuntimeError
+    assert not AuditEvent.objects.exists()
+    assert not WalFlush.objects.exists()
+
+
+READ = "SELECT v FROM (VALUES ('{\"a\": 1}'), ('{\"a\": 2}')) AS t(v) WHERE v LIKE %s LIMIT 1"
+
+
+def _body(event) -> dict:
+    import orjson
+
+    return orjson.loads(event.body)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("pattern", "expected"), [("%2%", '{"a": 2}'), ("%9%", None)])
+def test_a_read_and_its_event_take_one_query_and_the_body_counts_the_rows(
+    django_assert_num_queries, pattern, expected
+):
+    import time
+
+    started = time.time() - 0.5
+    with django_assert_num_queries(1):
+        value, event = chain_append_read(BODY, READ, [pattern], started_at=started)
+    assert value == expected
+    stored = AuditEvent.objects.get(seq=event.seq)
+    assert stored.body == event.body and stored.hash == event.hash
+    body = _body(event)
+    assert list(body)[-2:] == ["row_count", "duration_ms"]
+    assert body["row_count"] == (0 if expected is None else 1)
+    assert 500 <= body["duration_ms"] < 60_000
+    assert WalFlush.objects.filter(slot=_backend_pid() % FLUSH_SLOTS).exists()
+    assert chain_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_read_whose_event_is_refused_returns_nothing_and_leaves_the_session_usable():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'audit store down'; END $$;"
+            " CREATE TRIGGER zz_audit_down BEFORE INSERT ON audit_event"
+            " FOR EACH ROW EXECUTE FUNCTION audit_down();"
+        )
+    try:
+        with pytest.raises(DatabaseError, match="audit store down"):
+            chain_append_read(BODY, READ, ["%2%"], started_at=0.0)
+        assert _setting("synchronous_commit") == "on"
+        assert not AuditEvent.objects.exists()
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER zz_audit_down ON audit_event; DROP FUNCTION audit_down()")
+
+
+@pytest.mark.django_db
+def test_inside_a_transaction_a_read_appends_the_same_body_after_running():
+    value, event = chain_append_read(BODY, READ, ["%1%"], started_at=0.0)
+    assert value == '{"a": 1}'
+    body = _body(event)
+    assert list(body)[-2:] == ["row_count", "duration_ms"] and body["row_count"] == 1
+    assert AuditEvent.objects.get(seq=event.seq).body == event.body

@@ -1,0 +1,100 @@
+"""Prepared statements: one query per call whether or not the statement was prepared before on
+this server session, the same results as a plain execute, and recovery when the session's
+statements are not what we remember."""
+
+import pytest
+from django.db import DatabaseError, connection, connections, transaction
+
+from apps.common import prepared
+from apps.common.prepared import _numbered, execute_prepared
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_statements_prepared():
+    """The test connection outlives a test: start each with nothing prepared on it."""
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    connections["default"].__dict__.pop("_govdata_prepared", None)
+
+
+STATEMENT = "SELECT %(a)s::int + %(b)s::int, %(a)s::int * 2, '100%%'"
+
+
+def _server_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _run(statement=STATEMENT, params=None):
+    with connection.cursor() as cursor:
+        execute_prepared(cursor, statement, params if params is not None else {"a": 2, "b": 5})
+        return cursor.fetchall()
+
+
+def test_placeholders_are_numbered_once_per_name_and_escaped_percents_kept():
+    text, values = _numbered(STATEMENT, {"a": 2, "b": 5, "unused": 9})
+    assert text == "SELECT $1::int + $2::int, $1::int * 2, '100%%'"
+    assert values == [2, 5]
+    text, values = _numbered("SELECT %s, %s", ["x", "y"])
+    assert (text, values) == ("SELECT $1, $2", ["x", "y"])
+
+
+def test_first_call_prepares_and_runs_in_one_query_later_calls_only_run(
+    django_assert_num_queries,
+):
+    with django_assert_num_queries(1) as first:
+        assert _run() == [(7, 4, "100%")]
+    assert "PREPARE" in first.captured_queries[0]["sql"]
+    with django_assert_num_queries(1) as second:
+        assert _run(params={"a": 10, "b": 1}) == [(11, 20, "100%")]
+    assert second.captured_queries[0]["sql"].startswith("EXECUTE ")
+    assert sum("100%" in s for s in _server_statements()) == 1
+
+
+def test_results_equal_a_plain_execute_for_positional_parameters():
+    statement = "SELECT %s::text || %s::text"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, ["ab", "cd"])
+        plain = cursor.fetchall()
+    assert _run(statement, ["ab", "cd"]) == plain == [("abcd",)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_server_session_prepares_again():
+    _run()
+    connection.close()
+    assert _run() == [(7, 4, "100%")]
+
+
+def test_a_failed_first_call_leaves_the_next_call_working():
+    statement = "SELECT 10 / %(d)s::int"
+    with pytest.raises(DatabaseError), transaction.atomic():
+        _run(statement, {"d": 0})
+    assert _run(statement, {"d": 5}) == [(2,)]
+
+
+def test_a_statement_dropped_behind_our_back_fails_once_then_is_prepared_again():
+    _run()
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        _run()
+    assert _run() == [(7, 4, "100%")]
+
+
+def test_past_the_limit_the_session_starts_over(monkeypatch):
+    monkeypatch.setattr(prepared, "MAX_PER_CONNECTION", 2)
+    for n in range(3):
+        assert _run(f"SELECT {n} + %(a)s::int + %(b)s::int") == [(n + 7,)]
+    assert len(_server_statements()) == 1
+
+
+def test_switched_off_it_is_a_plain_execute(settings, django_assert_num_queries):
+    settings.GOVDATA = {**settings.GOVDATA, "PREPARED_STATEMENTS": False}
+    with django_assert_num_queries(1) as queries:
+        assert _run() == [(7, 4, "100%")]
+    assert not queries.captured_queries[0]["sql"].startswith(("PREPARE", "EXECUTE"))
+    assert _server_statements() == []
