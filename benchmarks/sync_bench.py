@@ -6,8 +6,8 @@
 Uses its own database `bench_govdata_sync` on the resolved PostgreSQL server; the generated CSV
 files live in benchmarks/data/ (gitignored). Prints a markdown table, then one `BENCH-JSON` line
 per figure (benchmarks/README.md). The measured runs use the engine as configured by default
-(the Python validation path); `--skip-reference` leaves out the reference run of the SQL fast
-path (GOVDATA["SYNC_SQL_FAST_PATH"], off by default) on the same file.
+(the Arrow fast path for CSV, apps/sync/fastpath.py); `--skip-reference` leaves out the
+reference run of the Python path (GOVDATA["SYNC_FAST_PATH"] switched off) on the same file.
 """
 
 from __future__ import annotations
@@ -126,14 +126,15 @@ def _dataset(code: str):
     return ds
 
 
-def _child(run_ids: list[int], fast_path: bool = False) -> None:
+def _child(run_ids: list[int], python_path: bool = False) -> None:
     _setup_django()
     from django.conf import settings
 
     from apps.sync.engine import run_execute
 
-    # the default (Python) path is measured; the SQL fast path only as the reference
-    settings.GOVDATA = {**settings.GOVDATA, "SYNC_SQL_FAST_PATH": fast_path}
+    # the default (Arrow fast) path is measured; the Python path only as the reference
+    if python_path:
+        settings.GOVDATA = {**settings.GOVDATA, "SYNC_FAST_PATH": False}
 
     for run_id in run_ids:
         run = run_execute(run_id=run_id)
@@ -142,12 +143,12 @@ def _child(run_ids: list[int], fast_path: bool = False) -> None:
             sys.exit(1)
 
 
-def _run_in_child(*run_ids: int, fast_path: bool = False) -> tuple[float, float]:
+def _run_in_child(*run_ids: int, python_path: bool = False) -> tuple[float, float]:
     """(seconds, peak RSS in MB) of one worker process executing the runs one after the other,
     as a long-lived Celery worker does."""
     started = time.perf_counter()
     ids = ",".join(str(i) for i in run_ids)
-    extra = ["--fast-path"] if fast_path else []
+    extra = ["--python-path"] if python_path else []
     proc = subprocess.Popen([sys.executable, __file__, "--child", ids, *extra], cwd=BASE_DIR)
     _pid, status, usage = os.wait4(proc.pid, 0)
     if status != 0:
@@ -183,11 +184,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--child", help="run ids to execute in this worker process")
-    parser.add_argument("--fast-path", action="store_true", help="child: SQL fast path on")
-    parser.add_argument("--skip-reference", action="store_true", help="skip the fast-path run")
+    parser.add_argument("--python-path", action="store_true", help="child: fast path off")
+    parser.add_argument("--skip-reference", action="store_true", help="skip the Python-path run")
     args = parser.parse_args()
     if args.child:
-        _child([int(i) for i in args.child.split(",")], fast_path=args.fast_path)
+        _child([int(i) for i in args.child.split(",")], python_path=args.python_path)
         return
     big = DATA_DIR / f"sync_{args.rows}.csv"
     small_rows = max(1, args.rows // 10)
@@ -242,10 +243,10 @@ def main() -> None:
     full_run, inc = runs[-2], runs[-1]
     full_e, inc_e = full_run.duration.total_seconds(), inc.duration.total_seconds()
     py_e = None
-    if not args.skip_reference:  # the SQL fast path on the same file, for comparison
-        ref = _dataset("BENCH-FASTPATH")
+    if not args.skip_reference:  # the Python path on the same file, for comparison
+        ref = _dataset("BENCH-PYTHON")
         ref_run = _request(ref, big)
-        _run_in_child(ref_run.pk, fast_path=True)
+        _run_in_child(ref_run.pk, python_path=True)
         ref_run.refresh_from_db()
         py_e = ref_run.duration.total_seconds()
         copy_again = _plain_copy(big)  # the load moves: compare with a COPY made just now too
@@ -269,7 +270,7 @@ def main() -> None:
     if py_e is not None:
         rows.append(
             (
-                "reference: the SQL fast path on the same file (ratio vs a COPY made just before)",
+                "reference: the Python path on the same file (ratio vs a COPY made just before)",
                 f"{py_e:.1f} s, ratio {copy_again / py_e:.2f}",
             )
         )
@@ -283,7 +284,7 @@ def main() -> None:
     figures = [
         {
             "name": "sync.full_vs_copy",
-            "label": "Full sync throughput vs COPY (CSV, default Python validation path)",
+            "label": "Full sync throughput vs COPY (CSV, default Arrow fast path)",
             "value": round(copy_s / full_e, 3),
             "unit": "x",
             "target": {"op": ">=", "value": 0.5},
@@ -315,12 +316,12 @@ def main() -> None:
     if py_e is not None:
         figures.append(
             {
-                "name": "sync.sql_fast_path_vs_copy",
-                "label": "Reference: full sync on the SQL fast path (off by default) vs COPY",
+                "name": "sync.python_path_vs_copy",
+                "label": "Reference: full sync on the Python path (fast path off) vs COPY",
                 "value": round(copy_again / py_e, 3),
                 "unit": "x",
                 "sizes": sizes,
-                "details": f"SQL fast path {py_e:.1f} s, COPY {copy_again:.1f} s; {note}",
+                "details": f"Python path {py_e:.1f} s, COPY {copy_again:.1f} s; {note}",
             }
         )
     for figure in figures:

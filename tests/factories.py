@@ -123,3 +123,26 @@ def dataset_with_fields(
             required=field_name == key_field,
         )
     return dataset, fields
+
+
+def dataset_of_every_type(*, provider, code: str, fields):
+    """An unconditional dataset with one field per (name, data type, required) tuple, keyed by
+    the first; enum fields get 男/女 (the sync fast-path tests)."""
+    dataset = DatasetFactory(
+        code=code,
+        name=code,
+        provider=provider,
+        key_field=fields[0][0],
+        sharing_type="unconditional",
+    )
+    for position, (field_name, data_type, required) in enumerate(fields):
+        FieldFactory(
+            dataset=dataset,
+            name=field_name,
+            label=field_name,
+            data_type=data_type,
+            position=position,
+            required=required,
+            enum_values=["男", "女"] if data_type == "enum" else [],
+        )
+    return dataset

@@ -9,6 +9,12 @@ Guarantees (see docs/architecture.md, "Sync"):
   window), so a re-delivered task after a SIGKILL reaches exactly the state of a clean run;
 - one run per dataset at a time, by a PostgreSQL session advisory lock (released by the server
   when the holder's connection dies, so a killed worker never leaves a stale lock).
+
+Reading and validating: CSV files take the Arrow fast path (fastpath.py; GOVDATA["SYNC_FAST_PATH"],
+default True), which gives this module's results row for row; other sources, and files Arrow
+could read differently, take the Python path (`_load`). Either way the validated rows are COPied
+over two connections of their own (copier.py) while reading goes on; rejections, progress and
+counts go through `_Loader` on the run's connection.
 """
 
 from __future__ import annotations
@@ -28,10 +34,12 @@ from django.db import (
     transaction,
 )
 from django.utils.translation import gettext as _
+from psycopg2 import sql
 
 from apps.common import clock
 from apps.records import store
 from apps.sync import fastpath
+from apps.sync.copier import copier_for
 from apps.sync.models import SyncConfig, SyncRejection, SyncRun
 from govdata.connectors import SourceError, SourceFormatError, connector_for
 from govdata.crypto import secrets_decrypt
@@ -183,6 +191,7 @@ class _Loader:
         self.rejections: list[SyncRejection] = []
         self.stored_rejections = 0
         self.batches = 0
+        self.copier = None  # COPY over other connections while reading on (Python path)
 
     def reject(self, row_number: int, errors: list[tuple[str, str, str]]) -> None:
         self.run.rows_rejected += 1
@@ -195,12 +204,19 @@ class _Loader:
                 )
                 self.stored_rejections += 1
 
-    def flush(self, cursor) -> None:
+    def push(self, cursor) -> None:
+        """COPY the buffered rows (or hand them to the copier)."""
         if self.pending:
-            store.copy_csv(cursor, self.table, self.copy_columns, self.buffer)
+            if self.copier is not None:
+                self.copier.put(self.buffer.getvalue().encode())
+            else:
+                store.copy_csv(cursor, self.table, self.copy_columns, self.buffer)
             self.buffer.seek(0)
             self.buffer.truncate()
             self.pending = 0
+
+    def flush(self, cursor) -> None:
+        self.push(cursor)
         if self.rejections:
             SyncRejection.objects.bulk_create(self.rejections, batch_size=2000)
             self.rejections = []
@@ -271,7 +287,15 @@ def _execute(run: SyncRun) -> None:
                     columns=columns,
                 )
             if not handled:
-                high = _load(loader, validator, data.rows, wm_pos, cursor)
+                loader.copier = copier_for(cursor, staging, loader.copy_columns)
+                try:
+                    high = _load(loader, validator, data.rows, wm_pos, cursor)
+                    loader.push(cursor)
+                    loader.copier.finish()
+                except BaseException:
+                    loader.copier.abort()
+                    raise
+                loader.copier = None
             loader.flush(cursor)
         loader.check_threshold()
         _fault_point("after_read")
@@ -342,6 +366,15 @@ def _index_staging(cursor, staging: str, key: str) -> None:
         ) from None
 
 
+def _full_counts(run: SyncRun, cursor, staging: str, live: str, columns, key: str):
+    """(inserted, updated, removed) of a full run. Into an empty table (a first load) every
+    staged row is new: no need to join a million rows against nothing."""
+    cursor.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(store.ident(live)))
+    if not cursor.fetchone()[0]:
+        return run.rows_read - run.rows_rejected, 0, 0
+    return store.full_diff_counts(cursor, staging, live, columns, key)
+
+
 def _publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:
     dataset = run.dataset
     columns = [f.name for f in fields]
@@ -360,9 +393,7 @@ def _publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:
                 removed = 0
                 store.drop_table(cursor, staging)
             else:
-                inserted, updated, removed = store.full_diff_counts(
-                    cursor, staging, live, columns, key
-                )
+                inserted, updated, removed = _full_counts(run, cursor, staging, live, columns, key)
                 store.staging_publish_full(cursor, dataset.pk, staging)
         _fault_point("in_publish")
         run.rows_inserted, run.rows_updated, run.rows_removed = inserted, updated, removed

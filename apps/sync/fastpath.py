@@ -1,354 +1,247 @@
-"""The CSV fast path of a sync run: PostgreSQL parses and validates, Python only decides the rest.
+"""The CSV fast path of a sync run: Arrow reads and validates column-wise, two connections COPY.
 
-Off by default (GOVDATA["SYNC_SQL_FAST_PATH"]): its results are the Python path's, but on the
-1M-row benchmark it was not faster (docs/benchmark-notes.md, "Sync").
+On by default (GOVDATA["SYNC_FAST_PATH"], default True); its results are the Python path's
+(`engine._load`) row for row: the same accepted rows in the same normal form, the same
+quarantine rows and reasons, the same counts, flushes, threshold aborts and watermark.
 
-The file is COPied as it is (CSV, one text column per header column, the record number from an
-identity column) into an UNLOGGED raw table; one INSERT ... SELECT (fastpath_sql.py) then converts
-every row whose values the SQL helpers (migration 0002) can *accept* with certainty, or whose
-low-cardinality values the Python validator accepted once per distinct value, into the typed
-staging table.
-Those helpers accept only a strict subset of what the Python validator accepts, producing the
-same normal form; every other row ("unsure": invalid, or merely unusual such as full-width digits
-or spaces inside a date) is read back in row order and put through the very same `RowValidator`
-as the Python path, so its acceptance, normal form and quarantine reasons are the Python path's by
-construction. The batch flushes of the Python path (and so its early threshold abort, with the
-same counts and the same quarantine rows) are replayed at the same row numbers.
+- `arrowfeed` streams the file into a `pyarrow.csv` reader (C++, multithreaded, bounded blocks)
+  decoded as the CSV connector decodes it, and notices any shape the two CSV parsers could read
+  differently;
+- `columns.BatchValidator` validates each batch column by column: vectorised "certainly valid"
+  checks, and the Python path's own per-field closures for everything else (once per distinct
+  value for the memoised types);
+- a row with a failing field goes to `validator.errors(raw)` on its raw values, and the Python
+  path's batch flushes are replayed at the same row numbers (`_Replay`), so progress saves, the
+  early threshold abort and the stored quarantine are the Python path's;
+- each validated batch is written as CSV (source row number first, NULL as an unquoted empty
+  field) and COPied by `copier` over two connections in parallel while the next batch is read.
 
-The fast path steps aside, before anything is written, whenever PostgreSQL could read the file
-differently from Python's csv module: a quote that is not around a whole field, a line holding
-only the end-of-data marker, rows of another width than the header, a blank line, a decoding error
-or any other COPY error. The Python path then reads the file and reports the problem as always.
+Whenever Arrow could read the file differently from Python's csv module, or cannot read it at
+all, the fast path steps aside: before anything is written, or, when that shows only later in
+the file, after undoing what it wrote (staging rows, quarantine, counts). The Python path then
+reads the file and reports any problem as always.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
+import io
 import logging
-import re
 import time
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils.translation import gettext as _
 from psycopg2 import sql
 
 from apps.records import store
-from apps.sync.fastpath_sql import insert_sure
-from govdata.connectors.csvfile import detect_encoding
+from apps.sync import arrowfeed
+from apps.sync.columns import BatchValidator
+from apps.sync.copier import copier_for
 
 log = logging.getLogger(__name__)
 
-CHUNK_BYTES = 4 << 20
-FIELD_LIMIT = csv.field_size_limit()  # as set by the CSV connector (imported above)
-PAGE_ROWS = 5_000
-MAX_PENDING_CHECK = 64 << 20  # an unclosed quote this long: let the Python path report it
+# Unquoted while no value needs quotes (a delimiter, quote or line break: Arrow refuses the batch
+# then, and it is written again with quotes). No value is an empty string (empty is NULL).
+_WRITE_PLAIN = pacsv.WriteOptions(include_header=False, batch_size=4096, quoting_style="none")
+_WRITE_QUOTED = pacsv.WriteOptions(include_header=False, batch_size=4096)
 
 
-class _Unsafe(Exception):
-    """The file may parse differently in PostgreSQL than in Python: use the Python path."""
+class _Rewind(Exception):
+    """Arrow read (part of) the file differently: undo and let the Python path read it."""
 
 
 def fast_path_applies(run) -> bool:
-    # Off unless GOVDATA["SYNC_SQL_FAST_PATH"] is set: measured no faster than the Python path
-    # on the 1M-row benchmark (docs/benchmark-notes.md, "Sync"), though its results are the same.
-    if run.kind != "csv" or not settings.GOVDATA.get("SYNC_SQL_FAST_PATH", False):
-        return False
-    delimiter = run.options.get("delimiter", ",")
-    return len(delimiter) == 1 and delimiter.isascii() and delimiter not in '"\\\r\n.\x00'
+    return run.kind == "csv" and bool(settings.GOVDATA.get("SYNC_FAST_PATH", True))
 
 
-# --- reading the file into the raw table ---------------------------------------------------------
-class _ShapeCheck:
-    """Finds CSV that PostgreSQL and Python's csv module (strict) could read differently. Works on
-    whole lines cut where the count of quotes so far is even (outside any quoted field)."""
-
-    def __init__(self, delimiter: str, text: bool) -> None:
-        conv = (lambda s: s) if text else (lambda s: s.encode("ascii"))
-        d = re.escape(delimiter)
-        self.quote, self.nl, self.marker = conv('"'), conv("\n"), conv("\x01")
-        self.eod = conv("\\.")
-        self.token = re.compile(conv(r'"(?:[^"]|"")*"'))
-        self.after = re.compile(conv(rf"\x01[^{d}\r\n]"))
-        self.eod_line = re.compile(conv(r"(?:^|[\r\n])\\\.(?:[\r\n]|\Z)"))
-        self.pending = conv("")
-
-    def feed(self, chunk, final: bool = False) -> None:
-        data = self.pending + chunk
-        if final:
-            self.pending = data[:0]
-            self._check(data)
-            return
-        cut = data.rfind(self.nl) + 1
-        while cut and data.count(self.quote, 0, cut) % 2:
-            cut = data.rfind(self.nl, 0, cut - 1) + 1
-        if not cut:
-            if len(data) > MAX_PENDING_CHECK:
-                raise _Unsafe("quoted field too long")
-            self.pending = data
-            return
-        self.pending = data[cut:]
-        self._check(data[:cut])
-
-    def _check(self, part) -> None:
-        if self.eod in part and self.eod_line.search(part):
-            raise _Unsafe("end-of-data marker line")
-        if self.quote not in part:
-            return
-        tokens = self.token.sub(self.marker, part)
-        if self.quote in tokens:
-            raise _Unsafe("quote inside an unquoted field")
-        # every quoted field must be a whole field: delimiter, line end or edge on both sides
-        if self.after.search(tokens) or self.after.search(tokens[::-1]):
-            raise _Unsafe("text before or after a quoted field")
-
-
-class _Feed:
-    """What COPY reads: the file as UTF-8 (decoded by Python's codec unless it is UTF-8 already,
-    so decoding is the Python path's), shape-checked on the way."""
-
-    def __init__(self, fh, encoding: str | None, delimiter: str) -> None:
-        self.fh = fh
-        self.line_bytes = 0  # bytes since the last line break (Python's csv field size limit)
-        self.decoder = codecs.getincrementaldecoder(encoding)("strict") if encoding else None
-        self.check = _ShapeCheck(delimiter, text=self.decoder is not None)
-        self.done = False
-
-    def read(self, size: int = -1) -> bytes:
-        if self.done:
-            return b""
-        chunk = self.fh.read(CHUNK_BYTES)
-        final = not chunk
-        self.done = final
-        # Python's csv refuses a field over csv.field_size_limit() characters; PostgreSQL does
-        # not. A line that long (in bytes, so at least as long in characters) goes to Python.
-        first, last = chunk.find(b"\n"), chunk.rfind(b"\n")
-        if first < 0:
-            self.line_bytes += len(chunk)
-        else:
-            if self.line_bytes + first > FIELD_LIMIT:
-                raise _Unsafe("a line longer than the csv field size limit")
-            self.line_bytes = len(chunk) - last - 1
-        if self.line_bytes > FIELD_LIMIT:
-            raise _Unsafe("a line longer than the csv field size limit")
-        if self.decoder is not None:
-            text = self.decoder.decode(chunk, final=final)
-            self.check.feed(text, final)
-            return text.encode("utf-8")
-        self.check.feed(chunk, final)
-        return chunk
-
-
-def _python_encoding(run, path) -> str:
-    """The encoding the CSV connector reads the file with (same rules)."""
-    encoding = run.options.get("encoding") or detect_encoding(path)
-    if encoding.lower().replace("-", "") == "utf8":
-        encoding = "utf-8-sig"
-    return encoding
-
-
-def _copy_raw(cursor, run, raw_table: str, width: int) -> int:
-    from pathlib import Path
-
-    path = Path(run.options["path"])
-    encoding = _python_encoding(run, path)
-    name = codecs.lookup(encoding).name
-    delimiter = run.options.get("delimiter", ",")
-    cols = [sql.Identifier(f"c{i}") for i in range(width)]
-    store.drop_table(cursor, raw_table)
-    cursor.execute(
-        sql.SQL(
-            "CREATE UNLOGGED TABLE {} (n bigint GENERATED ALWAYS AS IDENTITY, {}) "
-            "WITH (autovacuum_enabled = false)"
-        ).format(
-            store.ident(raw_table), sql.SQL(", ").join(sql.SQL("{} text").format(c) for c in cols)
-        )
-    )
-    raw_cursor = getattr(cursor, "cursor", cursor)
-    statement = sql.SQL(
-        "COPY {} ({}) FROM STDIN WITH (FORMAT csv, DELIMITER {}, FORCE_NOT_NULL ({}), "
-        "ENCODING 'UTF8')"
-    ).format(
-        store.ident(raw_table),
-        sql.SQL(", ").join(cols),
-        sql.Literal(delimiter),
-        sql.SQL(", ").join(cols),
-    )
-    with open(path, "rb") as fh:
-        if name == "utf-8-sig":
-            if fh.read(3) != codecs.BOM_UTF8:
-                fh.seek(0)
-            feed = _Feed(fh, None, delimiter)
-        elif name == "utf-8":
-            feed = _Feed(fh, None, delimiter)
-        else:
-            feed = _Feed(fh, encoding, delimiter)
-        raw_cursor.copy_expert(statement.as_string(raw_cursor), feed, size=CHUNK_BYTES)
-    cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(store.ident(raw_table)))
-    return int(cursor.fetchone()[0])
-
-
-def _unsure_rows(cursor, raw_table: str, staging: str, width: int):
-    """Rows the SQL did not accept, in file order, paged by row number."""
-    unsure = f"{raw_table}_unsure"[:63]
-    store.drop_table(cursor, unsure)
-    cursor.execute(
-        sql.SQL(
-            "CREATE UNLOGGED TABLE {u} AS SELECT r.* FROM {r} r WHERE r.n > 1 AND NOT EXISTS "
-            "(SELECT 1 FROM {s} s WHERE s.{row} = r.n)"
-        ).format(
-            u=store.ident(unsure),
-            r=store.ident(raw_table),
-            s=store.ident(staging),
-            row=sql.Identifier(store.ROW_COLUMN),
-        )
-    )
-    cursor.execute(sql.SQL("CREATE INDEX ON {} (n)").format(store.ident(unsure)))
-    cols = sql.SQL(", ").join(sql.Identifier(f"c{i}") for i in range(width))
-    last = 1
-    try:
-        while True:
-            cursor.execute(
-                sql.SQL("SELECT n, {} FROM {} WHERE n > %s ORDER BY n LIMIT %s").format(
-                    cols, store.ident(unsure)
-                ),
-                [last, PAGE_ROWS],
-            )
-            page = cursor.fetchall()
-            if not page:
-                return
-            for row in page:
-                yield row[0], list(row[1:])
-            last = page[-1][0]
-    finally:
-        store.drop_table(cursor, unsure)
-
-
-# --- replaying the Python path's batches ----------------------------------------------------------
 class _Replay:
     """Counts rows in file order as `engine._load` does and flushes the loader at the same rows,
     so progress, the early threshold abort and the stored quarantine are the Python path's."""
 
-    def __init__(self, loader, cursor) -> None:
-        self.loader, self.cursor = loader, cursor
+    def __init__(self, loader, cursor, validator) -> None:
+        self.loader, self.cursor, self.validator = loader, cursor, validator
         self.accepted = 0  # accepted since the last flush (the Python path's `pending`)
         self.read = 0
-        self.last = 1  # last row number counted
 
-    def _flush(self) -> None:
-        self.loader.run.rows_read = self.read
-        self.loader.flush(self.cursor)
-        self.accepted = 0
-
-    def sure_until(self, row_number: int) -> None:
-        """Count the rows after the last one and before `row_number`: all accepted by SQL."""
-        gap = row_number - 1 - self.last
-        batch = self.loader.batch_rows
-        while gap > 0:
-            take = min(gap, batch - self.accepted)
-            self.accepted += take
-            self.read += take
-            gap -= take
-            if self.accepted >= batch:
-                self._flush()
-        self.last = max(self.last, row_number - 1)
-
-    def python_row(self, row_number: int, raw, validator) -> bool:
+    def batch(self, batch: pa.RecordBatch, first_row: int, failed: np.ndarray) -> None:
         from apps.sync.engine import SyncFailed
 
-        self.sure_until(row_number)
-        self.read += 1
-        self.last = row_number
-        line = validator.row(raw, row_number)
-        if line is None:
-            errors = validator.errors(raw)
-            if not errors:
-                raise SyncFailed(_("Row %(row)d could not be read.") % {"row": row_number})
-            self.loader.reject(row_number, errors)
-            return False
-        self.loader.buffer.write(line)
-        self.loader.pending += 1
-        self.accepted += 1
-        if self.accepted >= self.loader.batch_rows:
-            self._flush()
-        return True
+        loader, size = self.loader, self.loader.batch_rows
+        accepted = ~failed
+        running = np.cumsum(accepted) + self.accepted
+        flushes = np.flatnonzero(accepted & (running % size == 0)).tolist()
+        rejected = np.flatnonzero(failed).tolist()
+        raws = _rows(batch, rejected)
+        r = 0
+        for at in [*flushes, None]:
+            while r < len(rejected) and (at is None or rejected[r] < at):
+                number = first_row + rejected[r]
+                errors = self.validator.errors(raws[r])
+                if not errors:
+                    raise SyncFailed(_("Row %(row)d could not be read.") % {"row": number})
+                loader.reject(number, errors)
+                r += 1
+            if at is not None:
+                loader.run.rows_read = self.read + at + 1
+                loader.flush(self.cursor)
+        self.read += len(failed)
+        self.accepted = int(running[-1] % size) if len(running) else self.accepted
+        loader.run.rows_read = self.read
 
 
-def _high_watermark(cursor, raw_table: str, wm_pos: int, rejected: set[int]):
-    """The largest non-empty raw watermark value among accepted rows, compared as Python compares
-    str (code points = UTF-8 bytes = collation "C")."""
-    offset, limit = 0, 64
-    while True:
-        cursor.execute(
-            sql.SQL(
-                "SELECT n, {c} FROM {t} WHERE n > 1 AND {c} <> '' "
-                'ORDER BY {c} COLLATE "C" DESC, n OFFSET %s LIMIT %s'
-            ).format(c=sql.Identifier(f"c{wm_pos}"), t=store.ident(raw_table)),
-            [offset, limit],
+def _has_blank_line(batch: pa.RecordBatch) -> bool:
+    """A row whose values are all empty: Arrow reads a blank line so, Python's csv skips it."""
+    total = np.zeros(batch.num_rows, dtype=np.int64)
+    for column in batch.columns:
+        total += pc.binary_length(column).to_numpy(zero_copy_only=False)
+    return bool((total == 0).any())
+
+
+def _rows(batch: pa.RecordBatch, indices: list[int]) -> list[list[str]]:
+    if not indices:
+        return []
+    taken = pa.array(indices, pa.int64())
+    columns = [batch.column(i).take(taken).to_pylist() for i in range(batch.num_columns)]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def _encode(row_numbers: np.ndarray, values: list[pa.Array], keep: np.ndarray) -> bytes:
+    """The accepted rows as CSV for COPY: row number, then the fields; NULL unquoted empty."""
+    table = pa.Table.from_arrays(
+        [pa.array(row_numbers, pa.int64()), *values], names=[str(i) for i in range(len(values) + 1)]
+    )
+    if not keep.all():
+        table = table.filter(pa.array(keep))
+    out = io.BytesIO()
+    try:
+        pacsv.write_csv(table, out, _WRITE_PLAIN)
+    except pa.ArrowInvalid:
+        out = io.BytesIO()
+        pacsv.write_csv(table, out, _WRITE_QUOTED)
+    return out.getvalue()
+
+
+def _high(column: pa.Array, keep: np.ndarray, high):
+    """The largest non-empty raw watermark value among accepted rows (Python str order is code
+    point order is UTF-8 byte order, as Arrow compares)."""
+    values = column.filter(pa.array(keep)) if not keep.all() else column
+    values = values.filter(pc.not_equal(pc.binary_length(values), 0))
+    if not len(values):
+        return high
+    mark = pc.max(values).as_py()
+    return mark if high is None or mark > high else high
+
+
+def _load(run, loader, validator, data, wm_pos, cursor, staging):
+    opened = arrowfeed.open_reader(run.options, len(data.columns))
+    if opened is None:
+        raise _Rewind("the file's encoding or delimiter")
+    reader, feed = opened
+    copier = None
+    try:
+        header = _next(reader, feed)
+        if header is None or _rows(header, [0])[0] != list(data.columns):
+            raise _Rewind("the header reads differently")
+        header = header.slice(1)
+        copier = copier_for(cursor, staging, loader.copy_columns)
+        log.info(
+            "sync run %s: Arrow fast path, COPY over %d connection(s)", run.pk, copier.connections
         )
-        page = cursor.fetchall()
-        for n, value in page:
-            if n not in rejected:
-                return value
-        if len(page) < limit:
-            return None
-        offset, limit = offset + limit, limit * 4
+        loader.progress = feed.progress
+        check = BatchValidator(validator)
+        replay = _Replay(loader, cursor, validator)
+        high, row = None, 2
+        batch, taken = header, 1
+        while batch is not None:
+            if _has_blank_line(batch):
+                raise _Rewind("a blank line (or a row of empty values)")
+            if batch.num_rows:
+                values, failed = check.validate(batch)
+                keep = ~failed
+                numbers = np.arange(row, row + batch.num_rows, dtype=np.int64)
+                if keep.any():
+                    copier.put(_encode(numbers, values, keep))
+                    if wm_pos is not None:
+                        high = _high(batch.column(wm_pos), keep, high)
+                replay.batch(batch, row, failed)
+                row += batch.num_rows
+            batch = _next(reader, feed)
+            taken += 1
+            feed.taken(taken)
+        copier.finish()
+        return high
+    except BaseException as exc:
+        if copier is not None:
+            copier.abort()
+        if isinstance(exc, _Rewind):
+            raise
+        from apps.sync.engine import SyncFailed
+
+        if isinstance(exc, SyncFailed):
+            if feed.drain() is not None:
+                raise _Rewind(feed.unsafe) from exc  # a later part of the file was unsafe
+            log.info("sync run %s: Arrow fast path stopped (%s)", run.pk, str(exc)[:200])
+        raise
+    finally:
+        _close(reader, feed)
+
+
+def _close(reader, feed) -> None:
+    """Stop the reader: its read-ahead threads see the end of the file and finish."""
+    feed.close()
+    for _attempt in range(64):
+        try:
+            reader.read_next_batch()
+        except BaseException:  # noqa: BLE001 - StopIteration or a cut-off last row: done
+            break
+
+
+def _next(reader, feed) -> pa.RecordBatch | None:
+    try:
+        batch = reader.read_next_batch()
+    except StopIteration:
+        batch = None
+    except (pa.ArrowException, arrowfeed.Unsafe, OSError) as exc:
+        raise _Rewind(feed.unsafe or str(exc).splitlines()[0][:200]) from None
+    if feed.unsafe is not None:
+        raise _Rewind(feed.unsafe)
+    return batch
+
+
+def _undo(run, loader, cursor, staging: str) -> None:
+    """Back to the state before the load: an empty staging table, no quarantine, no counts."""
+    from apps.sync.models import SyncRejection
+
+    cursor.execute(sql.SQL("TRUNCATE {}").format(store.ident(staging)))
+    SyncRejection.objects.filter(run=run).delete()
+    run.rows_read = run.rows_rejected = 0
+    loader.rejections, loader.stored_rejections, loader.batches = [], 0, 0
+    loader.buffer.seek(0)
+    loader.buffer.truncate()
+    loader.pending = 0
 
 
 def fast_load(*, run, loader, validator, data, wm_pos, cursor, staging: str, columns):
-    """Load the run's CSV file through PostgreSQL. Returns (True, high watermark) when done, or
-    (False, None) before writing anything when the Python path must read the file instead."""
-    header = list(data.columns)
-    width = len(header)
-    if width < 2:  # a blank line is a row to Python but a NULL value to COPY: not worth it
+    """Load the run's CSV file through Arrow. Returns (True, high watermark) when done, or
+    (False, None) with nothing written when the Python path must read the file instead."""
+    if len(data.columns) < 2:  # a blank line is a row to Python, one empty value to Arrow
         return False, None
-    raw_table = f"{staging}_raw"[:63]
     started = time.monotonic()
+    progress = loader.progress
     try:
-        try:
-            with transaction.atomic():  # a failed COPY must not abort an enclosing transaction
-                total = _copy_raw(cursor, run, raw_table, width) - 1
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - any COPY failure: the Python path explains it
-            if connection.connection is None or connection.connection.closed:
-                raise OperationalError(str(exc)) from exc
-            log.info("sync run %s: Python path (%s)", run.pk, str(exc).splitlines()[0][:200])
-            return False, None
-        cursor.execute(
-            sql.SQL("SELECT {} FROM {} WHERE n = 1").format(
-                sql.SQL(", ").join(sql.Identifier(f"c{i}") for i in range(width)),
-                store.ident(raw_table),
-            )
-        )
-        first = cursor.fetchone()
-        if first is None or list(first) != header:
-            log.info("sync run %s: Python path (header read differently)", run.pk)
-            return False, None
-        log.info("sync run %s: SQL fast path, %d rows copied", run.pk, total)
-        copied = time.monotonic()
-        loader.progress = None
-        sure = insert_sure(cursor, validator, raw_table, staging, columns, total) if total else 0
-        replay = _Replay(loader, cursor)
-        rejected: set[int] = set()
-        if sure < total:
-            for row_number, raw in _unsure_rows(cursor, raw_table, staging, width):
-                if not replay.python_row(row_number, raw, validator):
-                    rejected.add(row_number)
-        replay.sure_until(total + 2)
-        run.rows_read = replay.read
-        high = None
-        if wm_pos is not None and loader.run.rows_read:
-            high = _high_watermark(cursor, raw_table, wm_pos, rejected)
-        log.info(
-            "sync run %s: copy %.2fs, convert %.2fs, %d rows by SQL, %d by Python",
-            run.pk,
-            copied - started,
-            time.monotonic() - copied,
-            sure,
-            total - sure,
-        )
-        return True, high
-    finally:
-        store.drop_table(cursor, raw_table)
+        high = _load(run, loader, validator, data, wm_pos, cursor, staging)
+    except _Rewind as exc:
+        log.info("sync run %s: Python path (%s)", run.pk, str(exc)[:200])
+        _undo(run, loader, cursor, staging)
+        loader.progress = progress
+        return False, None
+    log.info(
+        "sync run %s: Arrow fast path done in %.2fs, %d rows",
+        run.pk,
+        time.monotonic() - started,
+        run.rows_read,
+    )
+    return True, high
