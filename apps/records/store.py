@@ -301,8 +301,9 @@ def staging_upsert(cursor, staging: str, live: str, columns: Sequence[str], key_
         action = sql.SQL("DO NOTHING")
     cursor.execute(
         sql.SQL(
+            # In key order: the probes and updates walk the live table's index in order.
             "WITH up AS (INSERT INTO {live} AS t ({cols}) SELECT {cols} FROM {stage} "
-            "ON CONFLICT ({key}) {action} RETURNING (xmax = 0) AS ins) "
+            "ORDER BY {key} ON CONFLICT ({key}) {action} RETURNING (xmax = 0) AS ins) "
             "SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM up"
         ).format(
             live=ident(live),

@@ -20,27 +20,30 @@ counts go through `_Loader` on the run's connection.
 from __future__ import annotations
 
 import io
-import os
-import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from django.db import (
     DatabaseError,
-    IntegrityError,
     InterfaceError,
     OperationalError,
     connection,
-    transaction,
 )
 from django.utils.translation import gettext as _
-from psycopg2 import sql
 
 from apps.common import clock
 from apps.records import store
 from apps.sync import fastpath
 from apps.sync.copier import copier_for
 from apps.sync.models import SyncConfig, SyncRejection, SyncRun
+from apps.sync.publish import index_staging, publish, refuse_duplicates
+from apps.sync.runstate import (  # noqa: F401 - SyncBusy and staging_name are part of the API
+    SyncBusy,
+    SyncFailed,
+    SyncInterrupted,
+    fault_point,
+    save_run,
+    staging_name,
+)
 from govdata.connectors import SourceError, SourceFormatError, connector_for
 from govdata.crypto import secrets_decrypt
 from govdata.rows import RowValidator
@@ -50,39 +53,6 @@ LOCK_NAMESPACE = 0x53594E43  # "SYNC": advisory-lock class id of dataset runs
 BATCH_ROWS = 20_000
 MAX_STORED_REJECTIONS = 20_000
 EARLY_ABORT_MIN_ROWS = 1_000
-# The swap needs an exclusive lock on the live table for a moment. If a long export holds it,
-# give up after this long rather than queue every API reader behind us; the task retries.
-PUBLISH_LOCK_TIMEOUT = "10s"
-
-
-class SyncBusy(Exception):
-    """Another run of the same dataset holds the lock."""
-
-
-class SyncFailed(Exception):
-    """The run cannot succeed with this input; the message names what and where."""
-
-
-class SyncInterrupted(Exception):
-    """The database connection broke mid-run; nothing was published, a retry is safe."""
-
-
-def staging_name(dataset_id: int) -> str:
-    return f"d{dataset_id}_sync"
-
-
-def _fault_point(name: str) -> None:
-    """Test hook for the fault tests: pause at a named point so the test can SIGKILL the
-    process or cut its database connection there. Inert unless the environment asks for it."""
-    if os.environ.get("GOVDATA_SYNC_PAUSE_AT") != name:
-        return
-    marker = Path(os.environ["GOVDATA_SYNC_PAUSE_FILE"])
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        marker.write_text(f"{os.getpid()} {cursor.fetchone()[0]}")
-    deadline = time.monotonic() + 120
-    while marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
 
 
 def _try_lock(dataset_id: int) -> bool:
@@ -107,10 +77,6 @@ def dataset_lock_free(dataset_id: int) -> bool:
     return True
 
 
-def _save(run: SyncRun, *fields: str) -> None:
-    SyncRun.objects.filter(pk=run.pk).update(**{f: getattr(run, f) for f in fields})
-
-
 def run_execute(*, run_id: int) -> SyncRun:
     """Execute (or resume after a crash) one run. Finished runs are left as they are."""
     run = SyncRun.objects.select_related("dataset", "config").get(pk=run_id)
@@ -125,7 +91,9 @@ def run_execute(*, run_id: int) -> SyncRun:
         run.status, run.started_at, run.finished_at = SyncRun.Status.RUNNING, clock.now(), None
         run.attempts += 1
         run.error, run.progress, run.phase = "", 0.0, "reading"
-        _save(run, "status", "started_at", "finished_at", "attempts", "error", "progress", "phase")
+        save_run(
+            run, "status", "started_at", "finished_at", "attempts", "error", "progress", "phase"
+        )
         SyncRejection.objects.filter(run=run).delete()
         try:
             _execute(run)
@@ -135,13 +103,13 @@ def run_execute(*, run_id: int) -> SyncRun:
             connection.close()
             run.status, run.error = SyncRun.Status.RETRYING, str(exc)[:2000]
             try:  # on a fresh connection; if the database is down the retry will tell
-                _save(run, "status", "error")
+                save_run(run, "status", "error")
             except DatabaseError:
                 connection.close()
             raise SyncInterrupted(str(exc)) from exc
         except SourceError as exc:
             run.status, run.error = SyncRun.Status.RETRYING, str(exc)[:2000]
-            _save(run, "status", "error")
+            save_run(run, "status", "error")
             _drop_staging(run)
             raise
         except Exception as exc:
@@ -164,7 +132,7 @@ def _finish_failed(run: SyncRun, message: str) -> None:
     _drop_staging(run)
     run.status, run.error, run.finished_at = SyncRun.Status.FAILED, message[:4000], clock.now()
     run.phase = "failed"
-    _save(
+    save_run(
         run,
         "status",
         "error",
@@ -222,11 +190,11 @@ class _Loader:
             self.rejections = []
         self.batches += 1
         if self.batches == 1:
-            _fault_point("mid_copy")
+            fault_point("mid_copy")
         run = self.run
         if self.progress is not None:
             run.progress = round(min(0.9, 0.9 * self.progress()), 4)
-        _save(run, "rows_read", "rows_rejected", "progress")
+        save_run(run, "rows_read", "rows_rejected", "progress")
         if run.rows_read >= EARLY_ABORT_MIN_ROWS:
             self.check_threshold()
 
@@ -298,17 +266,20 @@ def _execute(run: SyncRun) -> None:
                 loader.copier = None
             loader.flush(cursor)
         loader.check_threshold()
-        _fault_point("after_read")
+        fault_point("after_read")
         good = run.rows_read - run.rows_rejected
         if not incremental and good == 0:
             raise SyncFailed(
                 _("The source has no valid rows; refusing to replace the dataset with nothing.")
             )
         run.phase, run.progress = "indexing", 0.92
-        _save(run, "phase", "progress")
-        _index_staging(cursor, staging, key)
-    _fault_point("before_publish")
-    _publish(run, fields, key, incremental, high)
+        save_run(run, "phase", "progress")
+        if incremental:  # the upsert probes the live table's index; staging needs none
+            refuse_duplicates(store.staging_duplicates(cursor, staging, key))
+        else:
+            index_staging(cursor, staging, key)
+    fault_point("before_publish")
+    publish(run, fields, key, incremental, high)
 
 
 def _watermark_position(columns: Sequence[str], watermark: str) -> int | None:
@@ -348,71 +319,3 @@ def _load(loader: _Loader, validator: RowValidator, rows, wm_pos: int | None, cu
             loader.flush(cursor)
     run.rows_read = read
     return high
-
-
-def _index_staging(cursor, staging: str, key: str) -> None:
-    try:
-        with transaction.atomic():
-            store.add_key_index(cursor, staging, key)
-    except IntegrityError:
-        pairs = store.staging_duplicates(cursor, staging, key)
-        detail = "; ".join(
-            _("key %(key)s in rows %(rows)s") % {"key": k, "rows": ", ".join(str(r) for r in rows)}
-            for k, rows in pairs
-        )
-        raise SyncFailed(
-            _("Duplicate keys in the source: %(detail)s. Nothing was published.")
-            % {"detail": detail}
-        ) from None
-
-
-def _full_counts(run: SyncRun, cursor, staging: str, live: str, columns, key: str):
-    """(inserted, updated, removed) of a full run. Into an empty table (a first load) every
-    staged row is new: no need to join a million rows against nothing."""
-    cursor.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(store.ident(live)))
-    if not cursor.fetchone()[0]:
-        return run.rows_read - run.rows_rejected, 0, 0
-    return store.full_diff_counts(cursor, staging, live, columns, key)
-
-
-def _publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:
-    dataset = run.dataset
-    columns = [f.name for f in fields]
-    staging = staging_name(dataset.pk)
-    live = store.live_table(dataset.pk)
-    run.phase, run.progress = "publishing", 0.96
-    _save(run, "phase", "progress")
-    with transaction.atomic():
-        # Lock the config row: the watermark read at request time is the one we advance.
-        config = SyncConfig.objects.select_for_update().get(pk=run.config_id)
-        store.store_ensure_table(dataset)
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [PUBLISH_LOCK_TIMEOUT])
-            if incremental:
-                inserted, updated = store.staging_upsert(cursor, staging, live, columns, key)
-                removed = 0
-                store.drop_table(cursor, staging)
-            else:
-                inserted, updated, removed = _full_counts(run, cursor, staging, live, columns, key)
-                store.staging_publish_full(cursor, dataset.pk, staging)
-        _fault_point("in_publish")
-        run.rows_inserted, run.rows_updated, run.rows_removed = inserted, updated, removed
-        if high is not None and config.watermark_column:
-            mark = high.isoformat() if hasattr(high, "isoformat") else str(high)
-            config.watermark_value = run.watermark_after = mark
-            config.save(update_fields=["watermark_value", "updated_at"])
-        run.status, run.phase, run.progress = SyncRun.Status.SUCCEEDED, "done", 1.0
-        run.finished_at = clock.now()
-        _save(
-            run,
-            "rows_read",
-            "rows_rejected",
-            "rows_inserted",
-            "rows_updated",
-            "rows_removed",
-            "status",
-            "phase",
-            "progress",
-            "finished_at",
-            "watermark_after",
-        )

@@ -147,9 +147,6 @@ def _load(run, loader, validator, data, wm_pos, cursor, staging):
             raise _Rewind("the header reads differently")
         header = header.slice(1)
         copier = copier_for(cursor, staging, loader.copy_columns)
-        log.info(
-            "sync run %s: Arrow fast path, COPY over %d connection(s)", run.pk, copier.connections
-        )
         loader.progress = feed.progress
         check = BatchValidator(validator)
         replay = _Replay(loader, cursor, validator)
@@ -172,6 +169,9 @@ def _load(run, loader, validator, data, wm_pos, cursor, staging):
             taken += 1
             feed.taken(taken)
         copier.finish()
+        log.info(
+            "sync run %s: Arrow fast path, COPY over %d connection(s)", run.pk, copier.connections
+        )
         return high
     except BaseException as exc:
         if copier is not None:

@@ -32,6 +32,12 @@ def ds(world):
     return dataset_of_every_type(provider=world.provider, code="GA-COPY-001", fields=FIELDS)
 
 
+@pytest.fixture(autouse=True)
+def parallel_from_the_first_batch(monkeypatch):
+    """The test files are small: copy them in parallel from the start, as a large one is."""
+    monkeypatch.setattr(copier, "PARALLEL_AFTER_BYTES", 0)
+
+
 @pytest.fixture
 def small_blocks(monkeypatch):
     monkeypatch.setattr(arrowfeed, "BLOCK_BYTES", 4096)
@@ -156,3 +162,24 @@ def test_the_copier_raises_a_copy_error_as_djangos_exception_and_closes(ds):
         cursor.execute("SELECT n FROM public.copier_probe")
         assert cursor.fetchall() in ([(1,)], [])
         cursor.execute("DROP TABLE public.copier_probe")
+
+
+def test_a_small_load_is_copied_on_the_runs_own_connection(ds, caplog, small_blocks, monkeypatch):
+    monkeypatch.setattr(copier, "PARALLEL_AFTER_BYTES", 8 << 20)
+    rows = random_rows(300, 55, bad_share=0.1)
+    result = assert_same(ds, caplog, [(to_csv(rows), {"batch_rows": 50})], fast_runs=1)
+    assert result[0]["status"] == SyncRun.Status.SUCCEEDED
+    assert any("COPY over 1 connection(s)" in r.getMessage() for r in caplog.records)
+    assert _open_copiers == []
+
+
+def test_a_load_growing_past_the_limit_moves_to_parallel_connections(
+    ds, caplog, small_blocks, monkeypatch
+):
+    monkeypatch.setattr(copier, "PARALLEL_AFTER_BYTES", 6000)  # a few batches inline first
+    rows = random_rows(600, 56, bad_share=0.1)
+    result = assert_same(ds, caplog, [(to_csv(rows), {"batch_rows": 50})], fast_runs=1)
+    assert result[0]["status"] == SyncRun.Status.SUCCEEDED
+    assert any("COPY over 2 connection(s)" in r.getMessage() for r in caplog.records)
+    assert _open_copiers  # the Python path and the fast path each moved
+    assert _copy_backends() == 0

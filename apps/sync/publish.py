@@ -1,0 +1,89 @@
+"""The end of a sync run: the staging table checked for duplicate keys (and indexed, for a
+full run), then published in one transaction with the run's counts, status and watermark."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, connection, transaction
+from django.utils.translation import gettext as _
+from psycopg2 import sql
+
+from apps.common import clock
+from apps.records import store
+from apps.sync.models import SyncConfig, SyncRun
+from apps.sync.runstate import SyncFailed, fault_point, save_run, staging_name
+
+# The swap needs an exclusive lock on the live table for a moment. If a long export holds it,
+# give up after this long rather than queue every API reader behind us; the task retries.
+PUBLISH_LOCK_TIMEOUT = "10s"
+
+
+def index_staging(cursor, staging: str, key: str) -> None:
+    try:
+        with transaction.atomic():
+            store.add_key_index(cursor, staging, key)
+    except IntegrityError:
+        refuse_duplicates(store.staging_duplicates(cursor, staging, key))
+
+
+def refuse_duplicates(pairs) -> None:
+    if not pairs:
+        return
+    detail = "; ".join(
+        _("key %(key)s in rows %(rows)s") % {"key": k, "rows": ", ".join(str(r) for r in rows)}
+        for k, rows in pairs
+    )
+    raise SyncFailed(
+        _("Duplicate keys in the source: %(detail)s. Nothing was published.") % {"detail": detail}
+    )
+
+
+def _full_counts(run: SyncRun, cursor, staging: str, live: str, columns, key: str):
+    """(inserted, updated, removed) of a full run. Into an empty table (a first load) every
+    staged row is new: no need to join a million rows against nothing."""
+    cursor.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(store.ident(live)))
+    if not cursor.fetchone()[0]:
+        return run.rows_read - run.rows_rejected, 0, 0
+    return store.full_diff_counts(cursor, staging, live, columns, key)
+
+
+def publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:
+    dataset = run.dataset
+    columns = [f.name for f in fields]
+    staging = staging_name(dataset.pk)
+    live = store.live_table(dataset.pk)
+    run.phase, run.progress = "publishing", 0.96
+    save_run(run, "phase", "progress")
+    with transaction.atomic():
+        # Lock the config row: the watermark read at request time is the one we advance.
+        config = SyncConfig.objects.select_for_update().get(pk=run.config_id)
+        store.store_ensure_table(dataset)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [PUBLISH_LOCK_TIMEOUT])
+            if incremental:
+                inserted, updated = store.staging_upsert(cursor, staging, live, columns, key)
+                removed = 0
+                store.drop_table(cursor, staging)
+            else:
+                inserted, updated, removed = _full_counts(run, cursor, staging, live, columns, key)
+                store.staging_publish_full(cursor, dataset.pk, staging)
+        fault_point("in_publish")
+        run.rows_inserted, run.rows_updated, run.rows_removed = inserted, updated, removed
+        if high is not None and config.watermark_column:
+            mark = high.isoformat() if hasattr(high, "isoformat") else str(high)
+            config.watermark_value = run.watermark_after = mark
+            config.save(update_fields=["watermark_value", "updated_at"])
+        run.status, run.phase, run.progress = SyncRun.Status.SUCCEEDED, "done", 1.0
+        run.finished_at = clock.now()
+        save_run(
+            run,
+            "rows_read",
+            "rows_rejected",
+            "rows_inserted",
+            "rows_updated",
+            "rows_removed",
+            "status",
+            "phase",
+            "progress",
+            "finished_at",
+            "watermark_after",
+        )
