@@ -94,10 +94,10 @@ def store_ensure_table(dataset) -> str:
             create_table(cursor, table, fields, dataset.key_field)
             add_key_index(cursor, table, dataset.key_field)
             return table
-        cursor.execute(
-            "SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = %s AND table_name = %s",
-            [SCHEMA, table],
+        cursor.execute(  # the catalogue itself: information_schema's view took 5 ms here
+            "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+            "AND attnum > 0 AND NOT attisdropped",
+            [f'{SCHEMA}."{table}"'],
         )
         existing = {row[0] for row in cursor.fetchall()}
         for f in fields:
@@ -237,12 +237,21 @@ def copy_csv(cursor, table: str, columns: Sequence[str], buffer: io.StringIO) ->
 
 
 def staging_duplicates(cursor, table: str, key_field: str, limit: int = 5) -> list[tuple]:
-    """(key, [row numbers]) for keys that occur more than once in the staging table."""
+    """(key, [row numbers]) for keys that occur more than once in the staging table. A plain
+    count first: the usual answer is none, and the row lists cost a sort to gather."""
+    key, rows, staged = sql.Identifier(key_field), sql.Identifier(ROW_COLUMN), ident(table)
+    cursor.execute(
+        sql.SQL("SELECT EXISTS (SELECT FROM {t} GROUP BY {k} HAVING count(*) > 1)").format(
+            k=key, t=staged
+        )
+    )
+    if not cursor.fetchone()[0]:
+        return []
     cursor.execute(
         sql.SQL(
             "SELECT {k}::text, array_agg({r} ORDER BY {r}) FROM {t} GROUP BY {k} "
             "HAVING count(*) > 1 ORDER BY min({r}) LIMIT %s"
-        ).format(k=sql.Identifier(key_field), r=sql.Identifier(ROW_COLUMN), t=ident(table)),
+        ).format(k=key, r=rows, t=staged),
         [limit],
     )
     return cursor.fetchall()
