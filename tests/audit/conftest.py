@@ -2,6 +2,29 @@ import pytest
 from django.db import connection
 
 
+@pytest.fixture
+def refusing_audit_store():
+    """Every audit INSERT fails (a committed trigger, for tests outside a transaction) until the
+    returned function restores the store; restored at the end in any case."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'audit store down'; END $$;"
+            " CREATE TRIGGER zz_audit_down BEFORE INSERT ON audit_event"
+            " FOR EACH ROW EXECUTE FUNCTION audit_down();"
+        )
+
+    def restore() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "DROP TRIGGER IF EXISTS zz_audit_down ON audit_event;"
+                " DROP FUNCTION IF EXISTS audit_down()"
+            )
+
+    yield restore
+    restore()
+
+
 @pytest.fixture(autouse=True)
 def audit_key(settings, tmp_path):
     """A fresh signing key per test, in a temporary directory."""

@@ -48,22 +48,11 @@ def test_outside_a_transaction_the_event_is_committed_and_flushed_in_one_query(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_a_refused_event_raises_and_flushes_nothing():
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN RAISE EXCEPTION 'audit store down'; END $$;"
-            " CREATE TRIGGER zz_audit_down BEFORE INSERT ON audit_event"
-            " FOR EACH ROW EXECUTE FUNCTION audit_down();"
-        )
-    try:
-        with pytest.raises(DatabaseError, match="audit store down"):
-            chain_append(BODY)
-        assert not AuditEvent.objects.exists()
-        assert not WalFlush.objects.exists()
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER zz_audit_down ON audit_event; DROP FUNCTION audit_down()")
+def test_outside_a_transaction_a_refused_event_raises_and_flushes_nothing(refusing_audit_store):
+    with pytest.raises(DatabaseError, match="audit store down"):
+        chain_append(BODY)
+    assert not AuditEvent.objects.exists()
+    assert not WalFlush.objects.exists()
 
 
 @pytest.mark.django_db
@@ -107,22 +96,13 @@ def test_a_read_and_its_event_take_one_query_and_the_body_counts_the_rows(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_read_whose_event_is_refused_returns_nothing_and_leaves_the_session_usable():
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN RAISE EXCEPTION 'audit store down'; END $$;"
-            " CREATE TRIGGER zz_audit_down BEFORE INSERT ON audit_event"
-            " FOR EACH ROW EXECUTE FUNCTION audit_down();"
-        )
-    try:
-        with pytest.raises(DatabaseError, match="audit store down"):
-            chain_append_read(BODY, READ, ["%2%"], started_at=0.0)
-        assert _setting("synchronous_commit") == "on"
-        assert not AuditEvent.objects.exists()
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER zz_audit_down ON audit_event; DROP FUNCTION audit_down()")
+def test_a_read_whose_event_is_refused_returns_nothing_and_leaves_the_session_usable(
+    refusing_audit_store,
+):
+    with pytest.raises(DatabaseError, match="audit store down"):
+        chain_append_read(BODY, READ, ["%2%"], started_at=0.0)
+    assert _setting("synchronous_commit") == "on"
+    assert not AuditEvent.objects.exists()
 
 
 @pytest.mark.django_db

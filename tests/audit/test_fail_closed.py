@@ -46,22 +46,15 @@ def test_read_fails_when_its_event_cannot_be_written(api_world, audit_store_refu
 def test_outside_a_transaction_a_read_fails_when_its_event_cannot_be_written(
     api_world,  # noqa: F811
     path,
+    request,
 ):
     # Autocommit, as in production: the event is written in the read's own round trip.
     client = api_world.clients["granted"]
     client.raise_request_exception = False
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS"
-            " $$ BEGIN RAISE EXCEPTION 'audit store down'; END $$;"
-            " CREATE TRIGGER zz_audit_down BEFORE INSERT ON audit_event"
-            " FOR EACH ROW EXECUTE FUNCTION audit_down();"
-        )
-    try:
-        response = client.get(BASE + path, **PURPOSE)
-        assert response.status_code >= 500
-        assert ROWS[0]["id_number"] not in response.content.decode("utf-8", "replace")
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("DROP TRIGGER zz_audit_down ON audit_event; DROP FUNCTION audit_down()")
+    # Only now: setting up the world writes audit events of its own (grants, credentials).
+    restore_audit_store = request.getfixturevalue("refusing_audit_store")
+    response = client.get(BASE + path, **PURPOSE)
+    assert response.status_code >= 500
+    assert ROWS[0]["id_number"] not in response.content.decode("utf-8", "replace")
+    restore_audit_store()
     assert client.get(BASE + path, **PURPOSE).status_code == 200  # the connection recovered
