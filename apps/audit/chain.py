@@ -120,10 +120,15 @@ def _event(body: dict[str, Any], occurred_at, appended, using: str) -> AuditEven
 def _run_fast(cursor, statement: str, params: list[Any]) -> tuple:
     try:
         cursor.execute(statement, params)
-    except DatabaseError:
+    except BaseException:  # an interrupted round trip must not leave its BEGIN open either
         _end_failed_block(cursor)
         raise
     return cursor.fetchone()
+
+
+def _in_transaction(connection) -> bool:
+    """Inside an atomic block or with autocommit off: the caller's transaction decides."""
+    return connection.in_atomic_block or not connection.get_autocommit()
 
 
 def chain_append(body: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> AuditEvent:
@@ -131,7 +136,7 @@ def chain_append(body: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> Audi
     text = orjson.dumps(body).decode()
     connection = connections[using]
     with connection.cursor() as cursor:
-        if connection.in_atomic_block:  # durable with the caller's commit, lock held till then
+        if _in_transaction(connection):  # durable with the caller's commit, lock held till then
             cursor.execute(_INSERT, [occurred_at, text])
             appended = cursor.fetchone()
         else:
@@ -154,7 +159,7 @@ def chain_append_read(
     only once the event is durable."""
     occurred_at = clock.now()
     connection = connections[using]
-    if connection.in_atomic_block:
+    if _in_transaction(connection):
         with connection.cursor() as cursor:
             cursor.execute(read_sql, read_params)
             row = cursor.fetchone()

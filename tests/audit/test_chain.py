@@ -112,3 +112,15 @@ def test_inside_a_transaction_a_read_appends_the_same_body_after_running():
     body = _body(event)
     assert list(body)[-2:] == ["row_count", "duration_ms"] and body["row_count"] == 1
     assert AuditEvent.objects.get(seq=event.seq).body == event.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_autocommit_off_the_event_waits_for_the_callers_commit():
+    transaction.set_autocommit(False)
+    try:
+        chain_append(BODY)
+        transaction.rollback()
+    finally:
+        transaction.set_autocommit(True)
+    assert not AuditEvent.objects.exists()
+    assert not WalFlush.objects.exists()
