@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, Error, connections
 
 from apps.audit.models import AuditEvent
 from apps.common import clock
@@ -41,37 +41,44 @@ _REMEMBER_APPENDED = (
     "set_config('govdata.appended', concat_ws(' ', appended.seq, appended.prev_hash,"
     " appended.hash, appended.body), false)"
 )
+_FORGET = "set_config('govdata.appended', '', false), set_config('govdata.read', '', false)"
 
 
-def _commit_fast_then_flush(statement: str, returning: str) -> str:
-    """`statement` in a transaction that commits without waiting for the disk, then the
-    synchronous write that flushes the WAL past it; what the first transaction remembered in
-    session settings comes back from the second (the round trip returns only its last result)."""
+def _commit_fast_then_flush(statement: str) -> str:
+    """`statement` in a transaction that commits without waiting for the disk, then the write
+    that flushes the WAL past it, committed synchronously whatever the server's default. What
+    the first transaction remembered in session settings (the round trip returns only its last
+    result) comes back from the second, which also empties them: nothing of the read stays in
+    the session, and a round trip that appended nothing returns empty values, not old ones."""
     return (
-        f"BEGIN; SET LOCAL synchronous_commit = off; {statement}; COMMIT; "
-        f"{_FLUSH} RETURNING {returning}"
+        f"BEGIN; SET LOCAL synchronous_commit = off; SELECT {_FORGET}; {statement}; COMMIT; "
+        "WITH got AS MATERIALIZED (SELECT current_setting('govdata.appended') AS appended,"
+        " current_setting('govdata.read') AS read),"
+        f" forgot AS MATERIALIZED (SELECT {_FORGET},"
+        " set_config('synchronous_commit', 'on', true) FROM got),"
+        f" flushed AS ({_FLUSH} RETURNING 1)"
+        " SELECT got.appended, got.read FROM got, forgot, flushed"
     )
 
 
 _APPEND = _commit_fast_then_flush(
-    f"WITH appended AS ({_INSERT}) SELECT {_REMEMBER_APPENDED} FROM appended",
-    "current_setting('govdata.appended')",
+    f"WITH appended AS ({_INSERT}) SELECT {_REMEMBER_APPENDED} FROM appended"
 )
 
 
 def _read_and_append(read_sql: str) -> str:
     """The read (at most one row of one text column) and its event, whose body is completed
-    with the number of rows the read returned and the milliseconds since the request started
-    (a Unix time), in the same transaction."""
+    with the number of rows the read returned and the request's duration so far (the
+    milliseconds passed in, plus the database's own time on this round trip), in the same
+    transaction."""
     return _commit_fast_then_flush(
         f"WITH read(value) AS MATERIALIZED ({read_sql}), appended AS ("
         "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
         " SELECT 0, %s, %s || (SELECT count(*) FROM read) || ',\"duration_ms\":'"
-        " || round((extract(epoch FROM clock_timestamp()) - %s) * 1000, 3) || '}', '', ''"
-        " RETURNING seq, prev_hash, hash, body)"
+        " || round(%s + extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000,"
+        " 3) || '}', '', '' RETURNING seq, prev_hash, hash, body)"
         f" SELECT {_REMEMBER_APPENDED}, set_config('govdata.read',"
-        " coalesce((SELECT value FROM read LIMIT 1), ''), false) FROM appended",
-        "current_setting('govdata.appended'), current_setting('govdata.read')",
+        " coalesce((SELECT value FROM read LIMIT 1), ''), false) FROM appended"
     )
 
 
@@ -91,7 +98,7 @@ def plain_json(value: Any) -> Any:
 def _end_failed_block(cursor) -> None:
     """An error stops the round trip before its COMMIT: end the transaction it opened, so the
     connection is usable (and in autocommit) again. A broken connection needs nothing."""
-    with contextlib.suppress(DatabaseError):
+    with contextlib.suppress(Error):  # a closed connection raises InterfaceError
         cursor.execute("ROLLBACK")
 
 
@@ -117,13 +124,17 @@ def _event(body: dict[str, Any], occurred_at, appended, using: str) -> AuditEven
     return instance
 
 
-def _run_fast(cursor, statement: str, params: list[Any]) -> tuple:
+def _run_fast(cursor, statement: str, params: list[Any]) -> tuple[list[str], str]:
+    """(seq, prev_hash, hash, body) of the appended event and what the read remembered."""
     try:
         cursor.execute(statement, params)
     except BaseException:  # an interrupted round trip must not leave its BEGIN open either
         _end_failed_block(cursor)
         raise
-    return cursor.fetchone()
+    appended, read = cursor.fetchone()
+    if not appended:  # the event's INSERT gave no row: no data without its event
+        raise DatabaseError("The audit event was not appended.")
+    return appended.split(" ", 3), read
 
 
 def _in_transaction(connection) -> bool:
@@ -140,7 +151,7 @@ def chain_append(body: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> Audi
             cursor.execute(_INSERT, [occurred_at, text])
             appended = cursor.fetchone()
         else:
-            appended = _run_fast(cursor, _APPEND, [occurred_at, text])[0].split(" ", 3)
+            appended, _read = _run_fast(cursor, _APPEND, [occurred_at, text])
     return _event(body, occurred_at, appended, using)
 
 
@@ -149,14 +160,14 @@ def chain_append_read(
     read_sql: str,
     read_params: list[Any],
     *,
-    started_at: float,
+    started: float,
     using: str = DEFAULT_DB_ALIAS,
 ) -> tuple[str | None, AuditEvent]:
     """Run a single-row read (one text column, or no row) and append its event, whose body
-    ends with `row_count` (0 or 1) and `duration_ms` (since `started_at`, a Unix time, until
-    the read was done): one round trip outside a transaction, so an audited read costs the
-    database no more trips than an unaudited one. Returns the read's value (None for no row)
-    only once the event is durable."""
+    ends with `row_count` (0 or 1) and `duration_ms` (since `started`, a time.perf_counter()
+    reading of this process, until the read was done): one round trip outside a transaction,
+    so an audited read costs the database no more trips than an unaudited one. Returns the
+    read's value (None for no row) only once the event is durable."""
     occurred_at = clock.now()
     connection = connections[using]
     if _in_transaction(connection):
@@ -165,12 +176,13 @@ def chain_append_read(
             row = cursor.fetchone()
         value = None if row is None else row[0]
         tail = {"row_count": 0 if value is None else 1}
-        tail["duration_ms"] = round((time.time() - started_at) * 1000, 3)
+        tail["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         return value, chain_append({**body, **tail}, using=using)
     head = orjson.dumps(body).decode()[:-1] + ',"row_count":'
     with connection.cursor() as cursor:
+        elapsed_ms = (time.perf_counter() - started) * 1000
         appended, value = _run_fast(
-            cursor, _read_and_append(read_sql), [*read_params, occurred_at, head, started_at]
+            cursor, _read_and_append(read_sql), [*read_params, occurred_at, head, elapsed_ms]
         )
     value = value or None  # row_to_json never gives an empty text: "" is "no row"
-    return value, _event(body, occurred_at, appended.split(" ", 3), using)
+    return value, _event(body, occurred_at, appended, using)

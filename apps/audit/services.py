@@ -113,13 +113,13 @@ def audit_record_access(**event: Any) -> AuditEvent | None:
 
 
 def audit_record_read(
-    *, read_sql: str, read_params: list[Any], started_at: float, **event: Any
+    *, read_sql: str, read_params: list[Any], started: float, **event: Any
 ) -> str | None:
     """Run an allowed single-record read (a statement giving at most one row of one text
     column) and append its event, with the number of rows read and the duration since
-    `started_at` (a Unix time), in one round trip (chain.chain_append_read). Returns the read's
-    value, or None when no row matched; raises, having returned nothing, when the event cannot
-    be written."""
+    `started` (time.perf_counter()), in one round trip (chain.chain_append_read). Returns the
+    read's value, or None when no row matched; raises, having returned nothing, when the event
+    cannot be written."""
     values = _access_values(**{**event, "row_count": None, "duration_ms": None})
     if not audit_enabled():
         with connection.cursor() as cursor:
@@ -127,7 +127,7 @@ def audit_record_read(
             row = cursor.fetchone()
         return None if row is None else row[0]
     del values["row_count"], values["duration_ms"]  # appended last, by the read itself
-    value, _event = chain_append_read(values, read_sql, read_params, started_at=started_at)
+    value, _event = chain_append_read(values, read_sql, read_params, started=started)
     return value
 
 

@@ -2,6 +2,8 @@
 through a disk flush) and the WAL is flushed past it before the call returns; inside a
 transaction it simply joins the caller's transaction."""
 
+import time
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
@@ -79,11 +81,9 @@ def _body(event) -> dict:
 def test_a_read_and_its_event_take_one_query_and_the_body_counts_the_rows(
     django_assert_num_queries, pattern, expected
 ):
-    import time
-
-    started = time.time() - 0.5
+    started = time.perf_counter() - 0.5
     with django_assert_num_queries(1):
-        value, event = chain_append_read(BODY, READ, [pattern], started_at=started)
+        value, event = chain_append_read(BODY, READ, [pattern], started=started)
     assert value == expected
     stored = AuditEvent.objects.get(seq=event.seq)
     assert stored.body == event.body and stored.hash == event.hash
@@ -100,14 +100,14 @@ def test_a_read_whose_event_is_refused_returns_nothing_and_leaves_the_session_us
     refusing_audit_store,
 ):
     with pytest.raises(DatabaseError, match="audit store down"):
-        chain_append_read(BODY, READ, ["%2%"], started_at=0.0)
+        chain_append_read(BODY, READ, ["%2%"], started=time.perf_counter())
     assert _setting("synchronous_commit") == "on"
     assert not AuditEvent.objects.exists()
 
 
 @pytest.mark.django_db
 def test_inside_a_transaction_a_read_appends_the_same_body_after_running():
-    value, event = chain_append_read(BODY, READ, ["%1%"], started_at=0.0)
+    value, event = chain_append_read(BODY, READ, ["%1%"], started=time.perf_counter())
     assert value == '{"a": 1}'
     body = _body(event)
     assert list(body)[-2:] == ["row_count", "duration_ms"] and body["row_count"] == 1
@@ -124,3 +124,27 @@ def test_with_autocommit_off_the_event_waits_for_the_callers_commit():
         transaction.set_autocommit(True)
     assert not AuditEvent.objects.exists()
     assert not WalFlush.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_nothing_of_a_read_stays_in_the_session_after_its_round_trip():
+    value, _event = chain_append_read(BODY, READ, ["%2%"], started=time.perf_counter())
+    assert value == '{"a": 2}'
+    assert _setting("govdata.read") == "" and _setting("govdata.appended") == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_flush_waits_for_the_disk_even_when_the_session_default_does_not():
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit = off")
+        cursor.execute("SELECT pg_current_wal_insert_lsn()")
+        before = cursor.fetchone()[0]
+    try:
+        chain_append(BODY)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_wal_flush_lsn() > %s::pg_lsn", [before])
+            assert cursor.fetchone()[0]
+        assert _setting("synchronous_commit") == "off"  # the session's own choice is kept
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit = on")

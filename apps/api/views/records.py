@@ -90,7 +90,6 @@ class RecordReadMixin:
             "client_ip": ctx.client_ip,
         }
         self._started = time.perf_counter()
-        self._started_at = time.time()
         return caller, dataset, decision
 
     def audit_event(
@@ -216,7 +215,7 @@ class RecordDetailView(RecordReadMixin, ApiView):
             value = audit_record_read(
                 read_sql=read_sql,
                 read_params=read_params,
-                started_at=self._started_at,
+                started=self._started,
                 **self.audit_event(**allowed),
             )
             row = None if value is None else value.encode()
