@@ -180,6 +180,24 @@ def _plain_copy(path: Path) -> float:
     return elapsed
 
 
+def _vs_copy(
+    name: str, label: str, what: str, seconds: float, copy_s: float, rows: int, note: str
+) -> dict:
+    """A sync's throughput as a share of a plain COPY of the same file made just before."""
+    return {
+        "name": name,
+        "label": label,
+        "value": round(copy_s / seconds, 3),
+        "unit": "x",
+        "target": {"op": ">=", "value": 0.5},
+        "baseline": round(rows / copy_s),
+        "baseline_unit": "rows/s",
+        "baseline_label": "PostgreSQL COPY of the same CSV into a plain table",
+        "sizes": {"rows": rows},
+        "details": f"{what}, COPY {copy_s:.1f} s; {note}",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -291,30 +309,24 @@ def main() -> None:
     sizes = {"rows": args.rows}
     note = f"load average {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on a shared 2-core machine"
     figures = [
-        {
-            "name": "sync.full_vs_copy",
-            "label": "Full sync throughput vs COPY (CSV, default Arrow fast path)",
-            "value": round(copy_s / full_e, 3),
-            "unit": "x",
-            "target": {"op": ">=", "value": 0.5},
-            "baseline": round(args.rows / copy_s),
-            "baseline_unit": "rows/s",
-            "baseline_label": "PostgreSQL COPY of the same CSV into a plain table",
-            "sizes": sizes,
-            "details": f"full sync {full_e:.1f} s, COPY {copy_s:.1f} s; {note}",
-        },
-        {
-            "name": "sync.full_replace_vs_copy",
-            "label": "Full sync over the loaded dataset (replace, with counts) vs COPY",
-            "value": round(copy_before_replace / replace_e, 3),
-            "unit": "x",
-            "target": {"op": ">=", "value": 0.5},
-            "baseline": round(args.rows / copy_before_replace),
-            "baseline_unit": "rows/s",
-            "baseline_label": "PostgreSQL COPY of the same CSV into a plain table, just before",
-            "sizes": sizes,
-            "details": f"replace {replace_e:.1f} s, COPY {copy_before_replace:.1f} s; {note}",
-        },
+        _vs_copy(
+            "sync.full_vs_copy",
+            "Full sync throughput vs COPY (CSV, default Arrow fast path)",
+            f"full sync {full_e:.1f} s",
+            full_e,
+            copy_s,
+            args.rows,
+            note,
+        ),
+        _vs_copy(
+            "sync.full_replace_vs_copy",
+            "Full sync over the loaded dataset (replace, with counts) vs COPY",
+            f"replace {replace_e:.1f} s",
+            replace_e,
+            copy_before_replace,
+            args.rows,
+            note,
+        ),
         {
             "name": "sync.peak_rss_full",
             "label": f"Worker peak RSS, full sync of {args.rows:,} rows",

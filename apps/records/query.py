@@ -37,6 +37,7 @@ __all__ = [
     "record_by_key",
     "record_by_key_json",
     "record_by_key_read",
+    "record_key_json",
     "records_page_json",
     "records_iter",
 ]
@@ -355,12 +356,16 @@ def record_by_key(*, dataset, decision, key: str, hash_key: bytes | None = None)
     base, statement = _key_statement(
         dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=False
     )
-    with connection.cursor() as cur:
-        cur.execute(statement, base.params)
-        row = cur.fetchone()
+    row = _fetch_one(statement, base.params)
     if row is None:
         return base, None
     return base, dict(zip(base.columns, _finish(base, row), strict=True))
+
+
+def _fetch_one(statement: sql.Composable, params: list[Any]):
+    with connection.cursor() as cur:
+        cur.execute(statement, params)
+        return cur.fetchone()
 
 
 def records_page_json(
@@ -395,30 +400,33 @@ def record_by_key_json(
     base, statement = _key_statement(
         dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=True
     )
-    with connection.cursor() as cur:
-        cur.execute(statement, base.params)
-        row = cur.fetchone()
+    return base, record_key_json(base, statement)
+
+
+def record_key_json(query: RecordQuery, statement: sql.Composable) -> bytes | None:
+    """Run a key lookup's statement (from _key_statement) and give the record's JSON, or None."""
+    row = _fetch_one(statement, query.params)
     if row is None:
-        return base, None
-    if json_capable(base):
-        return base, row[0].encode()
-    return base, orjson.dumps(dict(zip(base.columns, _finish(base, row), strict=True)), default=str)
+        return None
+    if json_capable(query):
+        return row[0].encode()
+    return orjson.dumps(dict(zip(query.columns, _finish(query, row), strict=True)), default=str)
 
 
 def record_by_key_read(
     *, dataset, decision, key: str, hash_key: bytes | None = None
-) -> tuple[RecordQuery, str | None, list[Any]]:
-    """The statement of record_by_key_json as text, to run inside another statement (the
-    audited read of apps.audit.services.audit_record_read): (query, SQL giving at most one row
-    of the record's JSON, its parameters). The SQL is None when a column is masked in Python;
-    use record_by_key_json then."""
+) -> tuple[RecordQuery, sql.Composed, str | None]:
+    """The statement of record_by_key_json, and the same as text to run inside another
+    statement (the audited read of apps.audit.services.audit_record_read): (query, statement,
+    SQL giving at most one row of the record's JSON). The text is None when a column is masked
+    in Python; run the statement with record_key_json then."""
     base, statement = _key_statement(
         dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=True
     )
     if not json_capable(base):
-        return base, None, base.params
+        return base, statement, None
     connection.ensure_connection()
-    return base, statement.as_string(connection.connection), base.params
+    return base, statement, statement.as_string(connection.connection)
 
 
 def records_iter(*, query: RecordQuery, itersize: int = 5000) -> Iterator[list[Any]]:

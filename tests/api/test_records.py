@@ -207,3 +207,18 @@ def test_lookup_outside_a_transaction_reads_and_audits_in_one_round_trip(
     assert [e.row_count for e in events[-2:]] == [1, 0]
     assert events[-1].filters == {"id_number": "110101199001011237"}
     assert all(e.duration_ms is not None and e.duration_ms >= 0 for e in events)
+
+
+def test_lookup_of_a_field_masked_in_python_returns_its_hash_and_is_audited(api_world):
+    import re
+
+    field = api_world.base.fields["name"]
+    field.masking = field.published_masking = "hash"
+    field.save(update_fields=["masking", "published_masking"])
+    row = next(r for r in ROWS if r["name"])
+    response = api_world.clients["granted"].get(f"{BASE}/records/{row['id_number']}/", **PURPOSE)
+    assert response.status_code == 200
+    assert re.fullmatch(r"[0-9a-f]{64}", response.json()["name"])
+    assert row["name"] not in response.content.decode()
+    event = AuditEvent.objects.filter(action="lookup").latest("seq")
+    assert event.row_count == 1 and event.fields["name"] == "hash"

@@ -29,8 +29,8 @@ from apps.records.query import (
     MAX_PAGE_SIZE,
     QueryForbidden,
     QueryInvalid,
-    record_by_key_json,
     record_by_key_read,
+    record_key_json,
     record_query_build,
     records_page_json,
 )
@@ -195,7 +195,7 @@ class RecordDetailView(RecordReadMixin, ApiView):
             raise exceptions.PermissionDenied(_("You may not read this dataset."))
         hash_key = hash_key_for(settings.GOVDATA["HASH_MASK_KEY"], caller.department.code)
         try:
-            query, read_sql, read_params = record_by_key_read(
+            query, statement, read_sql = record_by_key_read(
                 dataset=dataset, decision=decision, key=key, hash_key=hash_key
             )
         except QueryForbidden as exc:
@@ -214,15 +214,13 @@ class RecordDetailView(RecordReadMixin, ApiView):
 
             value = audit_record_read(
                 read_sql=read_sql,
-                read_params=read_params,
+                read_params=query.params,
                 started=self._started,
                 **self.audit_event(**allowed),
             )
             row = None if value is None else value.encode()
         else:
-            query, row = record_by_key_json(
-                dataset=dataset, decision=decision, key=key, hash_key=hash_key
-            )
+            row = record_key_json(query, statement)
             self.audit(row_count=0 if row is None else 1, **allowed)
         if row is None:
             raise Http404(_("No record with this key."))
