@@ -14,9 +14,11 @@ import io
 import queue
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import orjson
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.http import StreamingHttpResponse
 from psycopg2 import sql
 
@@ -61,23 +63,23 @@ class _ChunkWriter:
                 continue
 
 
-def _copy_sql(query: RecordQuery, fmt: str) -> tuple[str, list]:
+def _copy_sql(query: RecordQuery, fmt: str, pages: tuple[int, int | None] | None = None) -> str:
     if fmt == "ndjson":
         pairs = []
         for name, expr in zip(query.columns, query.select, strict=True):
             pairs.extend([sql.Literal(name), expr])
         select = sql.SQL("SELECT json_build_object({})::text").format(sql.SQL(", ").join(pairs))
-        statement, params = export_statement(query, select=select)
+        statement, params = export_statement(query, select=select, pages=pages)
         # CSV with a delimiter and quote JSON can never contain raw: the lines come out verbatim.
         options = sql.SQL("(FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')")
     else:
-        statement, params = export_statement(query)
+        statement, params = export_statement(query, pages=pages)
         options = sql.SQL("(FORMAT csv)")
     copy = sql.SQL("COPY ({}) TO STDOUT WITH {}").format(statement, options)
     connection.ensure_connection()
     raw = connection.connection.cursor()
     try:
-        return raw.mogrify(copy, params).decode(), params
+        return raw.mogrify(copy, params).decode()
     finally:
         raw.close()
 
@@ -88,49 +90,122 @@ def _header(query: RecordQuery) -> bytes:
     return buffer.getvalue().encode()
 
 
+def _page_ranges(query: RecordQuery) -> list[tuple[int, int | None]] | None:
+    """How to split an export over several connections: heap page ranges (the last one open,
+    so that nothing stored after the size was read is missed), or None to read it whole.
+    Only unordered exports of a table big enough to repay the extra connections are split,
+    and never inside a transaction (its uncommitted rows are visible on its connection only)."""
+    parts = settings.GOVDATA["EXPORT_CONNECTIONS"]
+    if parts < 2 or query.ordered or connection.in_atomic_block:
+        return None
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::int",
+            [query.table.as_string(connection.connection)],
+        )
+        pages = cur.fetchone()[0]
+    if pages < max(settings.GOVDATA["EXPORT_PARALLEL_MIN_PAGES"], parts):
+        return None
+    bounds = [pages * i // parts for i in range(parts)]
+    return [(first, end) for first, end in zip(bounds, [*bounds[1:], None], strict=True)]
+
+
+@contextlib.contextmanager
+def _snapshot_connection(snapshot: str) -> Iterator[Any]:
+    """A connection of its own, reading the data exactly as the export's first connection
+    sees it (the snapshot that connection exported), whatever is published meanwhile."""
+    wrapper = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        wrapper.ensure_connection()
+        with wrapper.connection.cursor() as cur:
+            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            cur.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+        yield wrapper.connection
+    finally:
+        wrapper.close()  # ends its read-only transaction too
+
+
+def _pump(statement: str, source, chunks: queue.Queue, cancelled, failure: list) -> None:
+    """COPY `statement` into `chunks`, then a _DONE marker. `source` is a context manager
+    giving the connection (a connection of its own is opened and closed in this thread)."""
+    writer = _ChunkWriter(chunks, cancelled)
+    try:
+        with source as raw, raw.cursor() as cur:
+            cur.copy_expert(statement, writer, size=CHUNK)
+        writer.flush()
+    except BaseException as exc:  # noqa: BLE001 - handed to the response thread
+        failure.append(exc)
+        cancelled.set()  # the other parts stop too
+    finally:
+        while True:
+            try:
+                chunks.put(_DONE, timeout=0.5)
+                break
+            except queue.Full:
+                if cancelled.is_set():
+                    break
+
+
 def _stream_copy(query: RecordQuery, fmt: str) -> Iterator[bytes]:
-    statement, _params = _copy_sql(query, fmt)
+    """COPY into the response; a large unordered export is read in parts over several
+    connections at once (one core each), all in one snapshot, each chunk holding whole rows
+    of one part."""
     chunks: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
     cancelled = threading.Event()
     failure: list[BaseException] = []
-    raw = connection.connection
-
-    def pump() -> None:
-        writer = _ChunkWriter(chunks, cancelled)
-        try:
-            with raw.cursor() as cur:
-                cur.copy_expert(statement, writer, size=CHUNK)
-            writer.flush()
-        except BaseException as exc:  # noqa: BLE001 - handed to the response thread
-            failure.append(exc)
-        finally:
-            while True:
-                try:
-                    chunks.put(_DONE, timeout=0.5)
-                    break
-                except queue.Full:
-                    if cancelled.is_set():
-                        break
-
-    thread = threading.Thread(target=pump, name="export-copy", daemon=True)
+    threads: list[threading.Thread] = []
     finished = False
     try:
         if fmt == "csv":
             yield BOM + _header(query)
-        thread.start()
-        while True:
+        ranges = _page_ranges(query)
+        connection.ensure_connection()
+        raw = connection.connection
+        if ranges is None:
+            # (not `with raw`: a psycopg2 connection's own context manager commits)
+            sources = [(_copy_sql(query, fmt), contextlib.nullcontext(raw))]
+        else:
+            with raw.cursor() as cur:
+                # The lock before the snapshot: a publish (which swaps the table) waits for
+                # the export instead of slipping in between the parts' first reads, where a
+                # part would find the new table and none of its rows in the snapshot.
+                cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(query.table))
+                cur.execute("SELECT pg_export_snapshot()")
+                snapshot = cur.fetchone()[0]
+            sources = [(_copy_sql(query, fmt, ranges[0]), contextlib.nullcontext(raw))] + [
+                (_copy_sql(query, fmt, pages), _snapshot_connection(snapshot))
+                for pages in ranges[1:]
+            ]
+        for statement, source in sources:
+            threads.append(
+                threading.Thread(
+                    target=_pump,
+                    args=(statement, source, chunks, cancelled, failure),
+                    name="export-copy",
+                    daemon=True,
+                )
+            )
+            threads[-1].start()
+        remaining = len(threads)
+        while remaining:
             chunk = chunks.get()
             if chunk is _DONE:
-                break
+                remaining -= 1
+                if failure:
+                    raise failure[0]
+                continue
             yield chunk
-        thread.join()
-        if failure:
-            raise failure[0]
+        for thread in threads:
+            thread.join()
+        if ranges is not None:
+            with raw.cursor() as cur:
+                cur.execute("COMMIT")  # the snapshot's read-only transaction
         finished = True
     finally:
         if not finished:
             cancelled.set()
-            while thread.is_alive():
+            while any(thread.is_alive() for thread in threads):
                 with contextlib.suppress(queue.Empty):
                     chunks.get(timeout=0.5)
             # An interrupted COPY leaves the session mid-protocol: start afresh next time.

@@ -276,6 +276,7 @@ def _statement(
     order_columns: bool = True,
     select: sql.Composable | None = None,
     ordered: bool = True,
+    also: tuple[sql.Composable, list[Any]] | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
     columns = list(query.select)
     if order_columns:  # the raw values of the order columns make the next page's cursor
@@ -289,6 +290,9 @@ def _statement(
         cond, extra = _after(query, after)
         where.append(cond)
         params.extend(extra)
+    if also is not None:
+        where.append(also[0])
+        params.extend(also[1])
     head = select if select is not None else sql.SQL("SELECT ") + sql.SQL(", ").join(columns)
     statement = sql.SQL("{} FROM {}").format(head, query.table)
     if where:
@@ -451,12 +455,33 @@ def records_iter(*, query: RecordQuery, itersize: int = 5000) -> Iterator[list[A
 
 
 def export_statement(
-    query: RecordQuery, *, select: sql.Composable | None = None
+    query: RecordQuery,
+    *,
+    select: sql.Composable | None = None,
+    pages: tuple[int, int | None] | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
     """The SELECT of the output columns (or of `select`) for COPY: in the caller's ordering if
     one was asked for, else in storage order. Sorting a million rows nobody asked to have
     sorted would cost more than the export itself, and storage order is what the `ctid`
-    tiebreak gives anyway, so it reveals nothing about hidden values."""
+    tiebreak gives anyway, so it reveals nothing about hidden values. `pages` (first, end;
+    None for no end) keeps the rows stored on those heap pages only: a part of an unordered
+    export, read with a TID range scan."""
+    also = None
+    if pages is not None:
+        if query.ordered:
+            raise ValueError("an ordered export cannot be read in parts")
+        first, end = pages
+        condition, values = sql.SQL("ctid >= %s::tid"), [f"({first},0)"]
+        if end is not None:
+            condition += sql.SQL(" AND ctid < %s::tid")
+            values.append(f"({end},0)")
+        also = (condition, values)
     return _statement(
-        query, after=None, limit=None, order_columns=False, select=select, ordered=query.ordered
+        query,
+        after=None,
+        limit=None,
+        order_columns=False,
+        select=select,
+        ordered=query.ordered,
+        also=also,
     )

@@ -189,6 +189,10 @@ GOVDATA = {
     "UPLOAD_MAX_BYTES": env_int("GOVDATA_UPLOAD_MAX_BYTES", 512 * 1024 * 1024),
     # Off behind a pooler in transaction mode (docs/deployment.md, apps/common/prepared.py).
     "PREPARED_STATEMENTS": env_bool("GOVDATA_PREPARED_STATEMENTS", True),
+    # A large unordered export is read over this many connections at once, one snapshot
+    # (apps/api/export.py); 1 reads every export over the request's own connection.
+    "EXPORT_CONNECTIONS": env_int("GOVDATA_EXPORT_CONNECTIONS", 2),
+    "EXPORT_PARALLEL_MIN_PAGES": env_int("GOVDATA_EXPORT_PARALLEL_MIN_PAGES", 1024),  # 8 MiB
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
