@@ -99,27 +99,6 @@ def test_deleted_token_is_refused_on_the_next_read(api_world):
     assert client.get(f"{BASE}/records/", **PURPOSE).status_code == 401
 
 
-def test_throttled_application_gets_429_with_retry_after(api_world):
-    from django.core.cache import cache
-
-    from apps.api.throttling import ApplicationRateThrottle
-
-    cache.clear()
-    ApplicationRateThrottle.THROTTLE_RATES = {"application": "2/min"}
-    try:
-        client = api_world.clients["granted"]
-        codes = [client.get("/api/v1/departments/").status_code for _ in range(3)]
-        assert codes == [200, 200, 429]
-        response = client.get("/api/v1/departments/")
-        assert int(response["Retry-After"]) > 0
-        assert response["Content-Type"] == "application/problem+json"
-    finally:
-        from rest_framework.settings import api_settings
-
-        ApplicationRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-        cache.clear()
-
-
 def test_client_credentials_token_flow(api_world, client):
     from apps.api.services import application_create
 
