@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
-from apps.audit import charts, selectors, stats
+from apps.audit import charts, labels, selectors, stats
 from apps.audit.models import AuditEvent
 from apps.audit.permissions import can_view_alerts, can_view_events, is_auditor
 from apps.audit.verification import chain_verify
@@ -100,7 +100,7 @@ def detail_view(admin_site, request, seq: int):
             request,
             _("Audit event #%(seq)d") % {"seq": seq},
             event=event,
-            body=sorted(event.data.items()),
+            body=labels.body_items(event.data),
         ),
     )
 
@@ -128,7 +128,11 @@ def stats_view(admin_site, request):
             provider_chart=charts.line_chart(
                 days=days, series=by_provider, title=_("Reads per day by provider")
             ),
-            denial_chart=charts.line_chart(days=days, series=denied, title=_("Denials per day")),
+            denial_chart=charts.line_chart(
+                days=days,
+                series=labels.labelled_series(denied, key="outcome"),
+                title=_("Denials per day"),
+            ),
             datasets_chart=charts.bar_list(
                 rows=stats.top_datasets(qs=reads), title=_("Top datasets read")
             ),
