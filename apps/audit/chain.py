@@ -26,6 +26,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, Error, connections
 
 from apps.audit.models import AuditEvent
 from apps.common import clock
+from apps.common.prepared import prepared_call
 
 _INSERT = (
     "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
@@ -44,26 +45,19 @@ _REMEMBER_APPENDED = (
 _FORGET = "set_config('govdata.appended', '', false), set_config('govdata.read', '', false)"
 
 
-def _commit_fast_then_flush(statement: str) -> str:
-    """`statement` in a transaction that commits without waiting for the disk, then the write
-    that flushes the WAL past it, committed synchronously whatever the server's default. What
-    the first transaction remembered in session settings (the round trip returns only its last
-    result) comes back from the second, which also empties them: nothing of the read stays in
-    the session, and a round trip that appended nothing returns empty values, not old ones."""
-    return (
-        f"BEGIN; SET LOCAL synchronous_commit = off; SELECT {_FORGET}; {statement}; COMMIT; "
-        "WITH got AS MATERIALIZED (SELECT current_setting('govdata.appended') AS appended,"
-        " current_setting('govdata.read') AS read),"
-        f" forgot AS MATERIALIZED (SELECT {_FORGET},"
-        " set_config('synchronous_commit', 'on', true) FROM got),"
-        f" flushed AS ({_FLUSH} RETURNING 1)"
-        " SELECT got.appended, got.read FROM got, forgot, flushed"
-    )
-
-
-_APPEND = _commit_fast_then_flush(
-    f"WITH appended AS ({_INSERT}) SELECT {_REMEMBER_APPENDED} FROM appended"
+# The write that flushes the WAL past the event (see the module docstring). What the event's
+# transaction remembered in session settings (a round trip returns only its last result) comes
+# back from it, and it empties them: nothing of the read stays in the session, and a round trip
+# that appended nothing returns empty values, not old ones.
+_FLUSH_AND_RETURN = (
+    "WITH got AS MATERIALIZED (SELECT current_setting('govdata.appended') AS appended,"
+    " current_setting('govdata.read') AS read),"
+    f" forgot AS MATERIALIZED (SELECT {_FORGET},"
+    " set_config('synchronous_commit', 'on', true) FROM got),"
+    f" flushed AS ({_FLUSH} RETURNING 1)"
+    " SELECT got.appended, got.read FROM got, forgot, flushed"
 )
+_APPEND = f"WITH appended AS ({_INSERT}) SELECT {_REMEMBER_APPENDED} FROM appended"
 
 
 def _read_and_append(read_sql: str) -> str:
@@ -71,7 +65,7 @@ def _read_and_append(read_sql: str) -> str:
     with the number of rows the read returned and the request's duration so far (the
     milliseconds passed in, plus the database's own time on this round trip), in the same
     transaction."""
-    return _commit_fast_then_flush(
+    return (
         f"WITH read(value) AS MATERIALIZED ({read_sql}), appended AS ("
         "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
         " SELECT 0, %s, %s || (SELECT count(*) FROM read) || ',\"duration_ms\":'"
@@ -125,12 +119,26 @@ def _event(body: dict[str, Any], occurred_at, appended, using: str) -> AuditEven
 
 
 def _run_fast(cursor, statement: str, params: list[Any]) -> tuple[list[str], str]:
-    """(seq, prev_hash, hash, body) of the appended event and what the read remembered."""
+    """Run `statement` (which appends the event) in a transaction that commits without waiting
+    for the disk, then the write that flushes the WAL past it, committed synchronously whatever
+    the server's default, in one round trip; both are prepared statements of the connection
+    (planning them cost more than running them). Returns (seq, prev_hash, hash, body) of the
+    appended event and what the read remembered."""
+    append = prepared_call(cursor, statement, params)
+    flush = prepared_call(cursor, _FLUSH_AND_RETURN, [])
     try:
-        cursor.execute(statement, params)
+        cursor.execute(
+            f"BEGIN; SET LOCAL synchronous_commit = off; SELECT {_FORGET}; {append.sql}; "
+            f"COMMIT; {flush.sql}",
+            [*append.values, *flush.values],
+        )
     except BaseException:  # an interrupted round trip must not leave its BEGIN open either
         _end_failed_block(cursor)
+        append.failed()
+        flush.failed()
         raise
+    append.done()
+    flush.done()
     appended, read = cursor.fetchone()
     if not appended:  # the event's INSERT gave no row: no data without its event
         raise DatabaseError("The audit event was not appended.")

@@ -14,6 +14,7 @@ from apps.audit.chain import chain_append, chain_append_read, plain_json
 from apps.audit.models import AuditEvent, Checkpoint
 from apps.audit.signing import key_id, signing_key
 from apps.common import clock
+from apps.common.prepared import execute_prepared
 from govdata.auditchain import checkpoint_message, format_time
 
 ACCESS_ACTIONS = ("list", "lookup", "export")
@@ -123,7 +124,7 @@ def audit_record_read(
     values = _access_values(**{**event, "row_count": None, "duration_ms": None})
     if not audit_enabled():
         with connection.cursor() as cursor:
-            cursor.execute(read_sql, read_params)
+            execute_prepared(cursor, read_sql, read_params)
             row = cursor.fetchone()
         return None if row is None else row[0]
     del values["row_count"], values["duration_ms"]  # appended last, by the read itself

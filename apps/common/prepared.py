@@ -19,6 +19,7 @@ import hashlib
 import itertools
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -62,36 +63,71 @@ def _registry(cursor) -> dict[str, str]:
     return state[1]
 
 
-def execute_prepared(cursor, statement: str, params: Sequence[Any] | Mapping[str, Any]) -> None:
-    """cursor.execute(statement, params), as a prepared statement of this connection.
-    `statement` uses psycopg2 placeholders, either all `%s` or all `%(name)s`."""
+@dataclass
+class PreparedCall:
+    """SQL text running one statement as a prepared statement of the connection, to be sent
+    alone or inside a longer round trip, with its values. Call done() once that round trip
+    has succeeded, failed() when it raised."""
+
+    sql: str
+    values: list[Any]
+    _registry: dict[str, str] | None = None
+    _text: str = ""
+    _name: str = ""
+    _known: bool = False
+    _reset: bool = False
+
+    def done(self) -> None:
+        if self._registry is not None and not self._known:
+            self._registry[self._text] = self._name
+
+    def failed(self) -> None:
+        if self._registry is None:
+            return
+        if self._reset:  # the DEALLOCATE may have run: forget everything rather than guess
+            self._registry.clear()
+        elif self._known:
+            # Gone from the session (DISCARD, a pooler) or its result type changed with the
+            # table: this request fails, the next one prepares it again under a new name.
+            self._registry.pop(self._text, None)
+
+
+def prepared_call(
+    cursor, statement: str, params: Sequence[Any] | Mapping[str, Any]
+) -> PreparedCall:
+    """`EXECUTE name(...)` of `statement` (psycopg2 placeholders, all `%s` or all
+    `%(name)s`), preceded by its PREPARE the first time on this connection. Several calls may
+    share one round trip if their texts run in the order they were obtained (a call may drop
+    every statement prepared before it, and prepares its own again). The statement as given
+    when GOVDATA["PREPARED_STATEMENTS"] is off."""
     if not settings.GOVDATA.get("PREPARED_STATEMENTS", True):
-        cursor.execute(statement, params)
-        return
+        return PreparedCall(statement, list(params) if not isinstance(params, Mapping) else params)
     text, values = _numbered(statement, params)
     arguments = ", ".join(["%s"] * len(values))
-    call = lambda name: f"EXECUTE {name}({arguments})" if values else f"EXECUTE {name}"  # noqa: E731
     prepared = _registry(cursor)
     name = prepared.get(text)
     if name is not None:
-        try:
-            cursor.execute(call(name), values)
-        except DatabaseError:
-            # Gone from the session (DISCARD, a pooler) or its result type changed with the
-            # table: this request fails, the next one prepares it again under a new name.
-            prepared.pop(text, None)
-            raise
-        return
-    reset = ""
-    if len(prepared) >= MAX_PER_CONNECTION:
+        call = f"EXECUTE {name}({arguments})" if values else f"EXECUTE {name}"
+        return PreparedCall(call, values, prepared, text, name, _known=True)
+    reset = len(prepared) >= MAX_PER_CONNECTION
+    if reset:
         prepared.clear()
-        reset = "DEALLOCATE ALL; "
     digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
     name = f"govdata_{digest}_{next(_attempts)}"
+    call = f"EXECUTE {name}({arguments})" if values else f"EXECUTE {name}"
+    head = "DEALLOCATE ALL; " if reset else ""
+    return PreparedCall(
+        f"{head}PREPARE {name} AS {text}; {call}", values, prepared, text, name, _reset=reset
+    )
+
+
+def execute_prepared(cursor, statement: str, params: Sequence[Any] | Mapping[str, Any]) -> None:
+    """cursor.execute(statement, params), as a prepared statement of this connection.
+    `statement` uses psycopg2 placeholders, either all `%s` or all `%(name)s`."""
+    call = prepared_call(cursor, statement, params)
     try:
-        cursor.execute(f"{reset}PREPARE {name} AS {text}; {call(name)}", values)
+        cursor.execute(call.sql, call.values)
     except DatabaseError:
-        if reset:  # the DEALLOCATE may have run: forget everything rather than guess
-            prepared.clear()
+        call.failed()
         raise
-    prepared[text] = name
+    call.done()
