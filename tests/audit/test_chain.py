@@ -148,3 +148,35 @@ def test_the_flush_waits_for_the_disk_even_when_the_session_default_does_not():
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit = on")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_the_append_and_flush_are_prepared_once_per_connection(
+    django_assert_num_queries,
+):
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    connection.__dict__.pop("_govdata_prepared", None)
+    with django_assert_num_queries(1) as first:
+        chain_append(BODY)
+    assert first.captured_queries[0]["sql"].count("PREPARE ") == 2
+    with django_assert_num_queries(1) as second:
+        chain_append({**BODY, "dataset_id": 9})
+    assert "PREPARE " not in second.captured_queries[0]["sql"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] == 2
+    assert chain_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_prepared_statements_off_the_append_is_sent_as_text(settings):
+    settings.GOVDATA = {**settings.GOVDATA, "PREPARED_STATEMENTS": False}
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    connection.__dict__.pop("_govdata_prepared", None)
+    event = chain_append(BODY)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        prepared = cursor.fetchone()[0]
+    assert event.seq == 1 and prepared == 0 and chain_verify().ok

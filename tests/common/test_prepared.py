@@ -98,3 +98,39 @@ def test_switched_off_it_is_a_plain_execute(settings, django_assert_num_queries)
         assert _run() == [(7, 4, "100%")]
     assert not queries.captured_queries[0]["sql"].startswith(("PREPARE", "EXECUTE"))
     assert _server_statements() == []
+
+
+def test_calls_sharing_one_round_trip_are_each_prepared_once(django_assert_num_queries):
+    from apps.common.prepared import prepared_call
+
+    def both(a: int, b: str):
+        with connection.cursor() as cursor:
+            first = prepared_call(cursor, "SELECT %s::int + 1", [a])
+            second = prepared_call(cursor, "SELECT %s::text || 'x'", [b])
+            cursor.execute(f"{first.sql}; {second.sql}", [*first.values, *second.values])
+            first.done()
+            second.done()
+            return cursor.fetchall(), first.sql, second.sql
+
+    with django_assert_num_queries(1):
+        rows, first_sql, second_sql = both(1, "a")
+    assert rows == [("ax",)] and "PREPARE" in first_sql and "PREPARE" in second_sql
+    rows, first_sql, second_sql = both(2, "b")
+    assert rows == [("bx",)]
+    assert first_sql.startswith("EXECUTE ") and second_sql.startswith("EXECUTE ")
+    assert len(_server_statements()) == 2
+
+
+def test_a_failed_shared_round_trip_prepares_afresh_next_time():
+    from apps.common.prepared import prepared_call
+
+    with connection.cursor() as cursor:
+        call = prepared_call(cursor, "SELECT 1 / %s::int", [0])
+        with pytest.raises(DatabaseError), transaction.atomic():
+            cursor.execute(call.sql, call.values)
+        call.failed()
+        retry = prepared_call(cursor, "SELECT 1 / %s::int", [1])
+        assert "PREPARE" in retry.sql  # never remembered: the first attempt's name is not reused
+        cursor.execute(retry.sql, retry.values)
+        retry.done()
+        assert cursor.fetchone() == (1,)
