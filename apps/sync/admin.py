@@ -8,9 +8,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from apps.sync.forms import SyncConfigForm
@@ -27,6 +29,7 @@ from apps.sync.services import (
     sync_run_request,
     sync_upload_store,
 )
+from apps.sync.uploads import upload_limit_install, upload_refused_size
 from govdata.crypto import secrets_decrypt
 
 
@@ -51,6 +54,27 @@ class SyncConfigAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return sync_configs_for_user(user=request.user)
+
+    # The upload limit has to be in place before anything reads request.POST/FILES, and the CSRF
+    # middleware reads POST before the view unless the view is csrf_exempt. The token is still
+    # checked: changeform_view is wrapped in csrf_protect by Django itself, and runs after the
+    # handler is installed (Django's "Modifying upload handlers on the fly").
+    @method_decorator(csrf_exempt)
+    def add_view(self, request, form_url="", extra_context=None):
+        upload_limit_install(request)
+        return super().add_view(request, form_url, extra_context)
+
+    @method_decorator(csrf_exempt)
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        upload_limit_install(request)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        # modelform_factory built this class for this call alone, so the size stays with this
+        # request.
+        form.refused_upload_size = upload_refused_size(request)
+        return form
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "dataset" and not request.user.is_superuser:

@@ -40,6 +40,10 @@ class SyncConfigForm(forms.ModelForm):
     )
     encoding = forms.ChoiceField(label=_("CSV encoding"), choices=ENCODINGS, required=False)
 
+    # Size of an upload apps.sync.uploads refused while it arrived (it never reaches
+    # cleaned_data); set by SyncConfigAdmin.get_form for the request at hand.
+    refused_upload_size: int | None = None
+
     class Meta:
         model = SyncConfig
         fields = [
@@ -54,12 +58,16 @@ class SyncConfigForm(forms.ModelForm):
 
     def clean_upload(self):
         upload = self.cleaned_data.get("upload")
-        if upload is not None and upload.size > settings.GOVDATA["UPLOAD_MAX_BYTES"]:
+        limit = settings.GOVDATA["UPLOAD_MAX_BYTES"]
+        size = self.refused_upload_size
+        if size is None and upload is not None and upload.size > limit:
+            size = upload.size
+        if size is not None:
             raise forms.ValidationError(
                 _("The file is %(size)s, over the limit of %(limit)s.")
                 % {
-                    "size": filesizeformat(upload.size),
-                    "limit": filesizeformat(settings.GOVDATA["UPLOAD_MAX_BYTES"]),
+                    "size": filesizeformat(size),
+                    "limit": filesizeformat(limit),
                 }
             )
         return upload
