@@ -13,7 +13,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 
 from apps.audit import charts, labels, selectors, stats
 from apps.audit.models import AuditEvent
@@ -25,16 +25,22 @@ PAGE = 50
 
 
 class SearchForm(forms.Form):
-    department = forms.CharField(label=_l("Department code"), required=False, max_length=32)
-    dataset = forms.CharField(label=_l("Dataset code"), required=False, max_length=64)
-    field = forms.CharField(label=_l("Field"), required=False, max_length=63)
-    purpose = forms.CharField(label=_l("Purpose contains"), required=False, max_length=200)
-    end_user = forms.CharField(label=_l("End user"), required=False, max_length=255)
-    outcome = forms.ChoiceField(
-        label=_l("Outcome"), required=False, choices=[("", "---"), *AuditEvent.Outcome.choices]
+    department = forms.CharField(
+        label=gettext_lazy("Department code"), required=False, max_length=32
     )
-    since = forms.DateTimeField(label=_l("From"), required=False)
-    until = forms.DateTimeField(label=_l("Until"), required=False)
+    dataset = forms.CharField(label=gettext_lazy("Dataset code"), required=False, max_length=64)
+    field = forms.CharField(label=gettext_lazy("Field"), required=False, max_length=63)
+    purpose = forms.CharField(
+        label=gettext_lazy("Purpose contains"), required=False, max_length=200
+    )
+    end_user = forms.CharField(label=gettext_lazy("End user"), required=False, max_length=255)
+    outcome = forms.ChoiceField(
+        label=gettext_lazy("Outcome"),
+        required=False,
+        choices=[("", "---"), *AuditEvent.Outcome.choices],
+    )
+    since = forms.DateTimeField(label=gettext_lazy("From"), required=False)
+    until = forms.DateTimeField(label=gettext_lazy("Until"), required=False)
 
     def filters(self) -> selectors.EventFilters:
         data = self.cleaned_data if self.is_valid() else {}
