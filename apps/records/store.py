@@ -215,13 +215,21 @@ def drop_table(cursor, table: str) -> None:
     cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(ident(table)))
 
 
-def staging_create(cursor, table: str, fields: Sequence[Any], key_field: str) -> None:
-    """A fresh staging table: the dataset's typed columns plus the source row number."""
+def staging_create(
+    cursor, table: str, fields: Sequence[Any], key_field: str, *, unlogged: bool = False
+) -> None:
+    """A fresh staging table: the dataset's typed columns plus the source row number.
+    `unlogged` for a staging table that is only read from (an incremental run's, upserted into
+    the live table): loading it then writes no WAL. A full run's staging table becomes the live
+    table, so it must be logged."""
     ensure_schema(cursor)
     drop_table(cursor, table)
     cursor.execute(
-        sql.SQL("CREATE TABLE {} ({} bigint NOT NULL, {})").format(
-            ident(table), sql.Identifier(ROW_COLUMN), _column_defs(fields, key_field)
+        sql.SQL("CREATE {} TABLE {} ({} bigint NOT NULL, {})").format(
+            sql.SQL("UNLOGGED" if unlogged else ""),
+            ident(table),
+            sql.Identifier(ROW_COLUMN),
+            _column_defs(fields, key_field),
         )
     )
 

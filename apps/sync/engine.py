@@ -236,7 +236,7 @@ def _execute(run: SyncRun) -> None:
     staging = staging_name(dataset.pk)
     run.rows_read = run.rows_rejected = 0
     with connection.cursor() as cursor:
-        store.staging_create(cursor, staging, fields, key)
+        store.staging_create(cursor, staging, fields, key, unlogged=incremental)
         with connector.open(watermark_column=watermark or None, since=since) as data:
             source_columns = data.columns or (columns if incremental else [])
             validator = RowValidator(specs=specs, source_columns=source_columns, key_field=key)
