@@ -103,26 +103,3 @@ def test_a_publish_during_an_export_in_parts_waits_for_it(api_world, settings):
     assert len(lines) == len(MANY) + 1
     after = _export(api_world.clients["granted"], "csv")
     assert len(after) == len(ROWS) + 1
-
-
-@pytest.mark.django_db(transaction=True)
-def test_an_abandoned_export_in_parts_stops_every_part(api_world, settings, monkeypatch):
-    import time
-
-    import apps.api.export as export
-
-    store_replace_rows(api_world.base.dataset, MANY)
-    _parts(settings, 3)
-    monkeypatch.setattr(export, "CHUNK", 8)
-    monkeypatch.setattr(export, "QUEUE_CHUNKS", 1)
-    client = api_world.clients["granted"]
-    response = client.get(f"{BASE}/export/?format=ndjson", **PURPOSE)
-    stream = iter(response.streaming_content)
-    next(stream)
-    next(stream)
-    response.close()
-    deadline = time.monotonic() + 10
-    while any(t.name == "export-copy" for t in threading.enumerate()):
-        assert time.monotonic() < deadline, "a part's COPY thread is still running"
-        time.sleep(0.05)
-    assert len(_export(client, "ndjson")) == len(MANY)

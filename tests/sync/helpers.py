@@ -88,3 +88,17 @@ def live_rows(dataset) -> list[tuple]:
             )
         )
         return cursor.fetchall()
+
+
+def config_form_data(world, upload, *, encoding: str = "") -> dict:
+    """POST data of the SyncConfig admin form for a full CSV run of the world's dataset."""
+    return {
+        "dataset": world.dataset.pk,
+        "kind": "csv",
+        "mode": "full",
+        "options": "{}",
+        "watermark_column": "",
+        "reject_threshold": "0.05",
+        "upload": upload,
+        "encoding": encoding,  # after the file in the body
+    }

@@ -10,7 +10,7 @@ from apps.sync import engine
 from apps.sync.models import SyncConfig, SyncRun
 from apps.sync.services import sync_config_set, sync_upload_store
 from tests.factories import UserFactory
-from tests.sync.helpers import population_rows, write_csv
+from tests.sync.helpers import config_form_data, population_rows, write_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -25,16 +25,7 @@ def test_upload_in_the_admin_stores_the_file_and_queues_a_run(
     world, admin_client_, tmp_path, django_capture_on_commit_callbacks
 ):
     path = write_csv(tmp_path / "p.csv", population_rows(5))
-    data = {
-        "dataset": world.dataset.pk,
-        "kind": "csv",
-        "mode": "full",
-        "options": "{}",
-        "watermark_column": "",
-        "reject_threshold": "0.05",
-        "encoding": "",
-        "upload": SimpleUploadedFile("p.csv", path.read_bytes()),
-    }
+    data = config_form_data(world, SimpleUploadedFile("p.csv", path.read_bytes()))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client_.post(reverse("admin:sync_syncconfig_add"), data)
     assert response.status_code == 302, response.content[:2000]

@@ -19,6 +19,7 @@ from apps.sync.models import SyncConfig, SyncRun
 from apps.sync.services import sync_config_set
 from apps.sync.uploads import UploadLimitHandler
 from tests.factories import UserFactory
+from tests.sync.helpers import config_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -66,16 +67,8 @@ def temp_file_spy(settings, monkeypatch):
 
 
 def form_data(world, upload: SimpleUploadedFile) -> dict:
-    return {
-        "dataset": world.dataset.pk,
-        "kind": "csv",
-        "mode": "full",
-        "options": "{}",
-        "watermark_column": "",
-        "reject_threshold": "0.05",
-        "upload": upload,
-        "encoding": "gb18030",  # after the file in the body: must survive the refusal
-    }
+    # The encoding comes after the file in the body: it must survive the refusal.
+    return config_form_data(world, upload, encoding="gb18030")
 
 
 def csv_bytes(size: int) -> bytes:
