@@ -1,20 +1,95 @@
 """Throttling per application (or per person for browser calls); 429 carries Retry-After.
 
-A sliding window counted in two fixed windows (the current one and the one before, weighted by
-how much of it still overlaps the last `duration` seconds): constant work and a three-number
-cache entry per caller. DRF's SimpleRateThrottle keeps every request's timestamp instead, and
-the process cache pickles that list on every request: at 6,000/min, up to 6,000 floats each way.
-The count is per process (the cache is in-process, so that reads never depend on Redis) and a
-read-modify-write without a lock, so concurrent requests of one caller may undercount by a few.
+A sliding window counted in two fixed windows: the current one and the one before, weighted by
+how much of it still overlaps the last `duration` seconds. Constant work and two counters per
+caller, where DRF's SimpleRateThrottle keeps every request's timestamp (and the process cache
+pickled that list both ways on every request: up to 6,000 floats at the default rate).
+
+The counters live in Redis, so that an application's rate holds across gunicorn workers and
+web nodes: one round trip, a script that checks and counts atomically. Record reads must not
+depend on Redis, so when it cannot be reached the throttle counts in the process instead
+(per worker: the limit then applies per process) and tries Redis again after RETRY_SECONDS.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
+import time
 
+from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from apps.api.auth import ApplicationUser
+
+logger = logging.getLogger(__name__)
+KEY_PREFIX = "govdata:throttle:"
+RETRY_SECONDS = 5.0
+TIMEOUT_SECONDS = 0.2  # a Redis that does not answer must not hold up reads
+
+# KEYS: this window's and the previous window's counter. ARGV: limit, the previous window's
+# weight, this counter's time to live. Counts the request only if it is allowed.
+_CHECK_AND_COUNT = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
+if previous * tonumber(ARGV[2]) + current + 1 > tonumber(ARGV[1]) then
+  return {0, current, previous}
+end
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return {1, current, previous}
+"""
+
+
+class _SharedCounters:
+    """The Redis client of this process, or None while Redis is out of reach."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._script = None
+        self._down_until = 0.0
+
+    def script(self):
+        if not settings.REDIS_URL or time.monotonic() < self._down_until:
+            return None
+        with self._lock:
+            if self._script is None:
+                import redis
+
+                client = redis.Redis.from_url(
+                    settings.REDIS_URL,
+                    socket_timeout=TIMEOUT_SECONDS,
+                    socket_connect_timeout=TIMEOUT_SECONDS,
+                )
+                self._script = client.register_script(_CHECK_AND_COUNT)
+            return self._script
+
+    def failed(self, exc: Exception) -> None:
+        if time.monotonic() >= self._down_until:
+            logger.warning("Throttle counting per process for %ss: %s", RETRY_SECONDS, exc)
+        self._down_until = time.monotonic() + RETRY_SECONDS
+
+
+_shared = _SharedCounters()
+
+
+def throttle_reset() -> None:
+    """Forget every caller's counts (tests, or after changing the rates)."""
+    from django.core.cache import cache
+
+    script = _shared.script()
+    if script is not None:
+        client = script.registered_client
+        keys = list(client.scan_iter(f"{_prefix()}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    cache.clear()
+
+
+def _prefix() -> str:
+    # The database name keeps test databases (and several platforms on one Redis) apart.
+    return f"{KEY_PREFIX}{settings.DATABASES['default']['NAME']}:"
 
 
 class ApplicationRateThrottle(SimpleRateThrottle):
@@ -36,37 +111,53 @@ class ApplicationRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        now = self.timer()
-        window, elapsed = divmod(now, self.duration)
-        current, previous = self._counts(self.cache.get(self.key), int(window))
+        window, elapsed = divmod(self.timer(), self.duration)
+        weight = (self.duration - elapsed) / self.duration
+        counted = self._count_shared(int(window), weight)
+        if counted is None:
+            counted = self._count_local(int(window), weight)
+        allowed, current, previous = counted
         self._state = (elapsed, current, previous)
-        if self._estimate(elapsed, current, previous) + 1 > self.num_requests:
-            return False
-        self.cache.set(self.key, (int(window), current + 1, previous), 2 * self.duration)
-        return True
+        return allowed
 
-    @staticmethod
-    def _counts(entry, window: int) -> tuple[int, int]:
-        """(this window's count, the previous window's count) from the cached entry."""
-        if entry is None:
-            return 0, 0
-        stored_window, current, previous = entry
-        if stored_window == window:
-            return current, previous
-        if stored_window == window - 1:
-            return 0, current
-        return 0, 0
+    def _count_shared(self, window: int, weight: float) -> tuple[bool, int, int] | None:
+        script = _shared.script()
+        if script is None:
+            return None
+        import redis
 
-    def _estimate(self, elapsed: float, current: int, previous: int) -> float:
-        return previous * (self.duration - elapsed) / self.duration + current
+        prefix = f"{_prefix()}{self.key}:"
+        try:
+            allowed, current, previous = script(
+                keys=[f"{prefix}{window}", f"{prefix}{window - 1}"],
+                args=[self.num_requests, repr(weight), 2 * self.duration],
+            )
+        except redis.RedisError as exc:
+            _shared.failed(exc)
+            return None
+        return bool(allowed), int(current), int(previous)
+
+    def _count_local(self, window: int, weight: float) -> tuple[bool, int, int]:
+        """The same count in the process cache (a read-modify-write without a lock:
+        concurrent requests of one caller may undercount by a few)."""
+        current, previous = 0, 0
+        entry = self.cache.get(self.key)
+        if entry is not None:
+            stored_window, stored_current, stored_previous = entry
+            if stored_window == window:
+                current, previous = stored_current, stored_previous
+            elif stored_window == window - 1:
+                previous = stored_current
+        if previous * weight + current + 1 > self.num_requests:
+            return False, current, previous
+        self.cache.set(self.key, (window, current + 1, previous), 2 * self.duration)
+        return True, current, previous
 
     def wait(self) -> float | None:
         """Seconds until one more request fits in the window."""
         elapsed, current, previous = self._state
         room = self.num_requests - 1
-        if (
-            current and current > room
-        ):  # full already: wait for this window to end, then for its weight
+        if current and current > room:  # full already: wait for this window to end, then more
             seconds = self.duration - elapsed + self.duration * (1 - room / current)
         elif previous:
             seconds = self.duration - elapsed - (room - current) * self.duration / previous

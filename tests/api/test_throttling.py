@@ -1,4 +1,5 @@
-"""The per-application throttle: a sliding window in constant space, with Retry-After."""
+"""The per-application throttle: a sliding window counted in Redis (shared by every worker),
+in the process when Redis is out of reach, with Retry-After."""
 
 from __future__ import annotations
 
@@ -6,31 +7,53 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.core.cache import cache
+from django.conf import settings as django_settings
 
-from apps.api.throttling import ApplicationRateThrottle
+from apps.api import throttling
+from apps.api.models import AgencyApplication
+from apps.api.throttling import ApplicationRateThrottle, throttle_reset
 from apps.common import clock
+
+START = dt.datetime(2026, 11, 2, 10, 0, 50, tzinfo=dt.UTC)
 
 
 @pytest.fixture
 def two_per_minute():
     from rest_framework.settings import api_settings
 
-    cache.clear()
+    throttle_reset()
     ApplicationRateThrottle.THROTTLE_RATES = {"application": "2/min"}
     yield
     ApplicationRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    cache.clear()
+    throttle_reset()
+
+
+@pytest.fixture
+def redis_unreachable(settings, monkeypatch):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    monkeypatch.setattr(throttling, "_shared", throttling._SharedCounters())
 
 
 def _codes(client, n: int) -> list[int]:
     return [client.get("/api/v1/departments/").status_code for _ in range(n)]
 
 
+def _redis():
+    import redis
+
+    return redis.Redis.from_url(django_settings.REDIS_URL)
+
+
+def _counter_key(world, moment: dt.datetime) -> str:
+    agency = AgencyApplication.objects.get(department=world.consumer)
+    window = int(moment.timestamp() // 60)
+    name = django_settings.DATABASES["default"]["NAME"]
+    return f"govdata:throttle:{name}:throttle_application_app:{agency.pk}:{window}"
+
+
 def test_requests_past_the_rate_get_429_with_retry_after(api_world, two_per_minute):
     client = api_world.clients["granted"]
-    start = dt.datetime(2026, 11, 2, 10, 0, 0, tzinfo=dt.UTC)
-    with time_machine.travel(start, tick=False):
+    with time_machine.travel(START - dt.timedelta(seconds=50), tick=False):
         assert _codes(client, 3) == [200, 200, 429]
         response = client.get("/api/v1/departments/")
     assert 60 <= int(response["Retry-After"]) <= 120
@@ -39,19 +62,18 @@ def test_requests_past_the_rate_get_429_with_retry_after(api_world, two_per_minu
 
 def test_the_last_minutes_requests_still_count_when_a_new_minute_starts(api_world, two_per_minute):
     client = api_world.clients["granted"]
-    start = dt.datetime(2026, 11, 2, 10, 0, 50, tzinfo=dt.UTC)
-    with time_machine.travel(start, tick=False):
+    with time_machine.travel(START, tick=False):
         assert _codes(client, 2) == [200, 200]
     # 20 s later, in the next fixed minute: the two are 20 s old and still within the window.
-    with time_machine.travel(start + dt.timedelta(seconds=20), tick=False):
+    with time_machine.travel(START + dt.timedelta(seconds=20), tick=False):
         response = client.get("/api/v1/departments/")
         assert response.status_code == 429
         assert 1 <= int(response["Retry-After"]) <= 60
     # Half of the previous minute has slid out: one request fits again, not two.
-    with time_machine.travel(start + dt.timedelta(seconds=40), tick=False):
+    with time_machine.travel(START + dt.timedelta(seconds=40), tick=False):
         assert _codes(client, 2) == [200, 429]
     # Two minutes on, nothing counts any more.
-    with time_machine.travel(start + dt.timedelta(seconds=180), tick=False):
+    with time_machine.travel(START + dt.timedelta(seconds=180), tick=False):
         assert _codes(client, 2) == [200, 200]
 
 
@@ -61,13 +83,24 @@ def test_each_application_has_its_own_count(api_world, two_per_minute):
         assert _codes(api_world.clients["owner"], 2) == [200, 200]
 
 
-def test_the_cache_entry_stays_three_numbers_whatever_the_count(api_world, two_per_minute):
-    ApplicationRateThrottle.THROTTLE_RATES = {"application": "100000/min"}
+def test_the_count_is_shared_by_every_worker_through_redis(api_world, two_per_minute):
     client = api_world.clients["granted"]
-    with time_machine.travel(clock.now(), tick=False):
-        _codes(client, 50)
-    from apps.api.models import AgencyApplication
+    with time_machine.travel(START, tick=False):
+        assert _codes(client, 1) == [200]
+        key = _counter_key(api_world.base, START)
+        assert int(_redis().get(key)) == 1  # counted where every worker sees it
+        _redis().incr(key)  # another worker's request in the same minute
+        assert _codes(client, 1) == [429]
 
-    agency_pk = AgencyApplication.objects.get(department=api_world.base.consumer).pk
-    window, current, previous = cache.get(f"throttle_application_app:{agency_pk}")
-    assert current == 50 and previous == 0
+
+def test_without_redis_reads_go_on_and_each_process_counts_alone(
+    api_world, two_per_minute, redis_unreachable
+):
+    client = api_world.clients["granted"]
+    agency = AgencyApplication.objects.get(department=api_world.base.consumer)
+    with time_machine.travel(START, tick=False):
+        assert _codes(client, 3) == [200, 200, 429]
+        from django.core.cache import cache
+
+        window, current, previous = cache.get(f"throttle_application_app:{agency.pk}")
+    assert (current, previous) == (2, 0)  # three numbers, whatever the rate

@@ -2,9 +2,9 @@
 
 - PostgreSQL stopped and started while agencies read: a clear 503 problem with Retry-After while
   it is down, full recovery after, and an audit log with nothing lost or duplicated.
-- Redis stopped: reads and auditing keep working (the read path needs no Redis: the cache is
-  per process, throttling uses it), and a Celery worker that lived through the outage runs
-  the scheduled work sent once Redis is back.
+- Redis stopped: reads and auditing keep working (the read path needs no Redis: throttling
+  counts in each process while Redis is out of reach), and a Celery worker that lived through
+  the outage runs the scheduled work sent once Redis is back.
 - A Celery worker killed during a sync: tests/sync/test_faults.py (sync issue).
 
 These stop shared services on the machine: every other test running at the same time fails.
