@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import logging
 import queue
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.http import StreamingHttpResponse
 from psycopg2 import sql
 
@@ -27,6 +28,7 @@ from apps.records.query import RecordQuery, export_statement, records_iter
 BOM = "\ufeff".encode()
 CHUNK = 256 * 1024
 QUEUE_CHUNKS = 8  # at most ~2 MiB in flight per export
+logger = logging.getLogger(__name__)
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 _DONE = object()
 
@@ -110,27 +112,38 @@ def _page_ranges(query: RecordQuery) -> list[tuple[int, int | None]] | None:
     return [(first, end) for first, end in zip(bounds, [*bounds[1:], None], strict=True)]
 
 
-@contextlib.contextmanager
-def _snapshot_connection(snapshot: str) -> Iterator[Any]:
-    """A connection of its own, reading the data exactly as the export's first connection
-    sees it (the snapshot that connection exported), whatever is published meanwhile."""
-    wrapper = connections.create_connection(DEFAULT_DB_ALIAS)
+def _snapshot_connections(snapshot: str, count: int) -> list[Any]:
+    """`count` connections of their own, each reading the data exactly as the export's first
+    connection sees it (the snapshot that connection exported), whatever is published
+    meanwhile; an empty list if they cannot all be opened (max_connections reached, say):
+    the export is then read over the first connection alone."""
+    wrappers: list[Any] = []
     try:
-        wrapper.ensure_connection()
-        with wrapper.connection.cursor() as cur:
-            cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            cur.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
-        yield wrapper.connection
-    finally:
+        for _ in range(count):
+            wrapper = connections.create_connection(DEFAULT_DB_ALIAS)
+            wrappers.append(wrapper)
+            wrapper.ensure_connection()
+            with wrapper.connection.cursor() as cur:
+                cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cur.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+    except DatabaseError as exc:
+        logger.warning("Export read over one connection: %s", exc)
+        _close(wrappers)
+        return []
+    return wrappers
+
+
+def _close(wrappers: list[Any]) -> None:
+    for wrapper in wrappers:
         wrapper.close()  # ends its read-only transaction too
 
 
-def _pump(statement: str, source, chunks: queue.Queue, cancelled, failure: list) -> None:
-    """COPY `statement` into `chunks`, then a _DONE marker. `source` is a context manager
-    giving the connection (a connection of its own is opened and closed in this thread)."""
+def _pump(statement: str, raw, chunks: queue.Queue, cancelled, failure: list) -> None:
+    """COPY `statement` over the psycopg2 connection `raw` into `chunks`, then a _DONE
+    marker."""
     writer = _ChunkWriter(chunks, cancelled)
     try:
-        with source as raw, raw.cursor() as cur:
+        with raw.cursor() as cur:
             cur.copy_expert(statement, writer, size=CHUNK)
         writer.flush()
     except BaseException as exc:  # noqa: BLE001 - handed to the response thread
@@ -146,6 +159,28 @@ def _pump(statement: str, source, chunks: queue.Queue, cancelled, failure: list)
                     break
 
 
+def _sources(query: RecordQuery, fmt: str, raw) -> tuple[list[tuple[str, Any]], list[Any], bool]:
+    """(statement, psycopg2 connection) of each part, the extra connections opened, and
+    whether `raw` was left in a read-only transaction holding the snapshot (to commit)."""
+    ranges = _page_ranges(query)
+    if ranges is None:
+        return [(_copy_sql(query, fmt), raw)], [], False
+    statements = [_copy_sql(query, fmt, pages) for pages in ranges]
+    with raw.cursor() as cur:
+        # The lock before the snapshot: a publish (which swaps the table) waits for the
+        # export instead of slipping in between the parts' first reads, where a part would
+        # find the new table and none of its rows in the snapshot.
+        cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(query.table))
+        cur.execute("SELECT pg_export_snapshot()")
+        snapshot = cur.fetchone()[0]
+    extra = _snapshot_connections(snapshot, len(ranges) - 1)
+    if not extra:  # still in the snapshot's transaction: one consistent read all the same
+        return [(_copy_sql(query, fmt), raw)], [], True
+    raws = [raw] + [wrapper.connection for wrapper in extra]
+    return list(zip(statements, raws, strict=True)), extra, True
+
+
 def _stream_copy(query: RecordQuery, fmt: str) -> Iterator[bytes]:
     """COPY into the response; a large unordered export is read in parts over several
     connections at once (one core each), all in one snapshot, each chunk holding whole rows
@@ -154,34 +189,19 @@ def _stream_copy(query: RecordQuery, fmt: str) -> Iterator[bytes]:
     cancelled = threading.Event()
     failure: list[BaseException] = []
     threads: list[threading.Thread] = []
-    finished = False
+    extra: list[Any] = []
+    snapshot_opened = finished = False
     try:
         if fmt == "csv":
             yield BOM + _header(query)
-        ranges = _page_ranges(query)
         connection.ensure_connection()
         raw = connection.connection
-        if ranges is None:
-            # (not `with raw`: a psycopg2 connection's own context manager commits)
-            sources = [(_copy_sql(query, fmt), contextlib.nullcontext(raw))]
-        else:
-            with raw.cursor() as cur:
-                # The lock before the snapshot: a publish (which swaps the table) waits for
-                # the export instead of slipping in between the parts' first reads, where a
-                # part would find the new table and none of its rows in the snapshot.
-                cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(query.table))
-                cur.execute("SELECT pg_export_snapshot()")
-                snapshot = cur.fetchone()[0]
-            sources = [(_copy_sql(query, fmt, ranges[0]), contextlib.nullcontext(raw))] + [
-                (_copy_sql(query, fmt, pages), _snapshot_connection(snapshot))
-                for pages in ranges[1:]
-            ]
-        for statement, source in sources:
+        sources, extra, snapshot_opened = _sources(query, fmt, raw)
+        for statement, part_raw in sources:
             threads.append(
                 threading.Thread(
                     target=_pump,
-                    args=(statement, source, chunks, cancelled, failure),
+                    args=(statement, part_raw, chunks, cancelled, failure),
                     name="export-copy",
                     daemon=True,
                 )
@@ -198,7 +218,7 @@ def _stream_copy(query: RecordQuery, fmt: str) -> Iterator[bytes]:
             yield chunk
         for thread in threads:
             thread.join()
-        if ranges is not None:
+        if snapshot_opened:
             with raw.cursor() as cur:
                 cur.execute("COMMIT")  # the snapshot's read-only transaction
         finished = True
@@ -210,6 +230,7 @@ def _stream_copy(query: RecordQuery, fmt: str) -> Iterator[bytes]:
                     chunks.get(timeout=0.5)
             # An interrupted COPY leaves the session mid-protocol: start afresh next time.
             connection.close()
+        _close(extra)
 
 
 def _stream_rows(query: RecordQuery, fmt: str) -> Iterator[bytes]:

@@ -103,3 +103,18 @@ def test_a_publish_during_an_export_in_parts_waits_for_it(api_world, settings):
     assert len(lines) == len(MANY) + 1
     after = _export(api_world.clients["granted"], "csv")
     assert len(after) == len(ROWS) + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_spare_connections_the_export_is_read_over_one(
+    api_world, settings, monkeypatch, caplog
+):
+    from django.db import connections
+
+    store_replace_rows(api_world.base.dataset, MANY)
+    _parts(settings, 3)
+    unreachable = {**connections.settings["default"], "PORT": "1"}  # nothing listens there
+    monkeypatch.setitem(connections.settings, "default", unreachable)
+    lines = _export(api_world.clients["granted"], "csv")
+    assert len(lines) == len(MANY) + 1
+    assert "Export read over one connection" in caplog.text
