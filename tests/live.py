@@ -65,11 +65,30 @@ def wait_http(url: str, *, timeout: float = 60, proc: subprocess.Popen | None = 
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
+_static_collected = False
+
+
+def collect_static() -> None:
+    """Static files for the server to serve (WhiteNoise serves STATIC_ROOT, as in production):
+    without them the admin pages come out unstyled. Once per test session; later calls only
+    copy what changed."""
+    global _static_collected
+    if not _static_collected:
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=BASE_DIR,
+            env=server_env(),
+            check=True,
+        )
+        _static_collected = True
+
+
 @contextlib.contextmanager
 def gunicorn_server(
     *, workers: int = 2, threads: int = 4, log_path: Path | None = None, **env: str
 ) -> Iterator[str]:
     """Yield the base URL (http://127.0.0.1:PORT) of a gunicorn serving config.wsgi."""
+    collect_static()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     origins = f"{base},http://localhost:{port}"

@@ -142,6 +142,11 @@ def test_list_published_requested_partly_approved_read_masked_and_audited(
 
         # 1. The provider's officer imports and publishes the responsibility list.
         provider = login(browser, base_url, world.provider_officer.username)
+        # The admin is styled: its stylesheet is served and applied (not raw HTML).
+        header_colour = provider.evaluate(
+            "getComputedStyle(document.querySelector('#header')).backgroundColor"
+        )
+        assert header_colour not in ("", "rgba(0, 0, 0, 0)", "transparent"), header_colour
         shots.take(provider, "provider-officer-admin")
         provider.goto("/admin/catalog/dataset/import/")
         provider.select_option("#id_department", label=str(world.provider))
