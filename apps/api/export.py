@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
+import psycopg2
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.http import StreamingHttpResponse
@@ -41,8 +42,8 @@ class _ChunkWriter:
     """The file object COPY writes to: batches rows into chunks and blocks when the consumer
     is behind (back-pressure reaches PostgreSQL through the socket)."""
 
-    def __init__(self, out: queue.Queue, cancelled: threading.Event) -> None:
-        self.out, self.cancelled = out, cancelled
+    def __init__(self, out: queue.Queue, stop: threading.Event) -> None:
+        self.out, self.stop = out, stop
         self.buffer = bytearray()
 
     def write(self, data) -> int:
@@ -56,7 +57,7 @@ class _ChunkWriter:
             return
         chunk, self.buffer = bytes(self.buffer), bytearray()
         while True:
-            if self.cancelled.is_set():
+            if self.stop.is_set():
                 raise _Cancelled
             try:
                 self.out.put(chunk, timeout=0.5)
@@ -112,11 +113,15 @@ def _page_ranges(query: RecordQuery) -> list[tuple[int, int | None]] | None:
     return [(first, end) for first, end in zip(bounds, [*bounds[1:], None], strict=True)]
 
 
-def _snapshot_connections(snapshot: str, count: int) -> list[Any]:
-    """`count` connections of their own, each reading the data exactly as the export's first
-    connection sees it (the snapshot that connection exported), whatever is published
-    meanwhile; an empty list if they cannot all be opened (max_connections reached, say):
-    the export is then read over the first connection alone."""
+# Split exports a process runs at once: past this, exports are read over one connection, so
+# that a burst of exports cannot take every database connection (or a pooler's whole pool).
+_split_exports = threading.BoundedSemaphore(2)
+
+
+def _open_extra(count: int) -> list[Any]:
+    """`count` connections of their own, each in a read-only REPEATABLE READ transaction that
+    has not yet taken its snapshot; an empty list if they cannot all be opened
+    (max_connections reached, say)."""
     wrappers: list[Any] = []
     try:
         for _ in range(count):
@@ -125,88 +130,115 @@ def _snapshot_connections(snapshot: str, count: int) -> list[Any]:
             wrapper.ensure_connection()
             with wrapper.connection.cursor() as cur:
                 cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                cur.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
-    except DatabaseError as exc:
+    except (DatabaseError, psycopg2.Error) as exc:
         logger.warning("Export read over one connection: %s", exc)
         _close(wrappers)
         return []
     return wrappers
 
 
+def _join_snapshot(wrappers: list[Any], snapshot: str, table: sql.Composable) -> bool:
+    """Give every extra connection the first one's snapshot and the table's share lock, or
+    tell that one could not have it at once. NOWAIT: a change waiting for the first
+    connection's lock (a publish) queues every later share lock behind it, and the first
+    connection only lets go once the parts are done: waiting here would never end."""
+    try:
+        for wrapper in wrappers:
+            with wrapper.connection.cursor() as cur:
+                cur.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+                cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE NOWAIT").format(table))
+    except (DatabaseError, psycopg2.Error) as exc:
+        logger.warning("Export read over one connection: %s", exc)
+        return False
+    return True
+
+
 def _close(wrappers: list[Any]) -> None:
+    """Close the extra connections (ending their read-only transactions)."""
     for wrapper in wrappers:
-        wrapper.close()  # ends its read-only transaction too
+        wrapper.close()
 
 
-def _pump(statement: str, raw, chunks: queue.Queue, cancelled, failure: list) -> None:
+def _pump(statement: str, raw, chunks: queue.Queue, stop, gone, failure: list) -> None:
     """COPY `statement` over the psycopg2 connection `raw` into `chunks`, then a _DONE
-    marker."""
-    writer = _ChunkWriter(chunks, cancelled)
+    marker, which is always delivered unless the response is `gone` (else the response
+    would wait for it for ever). A failed part sets `stop`, so that the others end too."""
+    writer = _ChunkWriter(chunks, stop)
     try:
         with raw.cursor() as cur:
             cur.copy_expert(statement, writer, size=CHUNK)
         writer.flush()
     except BaseException as exc:  # noqa: BLE001 - handed to the response thread
         failure.append(exc)
-        cancelled.set()  # the other parts stop too
+        stop.set()
     finally:
-        while True:
+        while not gone.is_set():
             try:
                 chunks.put(_DONE, timeout=0.5)
                 break
             except queue.Full:
-                if cancelled.is_set():
-                    break
+                continue
 
 
 def _sources(query: RecordQuery, fmt: str, raw) -> tuple[list[tuple[str, Any]], list[Any], bool]:
-    """(statement, psycopg2 connection) of each part, the extra connections opened, and
-    whether `raw` was left in a read-only transaction holding the snapshot (to commit)."""
+    """(statement, psycopg2 connection) of each part, the extra connections opened (they
+    hold one of the process's split-export slots: close them, then release it), and whether
+    `raw` was left in a read-only transaction holding the snapshot (to commit)."""
     ranges = _page_ranges(query)
-    if ranges is None:
+    if ranges is None or not _split_exports.acquire(blocking=False):
         return [(_copy_sql(query, fmt), raw)], [], False
-    statements = [_copy_sql(query, fmt, pages) for pages in ranges]
-    with raw.cursor() as cur:
-        # The lock before the snapshot: a publish (which swaps the table) waits for the
-        # export instead of slipping in between the parts' first reads, where a part would
-        # find the new table and none of its rows in the snapshot.
-        cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(query.table))
-        cur.execute("SELECT pg_export_snapshot()")
-        snapshot = cur.fetchone()[0]
-    extra = _snapshot_connections(snapshot, len(ranges) - 1)
-    if not extra:  # still in the snapshot's transaction: one consistent read all the same
+    extra: list[Any] = []
+    try:
+        statements = [_copy_sql(query, fmt, pages) for pages in ranges]
+        extra = _open_extra(len(ranges) - 1)
+        if extra:
+            with raw.cursor() as cur:
+                # The lock before the snapshot: a publish (which swaps the table) waits for
+                # the export instead of slipping in before a part's first read, where the
+                # part would find the new table and none of its rows in the snapshot.
+                cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS SHARE MODE").format(query.table))
+                cur.execute("SELECT pg_export_snapshot()")
+                snapshot = cur.fetchone()[0]
+            joined = _join_snapshot(extra, snapshot, query.table)
+    except BaseException:
+        _close(extra)
+        _split_exports.release()
+        raise
+    if not extra:
+        _split_exports.release()
+        return [(_copy_sql(query, fmt), raw)], [], False
+    if not joined:
+        _close(extra)
+        _split_exports.release()
+        # Still in the snapshot's transaction: one consistent read all the same.
         return [(_copy_sql(query, fmt), raw)], [], True
     raws = [raw] + [wrapper.connection for wrapper in extra]
     return list(zip(statements, raws, strict=True)), extra, True
 
 
-def _stream_copy(query: RecordQuery, fmt: str) -> Iterator[bytes]:
-    """COPY into the response; a large unordered export is read in parts over several
-    connections at once (one core each), all in one snapshot, each chunk holding whole rows
-    of one part."""
+def stream_parts(sources: list[tuple[str, Any]]) -> Iterator[bytes]:
+    """The output of several COPY ... TO STDOUT statements, each over its own psycopg2
+    connection (`sources`: (statement, connection) pairs) and read by a thread of its own,
+    in chunks as they come. If a part fails, the others stop and the error is raised here; if
+    the consumer goes away, every part stops (its COPY is cancelled on the server); either
+    way the caller's connections may be mid-protocol and should be closed."""
     chunks: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
-    cancelled = threading.Event()
+    stop, gone = threading.Event(), threading.Event()
     failure: list[BaseException] = []
-    threads: list[threading.Thread] = []
-    extra: list[Any] = []
-    snapshot_opened = finished = False
+    threads = [
+        threading.Thread(
+            target=_pump,
+            args=(statement, raw, chunks, stop, gone, failure),
+            name="export-copy",
+            daemon=True,
+        )
+        for statement, raw in sources
+    ]
+    finished = False
     try:
-        if fmt == "csv":
-            yield BOM + _header(query)
-        connection.ensure_connection()
-        raw = connection.connection
-        sources, extra, snapshot_opened = _sources(query, fmt, raw)
-        for statement, part_raw in sources:
-            threads.append(
-                threading.Thread(
-                    target=_pump,
-                    args=(statement, part_raw, chunks, cancelled, failure),
-                    name="export-copy",
-                    daemon=True,
-                )
-            )
-            threads[-1].start()
+        for thread in threads:
+            thread.start()
         remaining = len(threads)
         while remaining:
             chunk = chunks.get()
@@ -218,19 +250,43 @@ def _stream_copy(query: RecordQuery, fmt: str) -> Iterator[bytes]:
             yield chunk
         for thread in threads:
             thread.join()
+        finished = True
+    finally:
+        if not finished:
+            gone.set()
+            stop.set()
+            for _statement, raw in sources:  # a COPY waiting on the server stops now
+                with contextlib.suppress(Exception):
+                    raw.cancel()
+            while any(thread.is_alive() for thread in threads):
+                with contextlib.suppress(queue.Empty):
+                    chunks.get(timeout=0.5)
+
+
+def _stream_copy(query: RecordQuery, fmt: str) -> Iterator[bytes]:
+    """COPY into the response; a large unordered export is read in parts over several
+    connections at once (one core each), all in one snapshot, each chunk holding whole rows
+    of one part."""
+    extra: list[Any] = []
+    finished = False
+    try:
+        if fmt == "csv":
+            yield BOM + _header(query)
+        connection.ensure_connection()
+        raw = connection.connection
+        sources, extra, snapshot_opened = _sources(query, fmt, raw)
+        yield from stream_parts(sources)
         if snapshot_opened:
             with raw.cursor() as cur:
                 cur.execute("COMMIT")  # the snapshot's read-only transaction
         finished = True
     finally:
         if not finished:
-            cancelled.set()
-            while any(thread.is_alive() for thread in threads):
-                with contextlib.suppress(queue.Empty):
-                    chunks.get(timeout=0.5)
             # An interrupted COPY leaves the session mid-protocol: start afresh next time.
             connection.close()
-        _close(extra)
+        if extra:
+            _close(extra)
+            _split_exports.release()
 
 
 def _stream_rows(query: RecordQuery, fmt: str) -> Iterator[bytes]:

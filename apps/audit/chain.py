@@ -132,10 +132,10 @@ def _run_fast(cursor, statement: str, params: list[Any]) -> tuple[list[str], str
             f"COMMIT; {flush.sql}",
             [*append.values, *flush.values],
         )
-    except BaseException:  # an interrupted round trip must not leave its BEGIN open either
+    except BaseException as exc:  # an interrupted round trip must not leave its BEGIN open
         _end_failed_block(cursor)
-        append.failed()
-        flush.failed()
+        append.failed(exc)
+        flush.failed(exc)
         raise
     append.done()
     flush.done()

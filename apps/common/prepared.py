@@ -81,15 +81,25 @@ class PreparedCall:
         if self._registry is not None and not self._known:
             self._registry[self._text] = self._name
 
-    def failed(self) -> None:
+    def failed(self, error: BaseException | None = None) -> None:
+        """After the round trip raised `error`. A name this connection had prepared is only
+        forgotten when the server says the statement is gone (DISCARD, a pooler) or its
+        result type changed with the table: after any other error (a timeout, a failed
+        read) it is still there, and forgetting it would leave it prepared but unused."""
         if self._registry is None:
             return
         if self._reset:  # the DEALLOCATE may have run: forget everything rather than guess
             self._registry.clear()
-        elif self._known:
-            # Gone from the session (DISCARD, a pooler) or its result type changed with the
-            # table: this request fails, the next one prepares it again under a new name.
+        elif self._known and _statement_gone(error):
             self._registry.pop(self._text, None)
+
+
+def _statement_gone(error: BaseException | None) -> bool:
+    code = getattr(error, "pgcode", None) or getattr(
+        getattr(error, "__cause__", None), "pgcode", None
+    )
+    # 26000 invalid_sql_statement_name; 0A000 "cached plan must not change result type".
+    return code is None or code in ("26000", "0A000")
 
 
 def prepared_call(
@@ -127,7 +137,7 @@ def execute_prepared(cursor, statement: str, params: Sequence[Any] | Mapping[str
     call = prepared_call(cursor, statement, params)
     try:
         cursor.execute(call.sql, call.values)
-    except DatabaseError:
-        call.failed()
+    except DatabaseError as exc:
+        call.failed(exc)
         raise
     call.done()

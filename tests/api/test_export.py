@@ -4,6 +4,7 @@ snapshot, and a publish cannot slip in between the parts."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection
@@ -46,7 +47,9 @@ def _pages(dataset) -> int:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("fmt", ["csv", "ndjson"])
-def test_an_export_in_parts_has_exactly_the_rows_of_one_connection(api_world, settings, fmt):
+def test_an_export_in_parts_has_exactly_the_rows_of_one_connection(
+    api_world, settings, fmt, caplog
+):
     store_replace_rows(api_world.base.dataset, MANY)
     assert _pages(api_world.base.dataset) >= 6  # big enough to be split three ways
     client = api_world.clients["granted"]
@@ -54,7 +57,9 @@ def test_an_export_in_parts_has_exactly_the_rows_of_one_connection(api_world, se
     whole = _export(client, fmt)
     _parts(settings, 3)
     threads_before = threading.active_count()
-    parts = _export(client, fmt)
+    with caplog.at_level("WARNING", logger="apps.api.export"):
+        parts = _export(client, fmt)
+    assert "read over one connection" not in caplog.text  # really read in three parts
     assert len(whole) == len(MANY) + (1 if fmt == "csv" else 0)
     assert parts[0] == whole[0]  # the header (csv) stays first
     assert sorted(parts) == sorted(whole)
@@ -118,3 +123,82 @@ def test_without_spare_connections_the_export_is_read_over_one(
     lines = _export(api_world.clients["granted"], "csv")
     assert len(lines) == len(MANY) + 1
     assert "Export read over one connection" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_part_that_fails_ends_the_stream_with_its_error_even_for_a_slow_client(monkeypatch):
+    """The failed part's end marker reaches the reader although the queue is full (a client
+    reading slowly): it raises instead of waiting for ever."""
+    import psycopg2
+
+    import apps.api.export as export
+
+    monkeypatch.setattr(export, "CHUNK", 8)
+    monkeypatch.setattr(export, "QUEUE_CHUNKS", 1)
+    failing = psycopg2.connect(**connection.get_connection_params())
+    # Rows of 2 bytes, so a dozen 8-byte chunks go out before the error at row 50.
+    statement = "COPY (SELECT 1 / (g - 50) FROM generate_series(1, 100) g) TO STDOUT"
+    stream = export.stream_parts([(statement, failing)])
+    outcome: list = []
+
+    def slow_reader() -> None:
+        try:
+            for _chunk in stream:
+                time.sleep(0.6)  # slower than a pump waits to hand over a chunk
+            outcome.append("finished")
+        except Exception as exc:  # noqa: BLE001 - what the stream raised
+            outcome.append(exc)
+
+    reader = threading.Thread(target=slow_reader, daemon=True)
+    reader.start()
+    reader.join(30)
+    try:
+        assert not reader.is_alive(), "the reader waits for ever"
+        assert isinstance(outcome[0], psycopg2.errors.DivisionByZero)
+        assert not any(t.name == "export-copy" for t in threading.enumerate())
+    finally:
+        failing.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parts_that_cannot_lock_at_once_leave_the_export_to_one_connection(api_world, caplog):
+    """A change waiting for the first connection's lock queues every later share lock behind
+    it: the extra connections do not wait (the first only lets go when they are done)."""
+    import psycopg2
+
+    from apps.api.export import _close, _join_snapshot, _open_extra
+    from apps.records.store import ident, live_table
+
+    table = ident(live_table(api_world.base.dataset.pk))
+    connection.ensure_connection()
+    raw = connection.connection
+    with raw.cursor() as cur:
+        cur.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        table_lock = f"LOCK TABLE {table.as_string(raw)} IN ACCESS SHARE MODE"
+        cur.execute(table_lock)
+        cur.execute("SELECT pg_export_snapshot()")
+        snapshot = cur.fetchone()[0]
+    waiting = psycopg2.connect(**connection.get_connection_params())
+    locker = threading.Thread(
+        target=lambda: waiting.cursor().execute(
+            table_lock.replace("ACCESS SHARE", "ACCESS EXCLUSIVE")
+        ),
+        daemon=True,
+    )
+    locker.start()
+    time.sleep(0.5)  # the exclusive request is queued behind the first connection's lock
+    extra = _open_extra(2)
+    try:
+        assert len(extra) == 2
+        started = time.monotonic()
+        with caplog.at_level("WARNING", logger="apps.api.export"):
+            assert _join_snapshot(extra, snapshot, table) is False
+        assert time.monotonic() - started < 5
+    finally:
+        _close(extra)
+        with raw.cursor() as cur:
+            cur.execute("COMMIT")
+        locker.join(10)
+        waiting.rollback()
+        waiting.close()
+    assert "read over one connection" in caplog.text
