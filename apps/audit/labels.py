@@ -98,5 +98,11 @@ def body_items(data: Mapping[str, Any]) -> list[BodyItem]:
 
 
 def labelled_series(series: Mapping[str, Any], *, key: str) -> dict[str, Any]:
-    """A chart's series keyed by recorded values of `key`, renamed to their labels."""
-    return {str(value_label(key, name) or name): values for name, values in series.items()}
+    """A chart's series keyed by recorded values of `key`, named "label (recorded value)":
+    the recorded value stays in the legend (as everywhere in the console), and two values
+    can never merge into one series."""
+    named = {}
+    for name, values in series.items():
+        label = value_label(key, name)
+        named[f"{label} ({name})" if label else str(name)] = values
+    return named

@@ -88,6 +88,12 @@ def test_labels_cover_every_body_key_and_enumerated_value():
     ]
 
 
+def test_chart_series_keep_the_recorded_value_and_never_merge():
+    denied = str(AuditEvent.Outcome.DENIED.label)
+    series = labels.labelled_series({"denied": [1], denied: [2], "odd": [3]}, key="outcome")
+    assert series == {f"{denied} (denied)": [1], denied: [2], "odd": [3]}
+
+
 def test_outsider_cannot_open_an_event_of_other_departments(client, world, reads):
     client.force_login(world.outsider_officer)
     assert client.get(f"{BASE}{reads[0].seq}/").status_code == 404
@@ -99,7 +105,7 @@ def test_charts_are_inline_svg(client, world, reads):
     assert content.count('role="img"') == 5
     assert 'src="http' not in content and "cdn" not in content.lower()
     assert "GA-RK-001" in content
-    assert ">Denied</text>" in content  # the denials chart's legend
+    assert ">Denied (denied)</text>" in content  # the denials chart's legend
 
 
 def test_csv_export_streams_the_filtered_events(client, world, reads):
