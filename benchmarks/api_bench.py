@@ -68,6 +68,19 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0)
 
 
+def record_key(n: int) -> str:
+    """The key (id_number) of the n-th record `build` makes, from 1."""
+    return f"440106{n:012d}"
+
+
+def lookup_paths(code: str, rows: int, count: int = 1000) -> list[str]:
+    """Key-lookup URLs of `count` records picked at random among the `rows` that `build` made."""
+    return [
+        f"/api/v1/datasets/{code}/records/{record_key(n)}/"
+        for n in random.sample(range(1, rows + 1), min(count, rows))
+    ]
+
+
 def build(rows: int) -> tuple[str, str]:
     """The dataset, its records, a grant and a token; returns (dataset code, bearer token)."""
     from django.contrib.auth import get_user_model
@@ -363,11 +376,8 @@ def main() -> None:
     setup_django()
     code, token = build(args.rows)
     small = max(args.rows // 10, 1)
-    small_key = "440106" + str(small).zfill(12)
-    keys = [
-        f"/api/v1/datasets/{code}/records/440106{g:012d}/"
-        for g in random.sample(range(1, args.rows + 1), min(1000, args.rows))
-    ]
+    small_key = record_key(small)
+    keys = lookup_paths(code, args.rows)
     results: dict = {}
     rounds, per_round = args.rounds, args.seconds / args.rounds
     pages_per_round = max(1, args.pages // args.rounds)

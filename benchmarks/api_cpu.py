@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import sys
 import time
 from pathlib import Path
@@ -65,10 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     api_bench.setup_django()
     code, token = api_bench.build(args.rows)
-    keys = [
-        f"/api/v1/datasets/{code}/records/440106{g:012d}/"
-        for g in random.sample(range(1, args.rows + 1), min(1000, args.rows))
-    ]
+    keys = api_bench.lookup_paths(code, args.rows)
     print("| audit | measure | per | wall ms | " + " | ".join(f"{g} CPU ms" for g in GROUPS) + " |")
     print("| --- | --- | --- | ---: | " + " | ".join("---:" for _ in GROUPS) + " |")
     try:

@@ -11,7 +11,6 @@ benchmark's dataset builder and database (bench_govdata_api). Prints a markdown 
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 from pathlib import Path
@@ -36,10 +35,7 @@ def main() -> None:
 
     code, token = api_bench.build(args.rows)
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_PURPOSE="benchmark")
-    keys = [
-        f"/api/v1/datasets/{code}/records/440106{g:012d}/"
-        for g in random.sample(range(1, args.rows + 1), min(500, args.rows))
-    ]
+    keys = api_bench.lookup_paths(code, args.rows, count=500)
     for key in keys[:50]:  # connection, prepared statements, caches
         client.get(key)
     with connection.cursor() as cursor:
