@@ -46,10 +46,16 @@ def ident(table: str) -> sql.Composed:
 
 
 def _column_defs(fields: Sequence[Any], key_field: str) -> sql.Composed:
+    """A text key compares byte by byte (COLLATE "C"): equality is the same under every
+    deterministic collation, the order is code point order whatever the database's locale (as
+    Python sorts), and its unique index builds in 550 ms instead of 750-1000 ms for a million
+    ID numbers under C.UTF-8, whose comparisons go through strcoll."""
     parts = []
     for f in fields:
         col = sql.SQL("{} {}").format(sql.Identifier(f.name), sql.SQL(SQL_TYPES[f.data_type]))
         if f.name == key_field:
+            if SQL_TYPES[f.data_type] == "text":
+                col = sql.SQL('{} COLLATE "C"').format(col)
             col = sql.SQL("{} NOT NULL").format(col)
         parts.append(col)
     return sql.SQL(", ").join(parts)
@@ -273,15 +279,29 @@ def _row_of(alias: str, columns: Sequence[str]) -> sql.Composed:
     )
 
 
-def full_diff_counts(cursor, staging: str, live: str, columns: Sequence[str], key_field: str):
-    """(inserted, updated, removed) if `staging` replaced `live`. Both have unique keys, so the
-    rows in both tables (an inner join, which PostgreSQL runs in parallel; a full join it does
-    not, and took 1.3 s against 0.7 s for a million rows) and the two table sizes tell all three."""
+def full_diff_counts(
+    cursor,
+    staging: str,
+    live: str,
+    columns: Sequence[str],
+    key_field: str,
+    *,
+    work_mem: str = "",
+) -> tuple[int, int, int]:
+    """(inserted, updated, removed) if `staging` replaced `live`. Both have unique keys, so one
+    pass of the staged rows joined to the live ones by key (a left join, which PostgreSQL runs
+    in parallel; a full join it does not, and took 1.3 s against 0.7 s for a million rows) and
+    the live table's size tell all three. For the rest of the caller's transaction JIT is off
+    (compiling this one statement took 0.1-0.8 s) and work_mem is `work_mem` if given: the hash
+    of a million 12-column rows spilled 350 MB to temporary files in 64 batches at 4 MB."""
+    cursor.execute("SELECT set_config('jit', 'off', true)")
+    if work_mem:
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
     cursor.execute(
         sql.SQL(
-            "SELECT (SELECT count(*) FROM {s}), (SELECT count(*) FROM {l}), count(*), "
-            "count(*) FILTER (WHERE {srow} IS DISTINCT FROM {lrow}) "
-            "FROM {s} s JOIN {l} l ON s.{k} = l.{k}"
+            "SELECT (SELECT count(*) FROM {l}), count(*), count(l.{k}), "
+            "count(*) FILTER (WHERE l.{k} IS NOT NULL AND {srow} IS DISTINCT FROM {lrow}) "
+            "FROM {s} s LEFT JOIN {l} l ON s.{k} = l.{k}"
         ).format(
             k=sql.Identifier(key_field),
             srow=_row_of("s", columns),
@@ -290,7 +310,7 @@ def full_diff_counts(cursor, staging: str, live: str, columns: Sequence[str], ke
             l=ident(live),
         )
     )
-    staged, existing, matched, updated = (int(n) for n in cursor.fetchone())
+    existing, staged, matched, updated = (int(n) for n in cursor.fetchone())
     return staged - matched, updated, existing - matched
 
 

@@ -3,6 +3,7 @@ full run), then published in one transaction with the run's counts, status and w
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext as _
 from psycopg2 import sql
@@ -43,7 +44,14 @@ def _full_counts(run: SyncRun, cursor, staging: str, live: str, columns, key: st
     cursor.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(store.ident(live)))
     if not cursor.fetchone()[0]:
         return run.rows_read - run.rows_rejected, 0, 0
-    return store.full_diff_counts(cursor, staging, live, columns, key)
+    return store.full_diff_counts(
+        cursor,
+        staging,
+        live,
+        columns,
+        key,
+        work_mem=settings.GOVDATA.get("SYNC_COMPARE_WORK_MEM", ""),
+    )
 
 
 def publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:

@@ -193,6 +193,10 @@ GOVDATA = {
     # (apps/api/export.py); 1 reads every export over the request's own connection.
     "EXPORT_CONNECTIONS": env_int("GOVDATA_EXPORT_CONNECTIONS", 2),
     "EXPORT_PARALLEL_MIN_PAGES": env_int("GOVDATA_EXPORT_PARALLEL_MIN_PAGES", 1024),  # 8 MiB
+    # work_mem of the statement counting what a full sync run changes (apps/records/store.py
+    # full_diff_counts); PostgreSQL may use up to 2 x 3 times this (hash_mem_multiplier,
+    # parallel workers) for that one statement. Empty: the server's own setting.
+    "SYNC_COMPARE_WORK_MEM": env_str("GOVDATA_SYNC_COMPARE_WORK_MEM", "64MB"),
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from apps.records.store import drop_table, staging_create
+from apps.records.store import drop_table, ensure_schema, full_diff_counts, staging_create
 
 
 def _persistence(table: str) -> str:
@@ -24,3 +24,44 @@ def test_staging_is_unlogged_only_when_asked(world, unlogged, expected):
     assert _persistence('records."test_staging"') == expected
     with connection.cursor() as cursor:
         drop_table(cursor, "test_staging")
+
+
+def _table(cursor, name: str, rows: list[tuple]) -> None:
+    cursor.execute(f'CREATE TABLE records."{name}" (k text NOT NULL, a text, n numeric)')
+    cursor.executemany(f'INSERT INTO records."{name}" VALUES (%s, %s, %s)', rows)
+
+
+@pytest.mark.django_db
+def test_full_diff_counts_inserted_updated_and_removed_rows_null_safely():
+    live = [("1", "x", 1), ("2", None, 2), ("3", "z", None), ("4", "w", 4), ("5", "v", 5)]
+    # 1 same, 2 changed from NULL, 3 still NULL (same), 4 changed, 5 removed, 6 and 7 new
+    staged = [("1", "x", 1), ("2", "y", 2), ("3", "z", None), ("4", "w", 40), ("6", "u", 6)]
+    staged.append(("7", None, None))
+    with connection.cursor() as cursor:
+        ensure_schema(cursor)
+        _table(cursor, "test_live", live)
+        _table(cursor, "test_staged", staged)
+        counts = full_diff_counts(
+            cursor, "test_staged", "test_live", ["k", "a", "n"], "k", work_mem="8MB"
+        )
+        cursor.execute("SELECT current_setting('jit'), current_setting('work_mem')")
+        settings = cursor.fetchone()
+    assert counts == (2, 2, 1)
+    assert settings == ("off", "8MB")  # for the rest of the run's transaction only
+
+
+@pytest.mark.django_db
+def test_a_text_key_compares_byte_by_byte_and_other_columns_keep_the_database_collation(world):
+    fields = list(world.dataset.fields.all())
+    key = world.dataset.key_field
+    with connection.cursor() as cursor:
+        staging_create(cursor, "test_collation", fields, key, unlogged=True)
+        cursor.execute(
+            "SELECT a.attname, c.collname FROM pg_attribute a LEFT JOIN pg_collation c"
+            " ON c.oid = a.attcollation WHERE a.attrelid = 'records.test_collation'::regclass"
+            " AND a.attnum > 0"
+        )
+        collations = dict(cursor.fetchall())
+        drop_table(cursor, "test_collation")
+    assert collations[key] == "C"
+    assert {collations[f.name] for f in fields if f.name != key} <= {"default", None}
