@@ -9,6 +9,8 @@ The counters live in Redis, so that an application's rate holds across gunicorn 
 web nodes: one round trip, a script that checks and counts atomically. Record reads must not
 depend on Redis, so when it cannot be reached the throttle counts in the process instead
 (per worker: the limit then applies per process) and tries Redis again after RETRY_SECONDS.
+That count is kept in a memory cache of its own, not Django's default cache, which a
+deployment may well point at the same Redis.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.core.cache.backends.locmem import LocMemCache
 from rest_framework.throttling import SimpleRateThrottle
 
 from apps.api.auth import ApplicationUser
@@ -72,19 +75,19 @@ class _SharedCounters:
 
 
 _shared = _SharedCounters()
+# The counts of this process while Redis is out of reach: one entry per caller.
+_local = LocMemCache("govdata-throttle", {"OPTIONS": {"MAX_ENTRIES": 100_000}})
 
 
 def throttle_reset() -> None:
-    """Forget every caller's counts (tests, or after changing the rates)."""
-    from django.core.cache import cache
-
+    """Forget every caller's counts (tests, or after changing the rates); nothing else."""
     script = _shared.script()
     if script is not None:
         client = script.registered_client
         keys = list(client.scan_iter(f"{_prefix()}*", count=1000))
         if keys:
             client.delete(*keys)
-    cache.clear()
+    _local.clear()
 
 
 def _prefix() -> str:
@@ -94,6 +97,7 @@ def _prefix() -> str:
 
 class ApplicationRateThrottle(SimpleRateThrottle):
     scope = "application"
+    cache = _local
 
     def get_cache_key(self, request, view) -> str | None:
         user = request.user

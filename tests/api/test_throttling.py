@@ -100,7 +100,20 @@ def test_without_redis_reads_go_on_and_each_process_counts_alone(
     agency = AgencyApplication.objects.get(department=api_world.base.consumer)
     with time_machine.travel(START, tick=False):
         assert _codes(client, 3) == [200, 200, 429]
-        from django.core.cache import cache
-
-        window, current, previous = cache.get(f"throttle_application_app:{agency.pk}")
+        stored = ApplicationRateThrottle.cache.get(f"throttle_application_app:{agency.pk}")
+        window, current, previous = stored
     assert (current, previous) == (2, 0)  # three numbers, whatever the rate
+
+
+def test_a_reset_forgets_the_counts_and_leaves_the_default_cache_alone(
+    api_world, two_per_minute, redis_unreachable
+):
+    from django.core.cache import cache
+
+    cache.set("someone-else", "kept")
+    client = api_world.clients["granted"]
+    with time_machine.travel(START, tick=False):
+        assert _codes(client, 3) == [200, 200, 429]
+        throttle_reset()
+        assert _codes(client, 1) == [200]
+    assert cache.get("someone-else") == "kept"
