@@ -61,6 +61,31 @@ def _column_defs(fields: Sequence[Any], key_field: str) -> sql.Composed:
     return sql.SQL(", ").join(parts)
 
 
+def key_collations_convert(cursor) -> list[str]:
+    """Give every live table whose text key still has another collation (tables created before
+    keys were declared COLLATE "C") the byte-wise one. Only the key's unique index is rebuilt,
+    not the table. Returns the tables converted."""
+    cursor.execute(
+        "SELECT c.relname, a.attname FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = %s"
+        " JOIN catalog_dataset d ON c.relname = 'd' || d.id"
+        " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = d.key_field"
+        " AND NOT a.attisdropped"
+        " WHERE c.relkind = 'r' AND a.atttypid = 'text'::regtype"
+        " AND a.attcollation <> 'pg_catalog.\"C\"'::regcollation ORDER BY d.id",
+        [SCHEMA],
+    )
+    converted = []
+    for table, column in cursor.fetchall():
+        cursor.execute(
+            sql.SQL('ALTER TABLE {} ALTER COLUMN {} TYPE text COLLATE "C"').format(
+                ident(table), sql.Identifier(column)
+            )
+        )
+        converted.append(table)
+    return converted
+
+
 def ensure_schema(cursor) -> None:
     cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(SCHEMA)))
 

@@ -4,7 +4,7 @@ full run), then published in one transaction with the run's counts, status and w
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.utils.translation import gettext as _
 from psycopg2 import sql
 
@@ -54,6 +54,23 @@ def _full_counts(run: SyncRun, cursor, staging: str, live: str, columns, key: st
     )
 
 
+def _upsert(cursor, staging: str, live: str, columns, key: str) -> tuple[int, int]:
+    try:
+        return store.staging_upsert(cursor, staging, live, columns, key)
+    except ProgrammingError as exc:
+        # 42P10: no unique index on the key, i.e. the key field changed since the live table
+        # was built; a full run builds the table again on the new key.
+        if getattr(exc.__cause__, "pgcode", None) != "42P10":
+            raise
+        raise SyncFailed(
+            _(
+                "The dataset's key field “%(key)s” is not the key of its stored records (it "
+                "changed since the last full run). Run a full sync first; nothing was published."
+            )
+            % {"key": key}
+        ) from exc
+
+
 def publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:
     dataset = run.dataset
     columns = [f.name for f in fields]
@@ -68,7 +85,7 @@ def publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [PUBLISH_LOCK_TIMEOUT])
             if incremental:
-                inserted, updated = store.staging_upsert(cursor, staging, live, columns, key)
+                inserted, updated = _upsert(cursor, staging, live, columns, key)
                 removed = 0
                 store.drop_table(cursor, staging)
             else:

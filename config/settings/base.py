@@ -9,7 +9,7 @@ import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
 from config import services
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_pg_memory, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = services.VAR_DIR
@@ -196,7 +196,7 @@ GOVDATA = {
     # work_mem of the statement counting what a full sync run changes (apps/records/store.py
     # full_diff_counts); PostgreSQL may use up to 2 x 3 times this (hash_mem_multiplier,
     # parallel workers) for that one statement. Empty: the server's own setting.
-    "SYNC_COMPARE_WORK_MEM": env_str("GOVDATA_SYNC_COMPARE_WORK_MEM", "64MB"),
+    "SYNC_COMPARE_WORK_MEM": env_pg_memory("GOVDATA_SYNC_COMPARE_WORK_MEM", "64MB"),
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -6,7 +6,14 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from apps.records.store import drop_table, ensure_schema, full_diff_counts, staging_create
+from apps.records.store import (
+    drop_table,
+    ensure_schema,
+    full_diff_counts,
+    key_collations_convert,
+    staging_create,
+    store_ensure_table,
+)
 
 
 def _persistence(table: str) -> str:
@@ -65,3 +72,28 @@ def test_a_text_key_compares_byte_by_byte_and_other_columns_keep_the_database_co
         drop_table(cursor, "test_collation")
     assert collations[key] == "C"
     assert {collations[f.name] for f in fields if f.name != key} <= {"default", None}
+
+
+@pytest.mark.django_db
+def test_live_tables_created_before_get_the_byte_wise_key_and_keep_rows_and_index(world):
+    dataset, key = world.dataset, world.dataset.key_field
+    table = store_ensure_table(dataset)
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE records."{table}" ALTER COLUMN "{key}" TYPE text')
+        cursor.execute(f'INSERT INTO records."{table}" ("{key}") VALUES (%s), (%s)', ["b", "B"])
+        converted = key_collations_convert(cursor)
+        again = key_collations_convert(cursor)
+        cursor.execute(
+            "SELECT c.collname FROM pg_attribute a JOIN pg_collation c ON c.oid = a.attcollation"
+            f" WHERE a.attrelid = 'records.\"{table}\"'::regclass AND a.attname = %s",
+            [key],
+        )
+        collation = cursor.fetchone()[0]
+        cursor.execute(f'SELECT "{key}" FROM records."{table}" ORDER BY 1')
+        keys = [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            f"SELECT indisunique FROM pg_index WHERE indrelid = 'records.\"{table}\"'::regclass"
+        )
+        unique = [row[0] for row in cursor.fetchall()]
+    assert (converted, again, collation) == ([table], [], "C")
+    assert keys == ["B", "b"] and unique == [True]

@@ -53,6 +53,27 @@ def test_incremental_file_run_upserts_and_keeps_absent_rows(world, tmp_path):
 
 
 @pytest.mark.django_db
+def test_after_a_key_change_an_incremental_run_asks_for_a_full_run_and_changes_nothing(
+    world, tmp_path
+):
+    from apps.catalog.models import Dataset
+
+    rows = population_rows(10)
+    _upload(world, tmp_path, rows)
+    before = sorted(live_rows(world.dataset))
+    Dataset.objects.filter(pk=world.dataset.pk).update(key_field="mobile")
+    world.dataset.refresh_from_db()
+    sync_config_set(dataset=world.dataset, kind="csv", mode="incremental")
+    run = _upload(world, tmp_path, [{**rows[0], "district": "越秀区"}], name="delta.csv")
+    assert run.status == SyncRun.Status.FAILED
+    assert "Run a full sync first" in run.error and "mobile" in run.error
+    assert sorted(live_rows(world.dataset)) == before
+    sync_config_set(dataset=world.dataset, kind="csv", mode="full")
+    run = _upload(world, tmp_path, rows, name="again.csv")
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8-sig", "utf-8"])
 def test_chinese_encodings_are_detected(world, tmp_path, encoding):
     rows = population_rows(30)
