@@ -198,23 +198,16 @@ def _vs_copy(
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--child", help="run ids to execute in this worker process")
-    parser.add_argument("--python-path", action="store_true", help="child: fast path off")
-    parser.add_argument("--skip-reference", action="store_true", help="skip the Python-path run")
-    args = parser.parse_args()
-    if args.child:
-        _child([int(i) for i in args.child.split(",")], python_path=args.python_path)
-        return
-    big = DATA_DIR / f"sync_{args.rows}.csv"
-    small_rows = max(1, args.rows // 10)
+def data_files(rows: int) -> tuple[Path, Path, Path, Path]:
+    """(the file, its first tenth, a 1% delta of it, a 1,000-row warm-up file), generated into
+    benchmarks/data/ the first time."""
+    big = DATA_DIR / f"sync_{rows}.csv"
+    small_rows = max(1, rows // 10)
     small = DATA_DIR / f"sync_{small_rows}.csv"
-    delta = DATA_DIR / f"sync_{args.rows}_delta.csv"
+    delta = DATA_DIR / f"sync_{rows}_delta.csv"
     if not big.exists():
         print(f"generating {big} ...", flush=True)
-        generate(big, args.rows)
+        generate(big, rows)
     if not small.exists():
         with open(big, encoding="utf-8") as src, open(small, "w", encoding="utf-8") as out:
             for i, line in enumerate(src):
@@ -239,6 +232,21 @@ def main() -> None:
                 if i % 100 == 0:
                     row[5] = row[5] + "（已迁出）"
                     writer.writerow(row)
+    return big, small, delta, warm_file
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--child", help="run ids to execute in this worker process")
+    parser.add_argument("--python-path", action="store_true", help="child: fast path off")
+    parser.add_argument("--skip-reference", action="store_true", help="skip the Python-path run")
+    args = parser.parse_args()
+    if args.child:
+        _child([int(i) for i in args.child.split(",")], python_path=args.python_path)
+        return
+    big, small, delta, warm_file = data_files(args.rows)
+    small_rows = max(1, args.rows // 10)
     _setup_django()
     from django.core.management import call_command
 
