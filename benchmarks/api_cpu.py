@@ -25,24 +25,41 @@ import api_bench  # noqa: E402
 GROUPS = ("postgres", "gunicorn", "client")
 
 
-def cpu_seconds(server: api_bench.Server) -> dict[str, float]:
+def cpu_by_process(server: api_bench.Server) -> dict[int, tuple[str, float]]:
+    """pid -> (group, CPU seconds so far) of every process on the machine; the groups are
+    "postgres backends" (client connections), "postgres other", "gunicorn" (the server's
+    processes), "client" (this one) and "others"."""
     import psutil
 
     own = os.getpid()
     workers = {p.pid for p in psutil.Process(server.proc.pid).children(recursive=True)}
     workers.add(server.proc.pid)
-    out = dict.fromkeys(GROUPS, 0.0)
-    for proc in psutil.process_iter(["name", "cpu_times"]):
+    out = {}
+    for proc in psutil.process_iter(["name", "cpu_times", "cmdline"]):
         times = proc.info["cpu_times"]
         if times is None:
             continue
-        spent = times.user + times.system
+        name = proc.info["name"] or ""
         if proc.pid == own:
-            out["client"] += spent
+            group = "client"
         elif proc.pid in workers:
-            out["gunicorn"] += spent
-        elif (proc.info["name"] or "").startswith("postgres"):
-            out["postgres"] += spent
+            group = "gunicorn"
+        elif name.startswith("postgres"):
+            command = " ".join(proc.info["cmdline"] or [])
+            local = "127.0.0.1" in command or "[local]" in command
+            group = "postgres backends" if local else "postgres other"
+        else:
+            group = "others"
+        out[proc.pid] = (group, times.user + times.system)
+    return out
+
+
+def cpu_seconds(server: api_bench.Server) -> dict[str, float]:
+    out = dict.fromkeys(GROUPS, 0.0)
+    for group, spent in cpu_by_process(server).values():
+        group = "postgres" if group.startswith("postgres") else group
+        if group in out:
+            out[group] += spent
     return out
 
 

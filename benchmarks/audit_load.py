@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import api_bench  # noqa: E402
+from api_cpu import cpu_by_process  # noqa: E402
 
 CPU_KINDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 WAL = ("records", "full-page images", "bytes", "writes", "flushes")
@@ -33,33 +34,6 @@ WAL = ("records", "full-page images", "bytes", "writes", "flushes")
 def machine_cpu() -> list[int]:
     with open("/proc/stat", encoding="ascii") as fh:
         return [int(v) for v in fh.readline().split()[1 : 1 + len(CPU_KINDS)]]
-
-
-def process_cpu(server: api_bench.Server) -> dict[int, tuple[str, float]]:
-    """pid -> (group, CPU seconds) of every process."""
-    import psutil
-
-    own = os.getpid()
-    workers = {p.pid for p in psutil.Process(server.proc.pid).children(recursive=True)}
-    workers.add(server.proc.pid)
-    out = {}
-    for proc in psutil.process_iter(["name", "cpu_times", "cmdline"]):
-        times = proc.info["cpu_times"]
-        if times is None:
-            continue
-        name = proc.info["name"] or "?"
-        if proc.pid == own:
-            group = "client"
-        elif proc.pid in workers:
-            group = "gunicorn"
-        elif name.startswith("postgres"):
-            command = " ".join(proc.info["cmdline"] or [])
-            local = "127.0.0.1" in command or "[local]" in command
-            group = "postgres backends" if local else "postgres other"
-        else:
-            group = "others"
-        out[proc.pid] = (group, times.user + times.system)
-    return out
 
 
 def wal_counters(cursor) -> tuple[int, ...]:
@@ -95,14 +69,15 @@ def measure(server: api_bench.Server, keys: list[str], token: str, seconds: floa
     sampler = threading.Thread(target=sample_waits, args=(stop, seen))
     with connection.cursor() as cursor:
         wal_before, cpu_before = wal_counters(cursor), machine_cpu()
-        procs_before = process_cpu(server)
+        procs_before = cpu_by_process(server)
         sampler.start()
         try:
             done, elapsed = api_bench.load(keys, token, seconds, 8, server.port)
         finally:
             stop.set()
             sampler.join()
-        procs_after, cpu_after, wal_after = process_cpu(server), machine_cpu(), wal_counters(cursor)
+        procs_after, cpu_after = cpu_by_process(server), machine_cpu()
+        wal_after = wal_counters(cursor)
     total = sum(cpu_after) - sum(cpu_before)
     shares = ", ".join(
         f"{kind} {100 * (b - a) / total:.1f}%"
