@@ -12,6 +12,9 @@ def _convert(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # Each table in its own transaction: its exclusive lock is held only while its own key
+    # index is rebuilt, not until every dataset is done.
+    atomic = False
     dependencies = [
         ("records", "0001_schema"),
         ("catalog", "0004_field_published_attributes"),
