@@ -24,7 +24,8 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, 
 from django.http import StreamingHttpResponse
 from psycopg2 import sql
 
-from apps.records.query import RecordQuery, export_statement, records_iter
+from apps.records.query import RecordQuery, export_statement
+from apps.records.reads import records_iter
 
 BOM = "\ufeff".encode()
 CHUNK = 256 * 1024

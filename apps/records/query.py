@@ -1,5 +1,6 @@
-"""Reading a dataset's records for one caller: projection, filters, ordering, keyset pagination
-and masking, all as one parameterised SQL statement over the dataset's typed table.
+"""Building the read of a dataset's records for one caller: projection, filters, ordering, keyset
+pagination and masking, all as one parameterised SQL statement over the dataset's typed table
+(apps.records.reads runs it).
 
 Security rules (product.md, issue 5): only fields the policy decision lists are selected; filters,
 ordering and the key lookup are only accepted on fields readable *in clear*; anything else raises
@@ -12,16 +13,15 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from django.db import connection
 from django.utils.translation import gettext as _
 from psycopg2 import sql
 
-from apps.records.query_json import ROW_TID, TID, json_capable, json_values, json_wrap
+from apps.records.query_json import TID, json_values, json_wrap
 from apps.records.query_values import QueryInvalid, parse_value, parse_values
 from apps.records.sql_masking import PYTHON_RULES, masked_column
 from apps.records.store import ident, live_table
@@ -33,13 +33,7 @@ __all__ = [
     "QueryInvalid",
     "RecordQuery",
     "record_query_build",
-    "records_page",
-    "record_by_key",
-    "record_by_key_json",
-    "record_by_key_read",
-    "record_key_json",
-    "records_page_json",
-    "records_iter",
+    "export_statement",
 ]
 
 MAX_PAGE_SIZE = 1000
@@ -250,7 +244,7 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(list(values), default=str)).decode().rstrip("=")
 
 
-def _decode_cursor(query: RecordQuery, cursor: str) -> list[Any]:
+def decode_cursor(query: RecordQuery, cursor: str) -> list[Any]:
     try:
         raw = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (ValueError, orjson.JSONDecodeError) as exc:
@@ -268,7 +262,7 @@ def _decode_cursor(query: RecordQuery, cursor: str) -> list[Any]:
     return values
 
 
-def _statement(
+def select_statement(
     query: RecordQuery,
     *,
     after: list[Any] | None,
@@ -309,34 +303,14 @@ def _statement(
     return statement, params
 
 
-def _finish(query: RecordQuery, row: Sequence[Any]) -> list[Any]:
+def finish_row(query: RecordQuery, row: Sequence[Any]) -> list[Any]:
     out = list(row[: len(query.columns)])
     for position, masker in query.python_maskers.items():
         out[position] = masker(out[position])
     return out
 
 
-def records_page(
-    *, query: RecordQuery, page_size: int, cursor: str | None = None
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of records (as dicts) and the cursor of the next page, in one SQL query."""
-    after = _decode_cursor(query, cursor) if cursor else None
-    statement, params = _statement(query, after=after, limit=page_size + 1)
-    with connection.cursor() as cur:
-        cur.execute(statement, params)
-        rows = cur.fetchall()
-    next_cursor = None
-    if len(rows) > page_size:
-        rows = rows[:page_size]
-        next_cursor = encode_cursor(rows[-1][len(query.columns) :])
-    columns = query.columns
-    if query.python_maskers:
-        return [dict(zip(columns, _finish(query, r), strict=True)) for r in rows], next_cursor
-    n = len(columns)
-    return [dict(zip(columns, r[:n], strict=True)) for r in rows], next_cursor
-
-
-def _key_statement(*, dataset, decision, key: str, hash_key: bytes | None, as_json: bool):
+def key_statement(*, dataset, decision, key: str, hash_key: bytes | None, as_json: bool):
     base = record_query_build(dataset=dataset, decision=decision, params={}, hash_key=hash_key)
     key_field = dataset.key_field
     types = base.data_types
@@ -353,105 +327,6 @@ def _key_statement(*, dataset, decision, key: str, hash_key: bytes | None, as_js
     if values is not None:
         statement = json_wrap(values, statement, [])
     return base, statement
-
-
-def record_by_key(*, dataset, decision, key: str, hash_key: bytes | None = None):
-    """The record whose key is `key`, or None. The key field must be readable in clear."""
-    base, statement = _key_statement(
-        dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=False
-    )
-    row = _fetch_one(statement, base.params)
-    if row is None:
-        return base, None
-    return base, dict(zip(base.columns, _finish(base, row), strict=True))
-
-
-def _fetch_one(statement: sql.Composable, params: list[Any]):
-    with connection.cursor() as cur:
-        cur.execute(statement, params)
-        return cur.fetchone()
-
-
-def records_page_json(
-    *, query: RecordQuery, page_size: int, cursor: str | None = None
-) -> tuple[bytes, int, str | None]:
-    """records_page as a JSON array built by PostgreSQL (one query), its length and the next
-    cursor; orjson on the rows when a column is masked in Python."""
-    values = json_values(query)
-    if values is None:
-        rows, next_cursor = records_page(query=query, page_size=page_size, cursor=cursor)
-        return orjson.dumps(rows, default=str), len(rows), next_cursor
-    after = _decode_cursor(query, cursor) if cursor else None
-    star = sql.SQL("SELECT *, ctid AS {}").format(sql.Identifier(ROW_TID))
-    inner, params = _statement(query, after=after, limit=page_size + 1, select=star)
-    statement = json_wrap(values, inner, query.order)
-    with connection.cursor() as cur:
-        cur.execute(statement, params)
-        rows = cur.fetchall()
-    next_cursor = None
-    if len(rows) > page_size:
-        rows = rows[:page_size]
-        next_cursor = encode_cursor(rows[-1][1:])
-    body = "[" + ",".join([r[0] for r in rows]) + "]"
-    return body.encode(), len(rows), next_cursor
-
-
-def record_by_key_json(
-    *, dataset, decision, key: str, hash_key: bytes | None = None
-) -> tuple[RecordQuery, bytes | None]:
-    """record_by_key with the JSON object built by PostgreSQL (one query, no per-field Python
-    work); falls back to orjson when a column is masked in Python."""
-    base, statement = _key_statement(
-        dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=True
-    )
-    return base, record_key_json(base, statement)
-
-
-def record_key_json(query: RecordQuery, statement: sql.Composable) -> bytes | None:
-    """Run a key lookup's statement (from _key_statement) and give the record's JSON, or None."""
-    row = _fetch_one(statement, query.params)
-    if row is None:
-        return None
-    if json_capable(query):
-        return row[0].encode()
-    return orjson.dumps(dict(zip(query.columns, _finish(query, row), strict=True)), default=str)
-
-
-def record_by_key_read(
-    *, dataset, decision, key: str, hash_key: bytes | None = None
-) -> tuple[RecordQuery, sql.Composed, str | None]:
-    """The statement of record_by_key_json, and the same as text to run inside another
-    statement (the audited read of apps.audit.services.audit_record_read): (query, statement,
-    SQL giving at most one row of the record's JSON). The text is None when a column is masked
-    in Python; run the statement with record_key_json then."""
-    base, statement = _key_statement(
-        dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=True
-    )
-    if not json_capable(base):
-        return base, statement, None
-    connection.ensure_connection()
-    return base, statement, statement.as_string(connection.connection)
-
-
-def records_iter(*, query: RecordQuery, itersize: int = 5000) -> Iterator[list[Any]]:
-    """Every matching row (output columns only), through a server-side cursor so that memory
-    stays constant. Must run inside a transaction (named cursors live in one)."""
-    statement, params = _statement(
-        query, after=None, limit=None, order_columns=False, ordered=query.ordered
-    )
-    connection.ensure_connection()
-    raw = connection.connection.cursor(name=f"export_{id(query):x}")
-    raw.itersize = itersize
-    try:
-        raw.execute(statement, params)
-        while True:
-            rows = raw.fetchmany(itersize)
-            if not rows:
-                break
-            for row in rows:
-                yield _finish(query, row)
-    finally:
-        raw.close()
 
 
 def export_statement(
@@ -476,7 +351,7 @@ def export_statement(
             condition += sql.SQL(" AND ctid < %s::tid")
             values.append(f"({end},0)")
         also = (condition, values)
-    return _statement(
+    return select_statement(
         query,
         after=None,
         limit=None,

@@ -2,62 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from django.db import transaction
 
 from apps.records.query import (
     QueryForbidden,
     QueryInvalid,
     encode_cursor,
-    record_by_key,
     record_query_build,
-    records_iter,
-    records_page,
 )
-from apps.records.store import store_replace_rows
+from apps.records.reads import records_page
 from govdata.masking import hash_key_for, make_masker
 from tests.records.decisions import decision
-
-ROWS = [
-    {
-        "id_number": f"44010619900101{i:04d}",
-        "name": name,
-        "gender": "男" if i % 2 else "女",
-        "birth_date": dt.date(1980 + i, 1, 2),
-        "mobile": f"1380013{i:04d}",
-        "address": address,
-        "district": district,
-        "religion": "秘密信仰",
-    }
-    for i, (name, address, district) in enumerate(
-        [
-            ("张三", "广东省广州市天河区体育西路1号", "天河区"),
-            ("李四", "广东省广州市越秀区北京路2号", "越秀区"),
-            ("王五", "广东省深圳市南山区3号", None),
-            ("赵", "北京市朝阳路", "天河区"),
-            ("", "无", "越秀区"),
-            ("欧阳娜娜", None, "天河区"),
-        ]
-    )
-]
-CLEAR_ALL = {n: "none" for n in ROWS[0]}
-CONSUMER = {
-    "id_number": "none",
-    "name": "name",
-    "gender": "none",
-    "birth_date": "year_only",
-    "mobile": "mobile",
-    "address": "address",
-    "district": "none",
-}
-
-
-@pytest.fixture
-def loaded(world):
-    store_replace_rows(world.dataset, ROWS)
-    return world
+from tests.records.rows import CLEAR_ALL, CONSUMER, ROWS
 
 
 def _all(world, masks, params=None, page_size=1000, **kw):
@@ -225,101 +181,3 @@ def test_forged_row_position_cursor_is_invalid(loaded):
     q = record_query_build(dataset=loaded.dataset, decision=d, params={})
     with pytest.raises(QueryInvalid):
         records_page(query=q, page_size=1, cursor=encode_cursor(["1); DROP"]))
-
-
-def test_key_lookup_needs_the_key_in_clear(loaded):
-    d = decision(loaded.dataset, loaded.consumer, {"gender": "none", "id_number": "id_card"})
-    with pytest.raises(QueryForbidden):
-        record_by_key(dataset=loaded.dataset, decision=d, key=ROWS[0]["id_number"])
-
-
-def test_key_lookup_returns_masked_record_or_none(loaded, django_assert_num_queries):
-    d = decision(loaded.dataset, loaded.consumer, CONSUMER)
-    loaded.dataset.fields.all()  # prefetched in real use
-    ds = type(loaded.dataset).objects.prefetch_related("fields").get(pk=loaded.dataset.pk)
-    with django_assert_num_queries(1):
-        _, row = record_by_key(dataset=ds, decision=d, key=ROWS[0]["id_number"])
-    assert row["name"] == "张*" and row["mobile"] == "138****0000"
-    _, missing = record_by_key(dataset=ds, decision=d, key="nope")
-    assert missing is None
-
-
-def test_key_lookup_respects_row_filters(loaded):
-    d = decision(loaded.dataset, loaded.consumer, CONSUMER, row_filters=[{"district": "越秀区"}])
-    _, row = record_by_key(dataset=loaded.dataset, decision=d, key=ROWS[0]["id_number"])
-    assert row is None
-
-
-def test_records_iter_streams_through_a_server_side_cursor(loaded):
-    d = decision(loaded.dataset, loaded.consumer, CONSUMER)
-    q = record_query_build(dataset=loaded.dataset, decision=d, params={"ordering": "-id_number"})
-    with transaction.atomic():
-        rows = list(records_iter(query=q, itersize=2))
-    assert [r[0] for r in rows] == sorted((r["id_number"] for r in ROWS), reverse=True)
-    assert rows[0][1] == make_masker("name")(ROWS[-1]["name"])
-
-
-def _json_equivalent(rows) -> list:
-    import orjson
-
-    return orjson.loads(orjson.dumps(rows, default=str))
-
-
-@pytest.mark.parametrize("masks", [CLEAR_ALL, CONSUMER], ids=["clear", "consumer"])
-@pytest.mark.parametrize("ordering", ["", "-district", "gender,-id_number"])
-def test_json_pages_equal_the_dict_pages(loaded, masks, ordering):
-    import orjson
-
-    from apps.records.query import records_page_json
-
-    d = decision(loaded.dataset, loaded.consumer, masks)
-    params = {"ordering": ordering} if ordering else {}
-    cursor, json_cursor = None, None
-    while True:
-        query = record_query_build(dataset=loaded.dataset, decision=d, params=params)
-        rows, cursor = records_page(query=query, page_size=2, cursor=cursor)
-        body, count, json_cursor = records_page_json(query=query, page_size=2, cursor=json_cursor)
-        assert orjson.loads(body) == _json_equivalent(rows) and count == len(rows)
-        assert json_cursor == cursor
-        if cursor is None:
-            break
-
-
-def test_json_rows_keep_every_data_type_as_orjson_writes_it(world):
-    import orjson
-
-    from apps.records.query import record_by_key_json, records_page_json
-    from tests.factories import DatasetFactory, FieldFactory
-
-    ds = DatasetFactory(provider=world.provider, key_field="code")
-    types = {
-        "code": "string",
-        "amount": "decimal",
-        "count": "integer",
-        "flag": "boolean",
-        "day": "date",
-        "at": "datetime",
-    }
-    for name, data_type in types.items():
-        FieldFactory(dataset=ds, name=name, data_type=data_type)
-    rows = [
-        {
-            "code": "a",
-            "amount": "12.50",
-            "count": 3,
-            "flag": True,
-            "day": dt.date(2024, 2, 29),
-            "at": dt.datetime(2024, 1, 2, 3, 4, 5, 600, tzinfo=dt.UTC),
-        },
-        {"code": "b", "amount": None, "count": None, "flag": None, "day": None, "at": None},
-    ]
-    store_replace_rows(ds, rows)
-    ds = type(ds).objects.prefetch_related("fields").get(pk=ds.pk)
-    d = decision(ds, world.provider, {n: "none" for n in types}, owner=True)
-    query = record_query_build(dataset=ds, decision=d, params={})
-    expected, _ = records_page(query=query, page_size=10)
-    body, _, _ = records_page_json(query=query, page_size=10)
-    assert orjson.loads(body) == _json_equivalent(expected)
-    _, one = record_by_key(dataset=ds, decision=d, key="a")
-    _, one_json = record_by_key_json(dataset=ds, decision=d, key="a")
-    assert orjson.loads(one_json) == _json_equivalent(one)

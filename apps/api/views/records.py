@@ -29,11 +29,9 @@ from apps.records.query import (
     MAX_PAGE_SIZE,
     QueryForbidden,
     QueryInvalid,
-    record_by_key_read,
-    record_key_json,
     record_query_build,
-    records_page_json,
 )
+from apps.records.reads import record_by_key_read, record_key_json, records_page_json
 from apps.sharing.policy import access_for_published_code, read_decision
 from govdata.masking import hash_key_for
 
