@@ -6,7 +6,7 @@ Runs the API benchmark's gunicorn (production settings, audit on, then off) and,
 per constant-view request and per page of 1,000 records, prints the CPU time spent by the
 PostgreSQL processes, the gunicorn workers and this client process (from psutil, so the server
 must run on this machine), next to the wall time. On a 2-core machine a request's CPU over all
-processes is what bounds the throughput. Uses api_bench's dataset builder and database.
+processes is what bounds the throughput. Uses api_world's dataset builder and database.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import api_bench  # noqa: E402
+import api_world  # noqa: E402
 
 GROUPS = ("postgres", "gunicorn", "client")
 
 
-def cpu_by_process(server: api_bench.Server) -> dict[int, tuple[str, float]]:
+def cpu_by_process(server: api_world.Server) -> dict[int, tuple[str, float]]:
     """pid -> (group, CPU seconds so far) of every process on the machine; the groups are
     "postgres backends" (client connections), "postgres other", "gunicorn" (the server's
     processes), "client" (this one) and "others"."""
@@ -54,7 +54,7 @@ def cpu_by_process(server: api_bench.Server) -> dict[int, tuple[str, float]]:
     return out
 
 
-def cpu_seconds(server: api_bench.Server) -> dict[str, float]:
+def cpu_seconds(server: api_world.Server) -> dict[str, float]:
     out = dict.fromkeys(GROUPS, 0.0)
     for group, spent in cpu_by_process(server).values():
         group = "postgres" if group.startswith("postgres") else group
@@ -79,26 +79,26 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--pages", type=int, default=100)
     args = parser.parse_args()
-    api_bench.setup_django()
-    code, token = api_bench.build(args.rows)
-    keys = api_bench.lookup_paths(code, args.rows)
+    api_world.setup_django()
+    code, token = api_world.build(args.rows)
+    keys = api_world.lookup_paths(code, args.rows)
     print("| audit | measure | per | wall ms | " + " | ".join(f"{g} CPU ms" for g in GROUPS) + " |")
     print("| --- | --- | --- | ---: | " + " | ".join("---:" for _ in GROUPS) + " |")
     try:
         for audit in (True, False):
-            server = api_bench.Server(audit=audit)
+            server = api_world.Server(audit=audit)
             try:
-                api_bench.load(keys, token, 2, args.concurrency, server.port)  # warm up
+                api_world.load(keys, token, 2, args.concurrency, server.port)  # warm up
                 measures = {
                     "key lookups": (
                         "request",
-                        lambda s=server: api_bench.load(
+                        lambda s=server: api_world.load(
                             keys, token, args.seconds, args.concurrency, s.port
                         ),
                     ),
                     "constant view": (
                         "request",
-                        lambda s=server: api_bench.load(
+                        lambda s=server: api_world.load(
                             ["/bench/constant/"], token, args.seconds, args.concurrency, s.port
                         ),
                     ),
@@ -114,13 +114,13 @@ def main() -> None:
             finally:
                 server.stop()
     finally:
-        api_bench._drop_tables()
+        api_world.drop_tables()
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 
 def _pages(code: str, token: str, pages: int, port: int) -> tuple[float, float]:
     start = time.perf_counter()
-    rows, _seconds = api_bench.pages_http(code, token, pages, port)
+    rows, _seconds = api_world.pages_http(code, token, pages, port)
     return rows / 1000, time.perf_counter() - start
 
 

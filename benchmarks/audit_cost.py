@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import api_bench  # noqa: E402
+import api_world  # noqa: E402
 
 
 def main() -> None:
@@ -27,15 +27,15 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    api_bench.setup_django()
+    api_world.setup_django()
     import psutil
     from django.conf import settings
     from django.db import connection
     from django.test import Client
 
-    code, token = api_bench.build(args.rows)
+    code, token = api_world.build(args.rows)
     client = Client(HTTP_AUTHORIZATION=f"Bearer {token}", HTTP_X_PURPOSE="benchmark")
-    keys = api_bench.lookup_paths(code, args.rows, count=500)
+    keys = api_world.lookup_paths(code, args.rows, count=500)
     for key in keys[:50]:  # connection, prepared statements, caches
         client.get(key)
     with connection.cursor() as cursor:
@@ -60,7 +60,7 @@ def main() -> None:
                 server = (backend_cpu() - b0) / n * 1000
                 print(f"| {'on' if audit else 'off'} | {wall:.3f} | {python:.3f} | {server:.3f} |")
     finally:
-        api_bench._drop_tables()
+        api_world.drop_tables()
 
 
 if __name__ == "__main__":

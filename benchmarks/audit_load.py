@@ -3,11 +3,11 @@
     .venv/bin/python benchmarks/audit_load.py [--rows 200000] [--seconds 8] [--rounds 2]
 
 Runs the API benchmark's gunicorn (production settings) with audit on and off, alternating,
-under api_bench's lookup load, and for each run prints: requests/s; the machine's CPU use by
+under api_world's lookup load, and for each run prints: requests/s; the machine's CPU use by
 kind (/proc/stat); CPU per request by process group (PostgreSQL backends, gunicorn workers,
 this client, others, from psutil); WAL records, bytes, writes and flushes per request
 (pg_stat_wal); and what the active backends were waiting on (pg_stat_activity sampled every
-few milliseconds). Uses api_bench's dataset builder and database; the server must run on
+few milliseconds). Uses api_world's dataset builder and database; the server must run on
 this machine.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import api_bench  # noqa: E402
+import api_world  # noqa: E402
 from api_cpu import cpu_by_process  # noqa: E402
 
 CPU_KINDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
@@ -61,7 +61,7 @@ def sample_waits(stop: threading.Event, seen: collections.Counter) -> None:
         connection.close()
 
 
-def measure(server: api_bench.Server, keys: list[str], token: str, seconds: float) -> None:
+def measure(server: api_world.Server, keys: list[str], token: str, seconds: float) -> None:
     from django.db import connection
 
     seen: collections.Counter = collections.Counter()
@@ -72,7 +72,7 @@ def measure(server: api_bench.Server, keys: list[str], token: str, seconds: floa
         procs_before = cpu_by_process(server)
         sampler.start()
         try:
-            done, elapsed = api_bench.load(keys, token, seconds, 8, server.port)
+            done, elapsed = api_world.load(keys, token, seconds, 8, server.port)
         finally:
             stop.set()
             sampler.join()
@@ -111,21 +111,21 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    api_bench.setup_django()
-    code, token = api_bench.build(args.rows)
-    keys = api_bench.lookup_paths(code, args.rows)
+    api_world.setup_django()
+    code, token = api_world.build(args.rows)
+    keys = api_world.lookup_paths(code, args.rows)
     try:
         for _ in range(args.rounds):
             for audit in (True, False):
-                server = api_bench.Server(audit=audit)
+                server = api_world.Server(audit=audit)
                 try:
-                    api_bench.load(keys, token, 2, 8, server.port)  # warm up
+                    api_world.load(keys, token, 2, 8, server.port)  # warm up
                     print(f"audit {'on' if audit else 'off'}:", flush=True)
                     measure(server, keys, token, args.seconds)
                 finally:
                     server.stop()
     finally:
-        api_bench._drop_tables()
+        api_world.drop_tables()
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
 
 
