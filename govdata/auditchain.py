@@ -116,12 +116,17 @@ class ChainVerifier:
     def add(self, seq: int, message: bytes, stored_prev: bytes, stored_hash: bytes) -> None:
         result = self.result
         result.events_checked += 1
-        if seq != self.expected:
-            if seq > self.expected:
-                result.fail(self.expected, f"events {self.expected}..{seq - 1} are missing")
-            else:
-                result.fail(seq, "sequence number repeated or out of order")
-            self.expected = max(self.expected, seq)
+        if seq < self.expected:
+            # A repeated or moved event: reported, and only checked against its own stored
+            # predecessor, so that the events after it are still judged by the chain itself.
+            result.fail(seq, "sequence number repeated or out of order")
+            own = hashlib.sha256(stored_prev + b"\n" + message).hexdigest().encode("ascii")
+            if own != stored_hash:
+                result.fail(seq, "hash does not match the event's content and predecessor")
+            return
+        if seq > self.expected:
+            result.fail(self.expected, f"events {self.expected}..{seq - 1} are missing")
+            self.expected = seq
         computed = hashlib.sha256(self.prev + b"\n" + message).hexdigest().encode("ascii")
         if stored_prev != self.prev or computed != stored_hash:
             result.fail(seq, "hash does not match the event's content and predecessor")

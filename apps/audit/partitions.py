@@ -3,6 +3,7 @@ NDJSON file, then detached and dropped) once they are older than the retention p
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -24,6 +25,26 @@ def _month_start(day: dt.date) -> dt.date:
 def _add_months(day: dt.date, months: int) -> dt.date:
     index = day.year * 12 + day.month - 1 + months
     return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _this_month() -> dt.date:
+    """The first day of the current month in UTC, the time zone of the partitions' ranges."""
+    return _month_start(clock.now().astimezone(dt.UTC).date())
+
+
+# Partition DDL locks the whole table, and every audited read waits behind a lock request
+# that waits: give up after this long (the beat task tries again) rather than stall the API
+# behind a long verification or export.
+DDL_LOCK_TIMEOUT = "2s"
+
+
+@contextlib.contextmanager
+def _ddl_lock_timeout(cursor):
+    cursor.execute("SELECT current_setting('lock_timeout')")
+    before = cursor.fetchone()[0]
+    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [DDL_LOCK_TIMEOUT])
+    yield
+    cursor.execute("SELECT set_config('lock_timeout', %s, true)", [before])
 
 
 def partition_name(month: dt.date) -> str:
@@ -48,7 +69,7 @@ def partitions_ensure(*, months_ahead: int = 3, using: str = DEFAULT_DB_ALIAS) -
     A month that already has rows in the default partition is left there (creating the
     partition would require moving them, which the append-only triggers forbid)."""
     existing = set(partitions_list(using=using))
-    first = _month_start(clock.today())
+    first = _this_month()
     created = []
     connection = connections[using]
     for offset in range(months_ahead + 1):
@@ -65,14 +86,15 @@ def partitions_ensure(*, months_ahead: int = 3, using: str = DEFAULT_DB_ALIAS) -
             )
             if cursor.fetchone()[0]:
                 continue
-            cursor.execute(
-                f"CREATE TABLE {name} PARTITION OF audit_event"
-                f" FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER audit_partition_no_truncate BEFORE TRUNCATE ON {name}"
-                " FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate()"
-            )
+            with _ddl_lock_timeout(cursor):
+                cursor.execute(
+                    f"CREATE TABLE {name} PARTITION OF audit_event"
+                    f" FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+                )
+                cursor.execute(
+                    f"CREATE TRIGGER audit_partition_no_truncate BEFORE TRUNCATE ON {name}"
+                    " FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_truncate()"
+                )
         created.append(name)
     return created
 
@@ -100,13 +122,29 @@ def partition_archive(*, name: str, using: str = DEFAULT_DB_ALIAS):
     with connections[using].cursor() as cursor:
         cursor.execute(f"SELECT min(seq), max(seq) FROM {name}")
         first_seq, last_seq = cursor.fetchone()
-    tmp = path.with_suffix(".ndjson.tmp")
+        # Times come from the request, sequence numbers from the chain lock a moment later: at
+        # a month's end a later month can hold an event chained before one of this month's.
+        # The chain left in the database must start right after the archive, without a gap.
+        cursor.execute(f"SELECT min(seq) FROM audit_event WHERE tableoid <> '{name}'::regclass")
+        later = cursor.fetchone()[0]
+    if last_seq is not None and later is not None and later < last_seq:
+        raise ValueError(
+            f"{name!r} cannot be archived alone: event {later} of another partition was chained "
+            f"before its event {last_seq}, so the chain left in the database would have a gap"
+        )
+    tmp = path.with_suffix(f".ndjson.{os.getpid()}.tmp")
     with open(tmp, "wb") as handle:
         summary = export_write(handle, table=name, using=using)
+        handle.flush()
+        os.fsync(handle.fileno())
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     signature = signing_key().sign(bytes.fromhex(digest)).hex()
     os.replace(tmp, path)
-    path.with_suffix(".ndjson.sig").write_text(signature + "\n")
+    with open(path.with_suffix(".ndjson.sig"), "w", encoding="ascii") as handle:
+        handle.write(signature + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    _fsync_dir(path.parent)  # the file and its signature are on disk before the rows go
     with transaction.atomic(using=using):
         archive = Archive.objects.using(using).create(
             partition=name,
@@ -118,14 +156,22 @@ def partition_archive(*, name: str, using: str = DEFAULT_DB_ALIAS):
             signature=signature,
             archived_at=clock.now(),
         )
-        with connections[using].cursor() as cursor:
+        with connections[using].cursor() as cursor, _ddl_lock_timeout(cursor):
             cursor.execute(f"ALTER TABLE audit_event DETACH PARTITION {name}")
             cursor.execute(f"DROP TABLE {name}")
     return archive
 
 
+def _fsync_dir(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 def partitions_archive_older_than(*, months: int, using: str = DEFAULT_DB_ALIAS) -> list[str]:
-    cutoff = partition_name(_add_months(_month_start(clock.today()), -months))
+    cutoff = partition_name(_add_months(_this_month(), -months))
     archived = []
     for name in partitions_list(using=using):
         if PARTITION_RE.match(name) and name < cutoff:

@@ -272,7 +272,8 @@ def copy_csv(cursor, table: str, columns: Sequence[str], buffer: io.StringIO) ->
         ident(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     )
     buffer.seek(0)
-    raw.copy_expert(statement.as_string(raw), buffer)
+    with connection.wrap_database_errors:  # psycopg2's errors as Django's, as for execute()
+        raw.copy_expert(statement.as_string(raw), buffer)
 
 
 def staging_duplicates(cursor, table: str, key_field: str, limit: int = 5) -> list[tuple]:

@@ -51,7 +51,10 @@ class InlineCopier:
         self.statement = _statement(table, columns).as_string(self.raw)
 
     def put(self, data: bytes) -> None:
-        self.raw.copy_expert(self.statement, io.BytesIO(data), size=COPY_READ_BYTES)
+        # psycopg2's own errors, as Django's: a cut connection is then told from bad data
+        # (the engine retries the first, fails the run on the second).
+        with connection.wrap_database_errors:
+            self.raw.copy_expert(self.statement, io.BytesIO(data), size=COPY_READ_BYTES)
 
     def finish(self) -> None:
         pass
@@ -75,7 +78,8 @@ class ParallelCopier:
         self.conns = []
         try:
             for _ in range(connections):
-                conn = psycopg2.connect(**params)
+                with connection.wrap_database_errors:  # e.g. "too many clients": retried
+                    conn = psycopg2.connect(**params)
                 conn.autocommit = True
                 with conn.cursor() as cursor:
                     cursor.execute("SET synchronous_commit = off")
@@ -123,14 +127,17 @@ class ParallelCopier:
                 continue
 
     def finish(self) -> None:
-        for thread in self.threads:
-            while thread.is_alive():
+        # One stop marker per thread, whether or not it is still running: a thread that ends
+        # early never takes another's marker away from it.
+        for _thread in self.threads:
+            while True:
                 self._raise()
                 try:
                     self.queue.put(None, timeout=0.2)
                     break
                 except queue.Full:
-                    continue
+                    if not any(t.is_alive() for t in self.threads):
+                        break
         for thread in self.threads:
             thread.join()
         self._raise()

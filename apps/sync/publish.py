@@ -79,11 +79,12 @@ def publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:
     run.phase, run.progress = "publishing", 0.96
     save_run(run, "phase", "progress")
     with transaction.atomic():
+        with connection.cursor() as cursor:  # before any lock is asked for, the table's included
+            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [PUBLISH_LOCK_TIMEOUT])
         # Lock the config row: the watermark read at request time is the one we advance.
         config = SyncConfig.objects.select_for_update().get(pk=run.config_id)
         store.store_ensure_table(dataset)
         with connection.cursor() as cursor:
-            cursor.execute("SELECT set_config('lock_timeout', %s, true)", [PUBLISH_LOCK_TIMEOUT])
             if incremental:
                 inserted, updated = _upsert(cursor, staging, live, columns, key)
                 removed = 0

@@ -109,3 +109,25 @@ def test_offline_verifier_reports_a_removed_line_and_a_foreign_key(exported, iso
     )
     code, result = run_offline(isolated_libdir, str(out), "--public-key", str(key))
     assert result["ok"] is False
+
+
+def test_offline_verifier_reports_a_log_cut_back_below_its_last_checkpoint(
+    world, tmp_path, isolated_libdir
+):
+    from tests.audit.insider import insider_sql
+
+    for i in range(4):
+        record_read(world, request_id=f"r{i}")
+    checkpoint = checkpoint_create()
+    # An insider removes the last two events and moves the chain head back to match.
+    last = checkpoint.seq
+    insider_sql("DELETE FROM audit_event WHERE seq > %s", [last - 2])
+    insider_sql(
+        "UPDATE audit_chain_head SET seq = %s,"
+        " hash = (SELECT hash FROM audit_event WHERE seq = %s)",
+        [last - 2, last - 2],
+    )
+    out, key = tmp_path / "export.ndjson", tmp_path / "key.pem"
+    call_command("audit_export", str(out), public_key=str(key))
+    code, result = run_offline(isolated_libdir, str(out), "--public-key", str(key))
+    assert (code, result["ok"], result["first_bad_event"]) == (1, False, last - 1)

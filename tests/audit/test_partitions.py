@@ -74,3 +74,26 @@ def test_partitions_command_lists_and_creates(capsys):
     call_command("audit_partitions", ensure=1)
     out = capsys.readouterr().out
     assert "audit_event_default" in out
+
+
+def test_partitions_follow_the_utc_month_whatever_the_local_date():
+    # 1 February 03:00 in Beijing is still 31 January in UTC, the partitions' time zone.
+    with time_machine.travel(dt.datetime(2024, 2, 1, 3, tzinfo=TZ), tick=False):
+        assert partitions_ensure(months_ahead=0) == ["audit_event_202401"]
+
+
+def test_a_month_whose_events_interleave_with_the_next_is_not_archived_alone(audit_key):
+    with time_machine.travel(dt.datetime(2024, 1, 15, 10, tzinfo=TZ), tick=False):
+        partitions_ensure(months_ahead=1)
+        admin_event(0)
+    # Stamped just after midnight UTC but chained first; then one stamped just before.
+    with time_machine.travel(dt.datetime(2024, 2, 1, 0, 0, 0, 1000, tzinfo=dt.UTC), tick=False):
+        february = admin_event(1)
+    with time_machine.travel(dt.datetime(2024, 1, 31, 23, 59, 59, tzinfo=dt.UTC), tick=False):
+        january = admin_event(2)
+    assert february.seq < january.seq
+    with pytest.raises(ValueError, match="would have a gap"):
+        partition_archive(name="audit_event_202401")
+    assert "audit_event_202401" in partitions_list()
+    assert not Archive.objects.exists()
+    assert chain_verify().ok

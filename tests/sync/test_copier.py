@@ -183,3 +183,37 @@ def test_a_load_growing_past_the_limit_moves_to_parallel_connections(
     assert any("COPY over 2 connection(s)" in r.getMessage() for r in caplog.records)
     assert _open_copiers  # the Python path and the fast path each moved
     assert _copy_backends() == 0
+
+
+def test_a_cut_connection_during_a_copy_on_the_runs_own_connection_is_djangos_error():
+    """The engine retries a run whose connection broke (Django's OperationalError) and fails one
+    whose data is bad: a COPY sent by psycopg2 directly must raise the same class as a query."""
+    from django.db import InterfaceError, OperationalError
+
+    from apps.records import store
+
+    with connection.cursor() as cursor:
+        store.ensure_schema(cursor)
+        cursor.execute('CREATE TABLE records."copy_cut" (a text)')
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backend = cursor.fetchone()[0]
+            inline = copier.InlineCopier(cursor, "copy_cut", ["a"])
+            s = connection.settings_dict
+            admin = psycopg2.connect(
+                dbname=s["NAME"],
+                user=s["USER"],
+                password=s["PASSWORD"] or None,
+                host=s["HOST"] or "127.0.0.1",
+                port=s["PORT"] or 5432,
+            )
+            admin.autocommit = True
+            admin.cursor().execute("SELECT pg_terminate_backend(%s)", [backend])
+            admin.close()
+            with pytest.raises((OperationalError, InterfaceError)):
+                inline.put(b"x\n")
+    finally:
+        connection.close()
+        with connection.cursor() as cursor:
+            cursor.execute('DROP TABLE records."copy_cut"')
