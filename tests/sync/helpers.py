@@ -7,6 +7,7 @@ import io
 import random
 from pathlib import Path
 
+import psycopg2
 from django.db import connection
 from psycopg2 import sql
 
@@ -102,3 +103,28 @@ def config_form_data(world, upload, *, encoding: str = "") -> dict:
         "upload": upload,
         "encoding": encoding,  # after the file in the body
     }
+
+
+def other_connection():
+    """A connection of its own to the test database, in autocommit (another process's, as far
+    as PostgreSQL can tell): to hold a lock or end a backend from outside."""
+    s = connection.settings_dict
+    conn = psycopg2.connect(
+        dbname=s["NAME"],
+        user=s["USER"],
+        password=s["PASSWORD"] or None,
+        host=s["HOST"] or "127.0.0.1",
+        port=s["PORT"] or 5432,
+    )
+    conn.autocommit = True
+    return conn
+
+
+def terminate_backend(pid: int) -> None:
+    """Cut a database connection from outside, as a server restart or a network cut would."""
+    admin = other_connection()
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        admin.close()

@@ -22,7 +22,7 @@ from apps.sync.models import SyncRun
 from apps.sync.services import sync_config_set, sync_upload_store
 from tests.factories import dataset_of_every_type
 from tests.sync.fastpath_data import FIELDS, assert_same, random_rows, to_csv
-from tests.sync.helpers import live_rows
+from tests.sync.helpers import live_rows, terminate_backend
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("flushable_db")]
 
@@ -200,17 +200,7 @@ def test_a_cut_connection_during_a_copy_on_the_runs_own_connection_is_djangos_er
             cursor.execute("SELECT pg_backend_pid()")
             backend = cursor.fetchone()[0]
             inline = copier.InlineCopier(cursor, "copy_cut", ["a"])
-            s = connection.settings_dict
-            admin = psycopg2.connect(
-                dbname=s["NAME"],
-                user=s["USER"],
-                password=s["PASSWORD"] or None,
-                host=s["HOST"] or "127.0.0.1",
-                port=s["PORT"] or 5432,
-            )
-            admin.autocommit = True
-            admin.cursor().execute("SELECT pg_terminate_backend(%s)", [backend])
-            admin.close()
+            terminate_backend(backend)
             with pytest.raises((OperationalError, InterfaceError)):
                 inline.put(b"x\n")
     finally:

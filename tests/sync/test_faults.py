@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import psycopg2
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -20,7 +19,7 @@ from apps.sync import engine
 from apps.sync.models import SyncRun
 from apps.sync.services import sync_config_set, sync_upload_store
 from tests.conftest import build_population_dataset
-from tests.sync.helpers import live_rows, population_rows, write_csv
+from tests.sync.helpers import live_rows, population_rows, terminate_backend, write_csv
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("flushable_db")]
 WORKER = Path(__file__).with_name("run_worker.py")
@@ -110,17 +109,7 @@ def test_connection_cut_mid_run_leaves_published_data_and_rerun_equals_clean_run
     run = _upload(dataset, v2_path)
     marker = tmp_path / "pause"
     proc, backend = _start_paused(run.pk, "mid_copy", marker)
-    s = connection.settings_dict
-    admin = psycopg2.connect(
-        dbname=s["NAME"],
-        user=s["USER"],
-        password=s["PASSWORD"] or None,
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-    )
-    admin.autocommit = True
-    admin.cursor().execute("SELECT pg_terminate_backend(%s)", [backend])
-    admin.close()
+    terminate_backend(backend)
     marker.unlink()  # let the worker continue into its dead connection
     assert proc.wait(timeout=30) != 0
     assert live_rows(dataset) == before

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import time
 
-import psycopg2
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
 from apps.sync import engine
@@ -19,7 +17,7 @@ from apps.sync.services import (
     sync_run_request,
     sync_upload_store,
 )
-from tests.sync.helpers import live_rows, population_rows, write_csv
+from tests.sync.helpers import live_rows, other_connection, population_rows, write_csv
 
 
 @pytest.mark.django_db
@@ -39,15 +37,7 @@ def test_run_waits_while_another_process_holds_the_dataset_lock(world, tmp_path)
     run = sync_upload_store(
         dataset=world.dataset, upload=SimpleUploadedFile("a.csv", path.read_bytes()), enqueue=False
     )
-    s = connection.settings_dict
-    other = psycopg2.connect(
-        dbname=s["NAME"],
-        user=s["USER"],
-        password=s["PASSWORD"] or None,
-        host=s["HOST"] or "127.0.0.1",
-        port=s["PORT"] or 5432,
-    )
-    other.autocommit = True
+    other = other_connection()
     other.cursor().execute(
         "SELECT pg_advisory_lock(%s, %s)", [engine.LOCK_NAMESPACE, world.dataset.pk]
     )
