@@ -305,6 +305,30 @@ def _row_of(alias: str, columns: Sequence[str]) -> sql.Composed:
     )
 
 
+def comparable(cursor, staging: str, live: str, columns: Sequence[str], key_field: str) -> bool:
+    """Whether `staging` can be compared with `live` row by row: every column of the same type
+    in both, and `live` unique on the key. Not after a field's type or the dataset's key
+    changed since `live` was built."""
+    cursor.execute(
+        "SELECT bool_and(l.atttypid IS NOT DISTINCT FROM s.atttypid),"
+        " EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute k ON k.attrelid = i.indrelid"
+        "  AND k.attnum = i.indkey[0] WHERE i.indrelid = %(live)s::regclass AND i.indisunique"
+        "  AND i.indnatts = 1 AND k.attname = %(key)s)"
+        " FROM pg_attribute s LEFT JOIN pg_attribute l ON l.attrelid = %(live)s::regclass"
+        " AND l.attname = s.attname AND NOT l.attisdropped"
+        " WHERE s.attrelid = %(staging)s::regclass AND s.attname = ANY(%(columns)s)"
+        " AND NOT s.attisdropped",
+        {
+            "live": f'{SCHEMA}."{live}"',
+            "staging": f'{SCHEMA}."{staging}"',
+            "columns": list(columns),
+            "key": key_field,
+        },
+    )
+    same_types, unique_key = cursor.fetchone()
+    return bool(same_types) and bool(unique_key)
+
+
 def full_diff_counts(
     cursor,
     staging: str,

@@ -40,10 +40,16 @@ def refuse_duplicates(pairs) -> None:
 
 def _full_counts(run: SyncRun, cursor, staging: str, live: str, columns, key: str):
     """(inserted, updated, removed) of a full run. Into an empty table (a first load) every
-    staged row is new: no need to join a million rows against nothing."""
+    staged row is new: no need to join a million rows against nothing. When a field's type or
+    the key changed since the live table was built, its rows cannot be compared with the new
+    ones: every stored row counts as removed and every new one as inserted."""
+    staged = run.rows_read - run.rows_rejected
     cursor.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(store.ident(live)))
     if not cursor.fetchone()[0]:
-        return run.rows_read - run.rows_rejected, 0, 0
+        return staged, 0, 0
+    if not store.comparable(cursor, staging, live, columns, key):
+        cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(store.ident(live)))
+        return staged, 0, cursor.fetchone()[0]
     return store.full_diff_counts(
         cursor,
         staging,
@@ -58,14 +64,16 @@ def _upsert(cursor, staging: str, live: str, columns, key: str) -> tuple[int, in
     try:
         return store.staging_upsert(cursor, staging, live, columns, key)
     except ProgrammingError as exc:
-        # 42P10: no unique index on the key, i.e. the key field changed since the live table
-        # was built; a full run builds the table again on the new key.
-        if getattr(exc.__cause__, "pgcode", None) != "42P10":
+        # 42P10: no unique index on the key (the key field changed since the live table was
+        # built); 42804: a column of another type (a field's type changed). A full run builds
+        # the table again from the dataset's fields.
+        if getattr(exc.__cause__, "pgcode", None) not in ("42P10", "42804"):
             raise
         raise SyncFailed(
             _(
-                "The dataset's key field “%(key)s” is not the key of its stored records (it "
-                "changed since the last full run). Run a full sync first; nothing was published."
+                "The stored records no longer match the dataset's fields (the key field "
+                "“%(key)s” or a field's type changed since the last full run). Run a full sync "
+                "first; nothing was published."
             )
             % {"key": key}
         ) from exc

@@ -71,6 +71,28 @@ def test_after_a_key_change_an_incremental_run_asks_for_a_full_run_and_changes_n
     sync_config_set(dataset=world.dataset, kind="csv", mode="full")
     run = _upload(world, tmp_path, rows, name="again.csv")
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    # the old rows, keyed otherwise, cannot be matched with the new: all replaced
+    assert (run.rows_inserted, run.rows_updated, run.rows_removed) == (10, 0, 10)
+
+
+@pytest.mark.django_db
+def test_after_a_field_type_change_a_full_run_rebuilds_the_table_and_counts_it_replaced(
+    world, tmp_path
+):
+    from apps.catalog.models import Field
+
+    rows = population_rows(10)
+    _upload(world, tmp_path, rows)
+    Field.objects.filter(dataset=world.dataset, name="birth_date").update(data_type="string")
+    world.dataset.refresh_from_db()
+    sync_config_set(dataset=world.dataset, kind="csv", mode="incremental")
+    run = _upload(world, tmp_path, [{**rows[0], "district": "越秀区"}], name="delta.csv")
+    assert run.status == SyncRun.Status.FAILED and "Run a full sync first" in run.error
+    sync_config_set(dataset=world.dataset, kind="csv", mode="full")
+    run = _upload(world, tmp_path, rows, name="again.csv")
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert (run.rows_inserted, run.rows_updated, run.rows_removed) == (10, 0, 10)
+    assert {r[3] for r in live_rows(world.dataset)} == {r["birth_date"] for r in rows}
 
 
 @pytest.mark.django_db
