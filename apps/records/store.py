@@ -265,12 +265,17 @@ def staging_create(
     )
 
 
+def copy_in_statement(table: str, columns: Sequence[str]) -> sql.Composed:
+    """COPY of CSV lines (NULL = unquoted empty) into `columns` of `table`."""
+    return sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+        ident(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    )
+
+
 def copy_csv(cursor, table: str, columns: Sequence[str], buffer: io.StringIO) -> None:
     """COPY a buffer of CSV lines (NULL = unquoted empty) into `table`."""
     raw = getattr(cursor, "cursor", cursor)
-    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        ident(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    )
+    statement = copy_in_statement(table, columns)
     buffer.seek(0)
     with connection.wrap_database_errors:  # psycopg2's errors as Django's, as for execute()
         raw.copy_expert(statement.as_string(raw), buffer)

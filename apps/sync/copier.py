@@ -25,7 +25,6 @@ from collections.abc import Sequence
 import psycopg2
 from django.conf import settings
 from django.db import connection
-from psycopg2 import sql
 
 from apps.records import store
 
@@ -35,12 +34,6 @@ COPY_READ_BYTES = 1 << 20
 PARALLEL_AFTER_BYTES = 8 << 20  # about 45,000 rows of a 12-column dataset
 
 
-def _statement(table: str, columns: Sequence[str]) -> sql.Composed:
-    return sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
-        store.ident(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    )
-
-
 class InlineCopier:
     """COPY on the run's own connection, at once (inside a transaction)."""
 
@@ -48,7 +41,7 @@ class InlineCopier:
 
     def __init__(self, cursor, table: str, columns: Sequence[str]) -> None:
         self.raw = getattr(cursor, "cursor", cursor)
-        self.statement = _statement(table, columns).as_string(self.raw)
+        self.statement = store.copy_in_statement(table, columns).as_string(self.raw)
 
     def put(self, data: bytes) -> None:
         # psycopg2's own errors, as Django's: a cut connection is then told from bad data
@@ -87,7 +80,7 @@ class ParallelCopier:
         except BaseException:
             self._close()
             raise
-        self.statement = _statement(table, columns).as_string(self.conns[0])
+        self.statement = store.copy_in_statement(table, columns).as_string(self.conns[0])
         self.connections = len(self.conns)
         self.threads = [
             threading.Thread(target=self._work, args=(c,), name=f"sync-copy-{i}", daemon=True)

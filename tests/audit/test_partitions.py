@@ -97,3 +97,35 @@ def test_a_month_whose_events_interleave_with_the_next_is_not_archived_alone(aud
     assert "audit_event_202401" in partitions_list()
     assert not Archive.objects.exists()
     assert chain_verify().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_partition_ddl_gives_up_instead_of_queueing_every_read_behind_a_long_reader(
+    flushable_audit,
+):
+    import time
+
+    import psycopg2
+    from django.db import OperationalError, connection
+
+    s = connection.settings_dict
+    reader = psycopg2.connect(
+        dbname=s["NAME"],
+        user=s["USER"],
+        password=s["PASSWORD"] or None,
+        host=s["HOST"] or "127.0.0.1",
+        port=s["PORT"] or 5432,
+    )
+    try:
+        with reader.cursor() as cursor:  # a long verification or export, say
+            cursor.execute("LOCK TABLE audit_event IN ACCESS SHARE MODE")
+        started = time.monotonic()
+        with (
+            time_machine.travel(dt.datetime(2031, 5, 15, tzinfo=dt.UTC), tick=False),
+            pytest.raises(OperationalError, match="lock timeout"),
+        ):
+            partitions_ensure(months_ahead=0)
+        assert time.monotonic() - started < 10
+    finally:
+        reader.close()
+    assert "audit_event_203105" not in partitions_list()
