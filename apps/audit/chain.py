@@ -28,9 +28,19 @@ from apps.audit.models import AuditEvent
 from apps.common import clock
 from apps.common.prepared import prepared_call
 
+# An event is stamped no earlier than the first instant of the month of the latest event
+# chained (migration 0004): a request that took its time just before a month's end but reached
+# the chain after an event of the next month is recorded at the start of that month, so every
+# month's events stay one run of the chain and its partition can be archived alone. The lock
+# on the head row is the one the chain trigger takes next anyway.
+_STAMP = (
+    "greatest(%s::timestamptz, (SELECT date_trunc('month', occurred_at, 'UTC')"
+    " FROM audit_chain_head WHERE id = 1 FOR UPDATE))"
+)
+_RETURNING = "RETURNING seq, prev_hash, hash, occurred_at, body"
 _INSERT = (
     "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
-    " VALUES (0, %s, %s, '', '') RETURNING seq, prev_hash, hash, body"
+    f" VALUES (0, {_STAMP}, %s, '', '') {_RETURNING}"
 )
 FLUSH_SLOTS = 64
 _FLUSH = (
@@ -40,7 +50,8 @@ _FLUSH = (
 )
 _REMEMBER_APPENDED = (
     "set_config('govdata.appended', concat_ws(' ', appended.seq, appended.prev_hash,"
-    " appended.hash, appended.body), false)"
+    " appended.hash, to_char(appended.occurred_at AT TIME ZONE 'UTC',"
+    ' \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\'), appended.body), false)'
 )
 _FORGET = "set_config('govdata.appended', '', false), set_config('govdata.read', '', false)"
 
@@ -64,13 +75,14 @@ def _read_and_append(read_sql: str) -> str:
     """The read (at most one row of one text column) and its event, whose body is completed
     with the number of rows the read returned and the request's duration so far (the
     milliseconds passed in, plus the database's own time on this round trip), in the same
-    transaction."""
+    transaction. The body comes before the time in the select list: the read then runs before
+    the time's subquery locks the chain head."""
     return (
         f"WITH read(value) AS MATERIALIZED ({read_sql}), appended AS ("
-        "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
-        " SELECT 0, %s, %s || (SELECT count(*) FROM read) || ',\"duration_ms\":'"
+        "INSERT INTO audit_event (seq, body, occurred_at, prev_hash, hash)"
+        " SELECT 0, %s || (SELECT count(*) FROM read) || ',\"duration_ms\":'"
         " || round(%s + extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000,"
-        " 3) || '}', '', '' RETURNING seq, prev_hash, hash, body)"
+        f" 3) || '}}', {_STAMP}, '', '' {_RETURNING})"
         f" SELECT {_REMEMBER_APPENDED}, set_config('govdata.read',"
         " coalesce((SELECT value FROM read LIMIT 1), ''), false) FROM appended"
     )
@@ -96,8 +108,10 @@ def _end_failed_block(cursor) -> None:
         cursor.execute("ROLLBACK")
 
 
-def _event(body: dict[str, Any], occurred_at, appended, using: str) -> AuditEvent:
-    seq, prev_hash, digest, text = appended
+def _event(body: dict[str, Any], appended, using: str) -> AuditEvent:
+    seq, prev_hash, digest, occurred_at, text = appended
+    if isinstance(occurred_at, str):
+        occurred_at = dt.datetime.fromisoformat(occurred_at)
     instance = AuditEvent(
         seq=int(seq),
         occurred_at=occurred_at,
@@ -122,8 +136,8 @@ def _run_fast(cursor, statement: str, params: list[Any]) -> tuple[list[str], str
     """Run `statement` (which appends the event) in a transaction that commits without waiting
     for the disk, then the write that flushes the WAL past it, committed synchronously whatever
     the server's default, in one round trip; both are prepared statements of the connection
-    (planning them cost more than running them). Returns (seq, prev_hash, hash, body) of the
-    appended event and what the read remembered."""
+    (planning them cost more than running them). Returns (seq, prev_hash, hash, time, body) of
+    the appended event and what the read remembered."""
     append = prepared_call(cursor, statement, params)
     flush = prepared_call(cursor, _FLUSH_AND_RETURN, [])
     try:
@@ -142,7 +156,7 @@ def _run_fast(cursor, statement: str, params: list[Any]) -> tuple[list[str], str
     appended, read = cursor.fetchone()
     if not appended:  # the event's INSERT gave no row: no data without its event
         raise DatabaseError("The audit event was not appended.")
-    return appended.split(" ", 3), read
+    return appended.split(" ", 4), read
 
 
 def _in_transaction(connection) -> bool:
@@ -160,7 +174,7 @@ def chain_append(body: dict[str, Any], *, using: str = DEFAULT_DB_ALIAS) -> Audi
             appended = cursor.fetchone()
         else:
             appended, _read = _run_fast(cursor, _APPEND, [occurred_at, text])
-    return _event(body, occurred_at, appended, using)
+    return _event(body, appended, using)
 
 
 def chain_append_read(
@@ -190,7 +204,7 @@ def chain_append_read(
     with connection.cursor() as cursor:
         elapsed_ms = (time.perf_counter() - started) * 1000
         appended, value = _run_fast(
-            cursor, _read_and_append(read_sql), [*read_params, occurred_at, head, elapsed_ms]
+            cursor, _read_and_append(read_sql), [*read_params, head, elapsed_ms, occurred_at]
         )
     value = value or None  # row_to_json never gives an empty text: "" is "no row"
-    return value, _event(body, occurred_at, appended, using)
+    return value, _event(body, appended, using)

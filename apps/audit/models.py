@@ -136,6 +136,9 @@ class ChainHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64)
+    # The latest time chained: no event is chained before the start of its month (migration
+    # 0004), so each month's events are one run of the chain.
+    occurred_at = models.DateTimeField(null=True)
 
     class Meta:
         db_table = "audit_chain_head"

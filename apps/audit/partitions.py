@@ -122,9 +122,9 @@ def partition_archive(*, name: str, using: str = DEFAULT_DB_ALIAS):
     with connections[using].cursor() as cursor:
         cursor.execute(f"SELECT min(seq), max(seq) FROM {name}")
         first_seq, last_seq = cursor.fetchone()
-        # Times come from the request, sequence numbers from the chain lock a moment later: at
-        # a month's end a later month can hold an event chained before one of this month's.
         # The chain left in the database must start right after the archive, without a gap.
+        # Appends keep each month one run of the chain (apps.audit.chain, migration 0004); a
+        # log written before that, or whose times an insider moved, may still interleave.
         cursor.execute(f"SELECT min(seq) FROM audit_event WHERE tableoid <> '{name}'::regclass")
         later = cursor.fetchone()[0]
     if last_seq is not None and later is not None and later < last_seq:

@@ -80,3 +80,12 @@ def db_role_reset(django_db_blocker):
     yield
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute("SET session_replication_role = origin")
+
+
+@pytest.fixture
+def log_from_the_past():
+    """For tests that record events on past dates after the world was built today: the chain
+    head forgets the month of the events already chained, as if they too lay in the past.
+    Otherwise the past events are stamped at the start of this month (apps.audit.chain)."""
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_chain_head SET occurred_at = NULL")

@@ -52,7 +52,7 @@ def test_few_denials_raise_nothing(world, thresholds):
     assert alerts_detect_denial_bursts() == []
 
 
-def test_reads_at_night_raise_an_off_hours_alert(world, thresholds):
+def test_reads_at_night_raise_an_off_hours_alert(world, thresholds, log_from_the_past):
     with time_machine.travel(dt.datetime(2026, 3, 4, 2, 30, tzinfo=TZ), tick=False):
         for i in range(3):
             record_read(world, request_id=f"n{i}")
@@ -79,7 +79,7 @@ def test_bulk_export_of_sensitive_fields_is_flagged(world, thresholds):
     assert alert.details["fields"] == ["id_number"] and alert.provider == world.provider
 
 
-def test_reading_far_above_baseline_is_flagged(world, thresholds):
+def test_reading_far_above_baseline_is_flagged(world, thresholds, log_from_the_past):
     with time_machine.travel(dt.datetime(2026, 3, 1, 10, tzinfo=TZ), tick=False):
         record_read(world, request_id="baseline")
     with time_machine.travel(dt.datetime(2026, 3, 20, 10, tzinfo=TZ), tick=False):

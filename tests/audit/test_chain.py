@@ -180,3 +180,49 @@ def test_with_prepared_statements_off_the_append_is_sent_as_text(settings):
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
         prepared = cursor.fetchone()[0]
     assert event.seq == 1 and prepared == 0 and chain_verify().ok
+
+
+def _stamped(when):
+    import time_machine
+
+    return time_machine.travel(when, tick=False)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("read", [False, True])
+def test_an_event_stamped_before_the_month_of_the_last_one_is_chained_at_that_months_start(
+    read,
+):
+    import datetime as dt
+
+    with _stamped(dt.datetime(2024, 3, 1, 0, 0, 0, 500, tzinfo=dt.UTC)):
+        march = chain_append(BODY)
+    with _stamped(dt.datetime(2024, 2, 29, 23, 59, 59, 999000, tzinfo=dt.UTC)):
+        if read:
+            _value, late = chain_append_read(BODY, READ, ["%1%"], started=time.perf_counter())
+        else:
+            late = chain_append(BODY)
+    assert late.seq == march.seq + 1
+    assert late.occurred_at == dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
+    assert AuditEvent.objects.get(seq=late.seq).occurred_at == late.occurred_at
+    # Within a month, times are kept as the requests took them, in whatever order they chain.
+    with _stamped(dt.datetime(2024, 3, 1, 0, 0, 0, 100, tzinfo=dt.UTC)):
+        earlier = chain_append(BODY)
+    assert earlier.occurred_at == dt.datetime(2024, 3, 1, 0, 0, 0, 100, tzinfo=dt.UTC)
+    assert chain_verify().ok
+
+
+@pytest.mark.django_db
+def test_an_insert_that_would_chain_an_earlier_month_after_a_later_one_is_refused():
+    import datetime as dt
+
+    with _stamped(dt.datetime(2024, 3, 1, 0, 0, 0, 500, tzinfo=dt.UTC)):
+        chain_append(BODY)
+    refused = pytest.raises(DatabaseError, match="chained after an event of a later month")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
+            " VALUES (0, %s, '{}', '', '')",
+            [dt.datetime(2024, 2, 29, 23, 59, tzinfo=dt.UTC)],
+        )
+    assert AuditEvent.objects.count() == 1

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection
 
 from apps.audit.models import Archive, AuditEvent
 from apps.audit.partitions import partition_archive, partitions_ensure, partitions_list
@@ -82,21 +83,48 @@ def test_partitions_follow_the_utc_month_whatever_the_local_date():
         assert partitions_ensure(months_ahead=0) == ["audit_event_202401"]
 
 
+def test_an_event_stamped_in_a_month_already_left_joins_the_new_month_and_the_old_archives(
+    audit_key,
+):
+    with time_machine.travel(dt.datetime(2024, 1, 15, 10, tzinfo=TZ), tick=False):
+        partitions_ensure(months_ahead=1)
+        admin_event(0)
+    # Stamped just after midnight UTC and chained first; then one whose request took its time
+    # just before midnight but reached the chain after it.
+    with time_machine.travel(dt.datetime(2024, 2, 1, 0, 0, 0, 1000, tzinfo=dt.UTC), tick=False):
+        february = admin_event(1)
+    with time_machine.travel(dt.datetime(2024, 1, 31, 23, 59, 59, tzinfo=dt.UTC), tick=False):
+        late = admin_event(2)
+    assert february.seq < late.seq
+    assert late.occurred_at == dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
+    assert AuditEvent.objects.get(seq=late.seq).occurred_at == late.occurred_at
+    archive = partition_archive(name="audit_event_202401")
+    assert (archive.first_seq, archive.last_seq) == (1, 1)
+    assert chain_verify().ok
+
+
 def test_a_month_whose_events_interleave_with_the_next_is_not_archived_alone(audit_key):
     with time_machine.travel(dt.datetime(2024, 1, 15, 10, tzinfo=TZ), tick=False):
         partitions_ensure(months_ahead=1)
         admin_event(0)
-    # Stamped just after midnight UTC but chained first; then one stamped just before.
     with time_machine.travel(dt.datetime(2024, 2, 1, 0, 0, 0, 1000, tzinfo=dt.UTC), tick=False):
         february = admin_event(1)
-    with time_machine.travel(dt.datetime(2024, 1, 31, 23, 59, 59, tzinfo=dt.UTC), tick=False):
         january = admin_event(2)
+    # An insider with the triggers off moves the later event back into January.
+    with connection.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")
+        try:
+            cursor.execute(
+                "UPDATE audit_event SET occurred_at = %s WHERE seq = %s",
+                [dt.datetime(2024, 1, 31, 23, 59, 59, tzinfo=dt.UTC), january.seq],
+            )
+        finally:
+            cursor.execute("SET session_replication_role = origin")
     assert february.seq < january.seq
     with pytest.raises(ValueError, match="would have a gap"):
         partition_archive(name="audit_event_202401")
     assert "audit_event_202401" in partitions_list()
     assert not Archive.objects.exists()
-    assert chain_verify().ok
 
 
 @pytest.mark.django_db(transaction=True)
