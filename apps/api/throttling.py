@@ -6,9 +6,12 @@ caller, where DRF's SimpleRateThrottle keeps every request's timestamp (and the 
 pickled that list both ways on every request: up to 6,000 floats at the default rate).
 
 The counters live in Redis, so that an application's rate holds across gunicorn workers and
-web nodes: one round trip, a script that checks and counts atomically. Record reads must not
-depend on Redis, so when it cannot be reached the throttle counts in the process instead
-(per worker: the limit then applies per process) and tries Redis again after RETRY_SECONDS.
+web nodes: one round trip, a script that checks and counts atomically. Its windows are those of
+the Redis server's clock, which the script reads: web nodes whose clocks differ by a few seconds
+would otherwise count the same moment into different windows (near a window's edge, up to twice
+the rate) and tell callers different Retry-After. Record reads must not depend on Redis, so
+when it cannot be reached the throttle counts in the process instead, by its own clock (per
+worker: the limit then applies per process) and tries Redis again after RETRY_SECONDS.
 That count is kept in a memory cache of its own, not Django's default cache, which a
 deployment may well point at the same Redis.
 """
@@ -31,17 +34,29 @@ KEY_PREFIX = "govdata:throttle:"
 RETRY_SECONDS = 5.0
 TIMEOUT_SECONDS = 0.2  # a Redis that does not answer must not hold up reads
 
-# KEYS: this window's and the previous window's counter. ARGV: limit, the previous window's
-# weight, this counter's time to live. Counts the request only if it is allowed.
+# KEYS: the caller's counters without their window number (a window's counter is that plus
+# the window's number: the script picks the window, from the server's clock). ARGV: limit, the
+# window's length in seconds. Counts the request only if it is allowed; returns whether it was,
+# the counts before it, and the microseconds elapsed in the window (a script's numbers come
+# back as integers). Redis 5+ replicates a script's writes, not the script, so writing after
+# reading TIME is allowed. The counters' names are made in the script, not passed in KEYS:
+# fine on one Redis; on a Cluster the key prefix would need a hash tag.
 _CHECK_AND_COUNT = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
-if previous * tonumber(ARGV[2]) + current + 1 > tonumber(ARGV[1]) then
-  return {0, current, previous}
+local now = redis.call('TIME')
+local duration = tonumber(ARGV[2])
+local seconds = tonumber(now[1])
+local window = math.floor(seconds / duration)
+local elapsed_us = (seconds - window * duration) * 1000000 + tonumber(now[2])
+local weight = (duration - elapsed_us / 1000000) / duration
+local key = KEYS[1] .. string.format('%d', window)
+local current = tonumber(redis.call('GET', key) or '0')
+local previous = tonumber(redis.call('GET', KEYS[1] .. string.format('%d', window - 1)) or '0')
+if previous * weight + current + 1 > tonumber(ARGV[1]) then
+  return {0, current, previous, elapsed_us}
 end
-redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[3])
-return {1, current, previous}
+redis.call('INCR', key)
+redis.call('EXPIRE', key, 2 * duration)
+return {1, current, previous, elapsed_us}
 """
 
 
@@ -115,35 +130,37 @@ class ApplicationRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        window, elapsed = divmod(self.timer(), self.duration)
-        weight = (self.duration - elapsed) / self.duration
-        counted = self._count_shared(int(window), weight)
+        counted = self._count_shared()
         if counted is None:
-            counted = self._count_local(int(window), weight)
-        allowed, current, previous = counted
+            counted = self._count_local()
+        allowed, current, previous, elapsed = counted
         self._state = (elapsed, current, previous)
         return allowed
 
-    def _count_shared(self, window: int, weight: float) -> tuple[bool, int, int] | None:
+    def _count_shared(self) -> tuple[bool, int, int, float] | None:
+        """(allowed, this window's count, the previous window's, seconds into this window),
+        the window being the Redis server's."""
         script = _shared.script()
         if script is None:
             return None
         import redis
 
-        prefix = f"{_prefix()}{self.key}:"
         try:
-            allowed, current, previous = script(
-                keys=[f"{prefix}{window}", f"{prefix}{window - 1}"],
-                args=[self.num_requests, repr(weight), 2 * self.duration],
+            allowed, current, previous, elapsed_us = script(
+                keys=[f"{_prefix()}{self.key}:"], args=[self.num_requests, self.duration]
             )
         except redis.RedisError as exc:
             _shared.failed(exc)
             return None
-        return bool(allowed), int(current), int(previous)
+        return bool(allowed), int(current), int(previous), int(elapsed_us) / 1_000_000
 
-    def _count_local(self, window: int, weight: float) -> tuple[bool, int, int]:
-        """The same count in the process cache (a read-modify-write without a lock:
-        concurrent requests of one caller may undercount by a few)."""
+    def _count_local(self) -> tuple[bool, int, int, float]:
+        """The same count in the process cache, in a window of this node's clock (only this
+        process counts there), as a read-modify-write without a lock: concurrent requests of
+        one caller may undercount by a few."""
+        window, elapsed = divmod(self.timer(), self.duration)
+        window = int(window)
+        weight = (self.duration - elapsed) / self.duration
         current, previous = 0, 0
         entry = self.cache.get(self.key)
         if entry is not None:
@@ -153,9 +170,9 @@ class ApplicationRateThrottle(SimpleRateThrottle):
             elif stored_window == window - 1:
                 previous = stored_current
         if previous * weight + current + 1 > self.num_requests:
-            return False, current, previous
+            return False, current, previous, elapsed
         self.cache.set(self.key, (window, current + 1, previous), 2 * self.duration)
-        return True, current, previous
+        return True, current, previous, elapsed
 
     def wait(self) -> float | None:
         """Seconds until one more request fits in the window."""

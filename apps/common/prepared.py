@@ -7,10 +7,14 @@ trip the first time on a connection, and as `EXECUTE ...` afterwards, so a read 
 query however often it ran before (the constant query counts the tests assert hold).
 
 PREPARE outlives transactions (a rollback does not undo it), so the names this connection has
-prepared are remembered on the connection; a failed first round trip may or may not have left
-the statement behind, so the next attempt uses a fresh name. Turn it off with
-GOVDATA["PREPARED_STATEMENTS"] = False behind a pooler in transaction mode (PgBouncer), where
-the next request may land on another server session.
+prepared are remembered on the connection. A failed first round trip may or may not have left
+its statement behind (the PREPARE ran, the EXECUTE raised: a timeout, a failed read), so the
+next attempt uses a fresh name, and the old one is remembered as possibly prepared: the next
+round trip that prepares anything drops it if it is there, and until then it counts towards
+MAX_PER_CONNECTION. A connection thus never holds statements nobody will run, and a successful
+read never pays for that cleanup. Turn it off with GOVDATA["PREPARED_STATEMENTS"] = False
+behind a pooler in transaction mode (PgBouncer), where the next request may land on another
+server session.
 """
 
 from __future__ import annotations
@@ -18,12 +22,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError
 
 # A connection keeps at most this many; past it they are all dropped and prepared again.
 MAX_PER_CONNECTION = 64
@@ -52,46 +55,79 @@ def _numbered(statement: str, params: Sequence[Any] | Mapping[str, Any]):
     return _PLACEHOLDER.sub(number, statement), values
 
 
-def _registry(cursor) -> dict[str, str]:
-    """statement text -> prepared name, for the server session behind this cursor."""
+@dataclass
+class _Session:
+    """What one server session holds: `names` maps a statement's text to the name it is
+    prepared under; `unsure` are names that may be prepared there but that nothing will run
+    again (their round trip failed), to be dropped by the next round trip that prepares."""
+
+    raw: Any
+    names: dict[str, str] = field(default_factory=dict)
+    unsure: set[str] = field(default_factory=set)
+
+
+def _session(cursor) -> _Session:
+    """The prepared statements of the server session behind this cursor."""
     wrapper = cursor.db
     raw = wrapper.connection
     state = getattr(wrapper, "_govdata_prepared", None)
-    if state is None or state[0] is not raw:  # a new server session: nothing is prepared
-        state = (raw, {})
+    if state is None or state.raw is not raw:  # a new server session: nothing is prepared
+        state = _Session(raw)
         wrapper._govdata_prepared = state
-    return state[1]
+    return state
+
+
+def _deallocate_if_prepared(names: Iterable[str]) -> str:
+    """Statements dropping those of `names` the session has: a plain DEALLOCATE of one that
+    is not there would fail the round trip it rides in. The names are our own
+    (govdata_<hex>_<n>), safe to write into the text."""
+    listed = ", ".join(f"'{name}'" for name in sorted(names))
+    return (
+        "DO $$DECLARE n text; BEGIN FOR n IN SELECT name FROM pg_prepared_statements"
+        f" WHERE name IN ({listed}) LOOP EXECUTE 'DEALLOCATE ' || quote_ident(n); END LOOP;"
+        " END $$; "
+    )
 
 
 @dataclass
 class PreparedCall:
     """SQL text running one statement as a prepared statement of the connection, to be sent
     alone or inside a longer round trip, with its values. Call done() once that round trip
-    has succeeded, failed() when it raised."""
+    has succeeded, failed() when it raised (whatever it raised: what the text drops is
+    only known to be gone after done())."""
 
     sql: str
     values: list[Any]
-    _registry: dict[str, str] | None = None
+    _session: _Session | None = None
     _text: str = ""
     _name: str = ""
     _known: bool = False
-    _reset: bool = False
+    _dropping: frozenset[str] = frozenset()
 
     def done(self) -> None:
-        if self._registry is not None and not self._known:
-            self._registry[self._text] = self._name
+        if self._session is None or self._known:
+            return
+        replaced = self._session.names.get(self._text)
+        if replaced is not None and replaced != self._name:  # prepared twice in one round trip
+            self._session.unsure.add(replaced)
+        self._session.names[self._text] = self._name
 
     def failed(self, error: BaseException | None = None) -> None:
-        """After the round trip raised `error`. A name this connection had prepared is only
-        forgotten when the server says the statement is gone (DISCARD, a pooler) or its
-        result type changed with the table: after any other error (a timeout, a failed
-        read) it is still there, and forgetting it would leave it prepared but unused."""
-        if self._registry is None:
+        """After the round trip raised `error`: whatever it prepared or was to drop may or may
+        not be there now, so it is dropped by the next round trip that prepares. A name this
+        connection had prepared is only given up when the server says the statement is gone
+        (DISCARD, a pooler) or its result type changed with the table (then it is still
+        there, unusable): after any other error (a timeout, a failed read) it is still there
+        and still good."""
+        if self._session is None:
             return
-        if self._reset:  # the DEALLOCATE may have run: forget everything rather than guess
-            self._registry.clear()
-        elif self._known and _statement_gone(error):
-            self._registry.pop(self._text, None)
+        session = self._session
+        session.unsure |= self._dropping
+        if not self._known:
+            session.unsure.add(self._name)
+        elif _statement_gone(error) and session.names.get(self._text) == self._name:
+            del session.names[self._text]
+            session.unsure.add(self._name)
 
 
 def _statement_gone(error: BaseException | None) -> bool:
@@ -114,20 +150,37 @@ def prepared_call(
         return PreparedCall(statement, list(params) if not isinstance(params, Mapping) else params)
     text, values = _numbered(statement, params)
     arguments = ", ".join(["%s"] * len(values))
-    prepared = _registry(cursor)
-    name = prepared.get(text)
+    session = _session(cursor)
+    name = session.names.get(text)
     if name is not None:
         call = f"EXECUTE {name}({arguments})" if values else f"EXECUTE {name}"
-        return PreparedCall(call, values, prepared, text, name, _known=True)
-    reset = len(prepared) >= MAX_PER_CONNECTION
-    if reset:
-        prepared.clear()
+        return PreparedCall(call, values, session, text, name, _known=True)
+    # What this text drops leaves the session's books now, so that a later call in the same
+    # round trip does not drop it again; failed() puts it back.
+    if len(session.names) + len(session.unsure) >= MAX_PER_CONNECTION:
+        # DEALLOCATE ALL drops them whatever their names: if it fails, keeping as many as force
+        # the next attempt to start over again is enough (the set cannot grow without bound).
+        dropping = frozenset(
+            itertools.islice({*session.names.values(), *session.unsure}, MAX_PER_CONNECTION)
+        )
+        head = "DEALLOCATE ALL; "
+        session.names.clear()
+    elif session.unsure:
+        dropping = frozenset(session.unsure)
+        head = _deallocate_if_prepared(dropping)
+    else:
+        dropping, head = frozenset(), ""
+    session.unsure.clear()
     digest = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:16]
     name = f"govdata_{digest}_{next(_attempts)}"
     call = f"EXECUTE {name}({arguments})" if values else f"EXECUTE {name}"
-    head = "DEALLOCATE ALL; " if reset else ""
     return PreparedCall(
-        f"{head}PREPARE {name} AS {text}; {call}", values, prepared, text, name, _reset=reset
+        f"{head}PREPARE {name} AS {text}; {call}",
+        values,
+        session,
+        text,
+        name,
+        _dropping=dropping,
     )
 
 
@@ -137,7 +190,7 @@ def execute_prepared(cursor, statement: str, params: Sequence[Any] | Mapping[str
     call = prepared_call(cursor, statement, params)
     try:
         cursor.execute(call.sql, call.values)
-    except DatabaseError as exc:
+    except BaseException as exc:  # an interrupted round trip may have prepared or dropped
         call.failed(exc)
         raise
     call.done()

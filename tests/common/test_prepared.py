@@ -76,6 +76,62 @@ def test_a_failed_first_call_leaves_the_next_call_working():
     assert _run(statement, {"d": 5}) == [(2,)]
 
 
+def _server_count() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        return cursor.fetchone()[0]
+
+
+SLOW_OR_FAILING = "SELECT 10 / %(d)s::int FROM pg_sleep(%(s)s)"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"d": 0, "s": 0}, {"d": 1, "s": 5}],
+    ids=["a failed read", "a statement timeout"],
+)
+def test_first_calls_that_keep_failing_after_the_prepare_leave_no_statements_behind(
+    params, django_assert_num_queries
+):
+    for _ in range(5):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = '100ms'")
+            _run(SLOW_OR_FAILING, params)
+        assert _server_count() <= 1  # at most the last attempt's, not one per attempt
+    with django_assert_num_queries(1):  # the cleanup rides in the next PREPARE's round trip
+        assert _run(SLOW_OR_FAILING, {"d": 5, "s": 0}) == [(2,)]
+    assert _server_count() == 1
+    with django_assert_num_queries(1) as again:
+        assert _run(SLOW_OR_FAILING, {"d": 2, "s": 0}) == [(5,)]
+    assert again.captured_queries[0]["sql"].startswith("EXECUTE ")
+
+
+def test_failed_first_calls_count_towards_the_limit_even_when_starting_over_fails(monkeypatch):
+    monkeypatch.setattr(prepared, "MAX_PER_CONNECTION", 2)
+    _run("SELECT 1 + %(a)s::int + %(b)s::int")
+    _run("SELECT 2 + %(a)s::int + %(b)s::int")
+    for _ in range(4):  # each attempt drops everything, prepares, then fails in its EXECUTE
+        with pytest.raises(DatabaseError), transaction.atomic():
+            _run(SLOW_OR_FAILING, {"d": 0, "s": 0})
+        assert _server_count() <= 2
+    assert _run("SELECT 1 + %(a)s::int + %(b)s::int") == [(8,)]
+    assert _run(SLOW_OR_FAILING, {"d": 5, "s": 0}) == [(2,)]
+    assert _server_count() <= 2
+
+
+def test_a_statement_whose_result_type_changed_is_dropped_not_left_behind():
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMPORARY TABLE shape (a int)")
+    _run("SELECT * FROM shape", [])
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE shape ADD COLUMN b int")
+    with pytest.raises(DatabaseError, match="result type"), transaction.atomic():
+        _run("SELECT * FROM shape", [])  # the statement is still prepared, but unusable
+    assert _run("SELECT * FROM shape", []) == []
+    assert sum("shape" in s for s in _server_statements()) == 1
+
+
 def test_a_statement_dropped_behind_our_back_fails_once_then_is_prepared_again():
     _run()
     with connection.cursor() as cursor:
@@ -134,3 +190,28 @@ def test_a_failed_shared_round_trip_prepares_afresh_next_time():
         cursor.execute(retry.sql, retry.values)
         retry.done()
         assert cursor.fetchone() == (1,)
+
+
+def test_a_shared_round_trip_that_keeps_failing_leaves_its_statements_bounded():
+    from apps.common.prepared import prepared_call
+
+    def both(divisor: int):
+        with connection.cursor() as cursor:
+            first = prepared_call(cursor, "SELECT %s::int + 1", [1])
+            second = prepared_call(cursor, "SELECT 1 / %s::int", [divisor])
+            try:
+                cursor.execute(f"{first.sql}; {second.sql}", [*first.values, *second.values])
+            except DatabaseError as exc:
+                first.failed(exc)
+                second.failed(exc)
+                raise
+            first.done()
+            second.done()
+            return cursor.fetchall()
+
+    for _ in range(5):
+        with pytest.raises(DatabaseError), transaction.atomic():
+            both(0)
+        assert _server_count() <= 2  # the last attempt's two, not two per attempt
+    assert both(1) == [(1,)]
+    assert _server_count() == 2
