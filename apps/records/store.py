@@ -310,6 +310,34 @@ def _row_of(alias: str, columns: Sequence[str]) -> sql.Composed:
     )
 
 
+def _numeric_columns(cursor, table: str, columns: Sequence[str]) -> list[str]:
+    cursor.execute(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attname = ANY(%s)"
+        " AND atttypid = 'numeric'::regtype AND NOT attisdropped ORDER BY attnum",
+        [f'{SCHEMA}."{table}"', list(columns)],
+    )
+    return [row[0] for row in cursor.fetchall()]
+
+
+def _differ(a: str, b: str, columns: Sequence[str], numeric: Sequence[str]) -> sql.Composed:
+    """Row `a` differs from row `b`. Numerics equal in value can differ in scale (1.0, 1.00),
+    and are then served as other text: their scales are compared too. Only theirs, as this is
+    evaluated once per row of a run (the other types' equality already implies equal text)."""
+    differ = sql.SQL("{} IS DISTINCT FROM {}").format(_row_of(a, columns), _row_of(b, columns))
+    if not numeric:
+        return differ
+
+    def scales(alias: str) -> sql.Composed:
+        return sql.SQL("ROW({})").format(
+            sql.SQL(", ").join(
+                sql.SQL("scale({}.{})").format(sql.Identifier(alias), sql.Identifier(c))
+                for c in numeric
+            )
+        )
+
+    return sql.SQL("({} OR {} IS DISTINCT FROM {})").format(differ, scales(a), scales(b))
+
+
 def comparable(cursor, staging: str, live: str, columns: Sequence[str], key_field: str) -> bool:
     """Whether `staging` can be compared with `live` row by row: every column of the same type
     in both, and `live` unique on the key. Not after a field's type or the dataset's key
@@ -352,15 +380,15 @@ def full_diff_counts(
     cursor.execute("SELECT set_config('jit', 'off', true)")
     if work_mem:
         cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
+    numeric = _numeric_columns(cursor, live, columns)
     cursor.execute(
         sql.SQL(
             "SELECT (SELECT count(*) FROM {l}), count(*), count(l.{k}), "
-            "count(*) FILTER (WHERE l.{k} IS NOT NULL AND {srow} IS DISTINCT FROM {lrow}) "
+            "count(*) FILTER (WHERE l.{k} IS NOT NULL AND {differ}) "
             "FROM {s} s LEFT JOIN {l} l ON s.{k} = l.{k}"
         ).format(
             k=sql.Identifier(key_field),
-            srow=_row_of("s", columns),
-            lrow=_row_of("l", columns),
+            differ=_differ("s", "l", columns, numeric),
             s=ident(staging),
             l=ident(live),
         )
@@ -383,12 +411,13 @@ def staging_upsert(cursor, staging: str, live: str, columns: Sequence[str], key_
     others = [c for c in columns if c != key_field]
     column_list = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
     if others:
-        action = sql.SQL("DO UPDATE SET {} WHERE {} IS DISTINCT FROM {}").format(
+        # Both sides have the live table's column types (EXCLUDED is a row of it).
+        numeric = _numeric_columns(cursor, live, others)
+        action = sql.SQL("DO UPDATE SET {} WHERE {}").format(
             sql.SQL(", ").join(
                 sql.SQL("{c} = EXCLUDED.{c}").format(c=sql.Identifier(c)) for c in others
             ),
-            _row_of("t", others),
-            _row_of("excluded", others),
+            _differ("t", "excluded", others, numeric),
         )
     else:
         action = sql.SQL("DO NOTHING")

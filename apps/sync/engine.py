@@ -52,7 +52,6 @@ from govdata.validation import FieldError, FieldSpec
 LOCK_NAMESPACE = 0x53594E43  # "SYNC": advisory-lock class id of dataset runs
 BATCH_ROWS = 20_000
 MAX_STORED_REJECTIONS = 20_000
-EARLY_ABORT_MIN_ROWS = 1_000
 
 
 def _try_lock(dataset_id: int) -> bool:
@@ -195,10 +194,11 @@ class _Loader:
         if self.progress is not None:
             run.progress = round(min(0.9, 0.9 * self.progress()), 4)
         save_run(run, "rows_read", "rows_rejected", "progress")
-        if run.rows_read >= EARLY_ABORT_MIN_ROWS:
-            self.check_threshold()
 
     def check_threshold(self) -> None:
+        """The limit is on the share of the whole source. Only checked once everything is read:
+        no source tells its row count up front, and until the end good rows may still follow
+        bad ones closely enough to bring the share under the limit."""
         run = self.run
         if run.rows_read and run.rows_rejected / run.rows_read > self.threshold:
             raise SyncFailed(
@@ -231,7 +231,8 @@ def _execute(run: SyncRun) -> None:
     connector = connector_for(
         run.kind, options=run.options, secrets=secrets_decrypt(config.secrets_encrypted)
     )
-    watermark = config.watermark_column if incremental else ""
+    # The run's own column, not the config's: `since` is a value of this one.
+    watermark = run.watermark_column if incremental else ""
     since = run.since or None
     staging = staging_name(dataset.pk)
     run.rows_read = run.rows_rejected = 0
@@ -240,7 +241,7 @@ def _execute(run: SyncRun) -> None:
         with connector.open(watermark_column=watermark or None, since=since) as data:
             source_columns = data.columns or (columns if incremental else [])
             validator = RowValidator(specs=specs, source_columns=source_columns, key_field=key)
-            wm_pos = _watermark_position(source_columns, config.watermark_column)
+            wm_pos = _watermark_position(source_columns, run.watermark_column)
             loader = _Loader(run, columns, config.reject_threshold, getattr(data, "progress", None))
             handled, high = False, None
             if fastpath.fast_path_applies(run):

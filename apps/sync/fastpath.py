@@ -2,7 +2,7 @@
 
 On by default (GOVDATA["SYNC_FAST_PATH"], default True); its results are the Python path's
 (`engine._load`) row for row: the same accepted rows in the same normal form, the same
-quarantine rows and reasons, the same counts, flushes, threshold aborts and watermark.
+quarantine rows and reasons, the same counts, flushes and watermark.
 
 - `arrowfeed` streams the file into a `pyarrow.csv` reader (C++, multithreaded, bounded blocks)
   decoded as the CSV connector decodes it, and notices any shape the two CSV parsers could read
@@ -11,8 +11,8 @@ quarantine rows and reasons, the same counts, flushes, threshold aborts and wate
   checks, and the Python path's own per-field closures for everything else (once per distinct
   value for the memoised types);
 - a row with a failing field goes to `validator.errors(raw)` on its raw values, and the Python
-  path's batch flushes are replayed at the same row numbers (`_Replay`), so progress saves, the
-  early threshold abort and the stored quarantine are the Python path's;
+  path's batch flushes are replayed at the same row numbers (`_Replay`), so progress saves and
+  the stored quarantine are the Python path's;
 - each validated batch is written as CSV (source row number first, NULL as an unquoted empty
   field) and COPied by `copier` over two connections in parallel while the next batch is read.
 
@@ -59,7 +59,7 @@ def fast_path_applies(run) -> bool:
 
 class _Replay:
     """Counts rows in file order as `engine._load` does and flushes the loader at the same rows,
-    so progress, the early threshold abort and the stored quarantine are the Python path's."""
+    so progress and the stored quarantine are the Python path's."""
 
     def __init__(self, loader, cursor, validator) -> None:
         self.loader, self.cursor, self.validator = loader, cursor, validator

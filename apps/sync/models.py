@@ -89,6 +89,11 @@ class SyncRun(models.Model):
     kind = models.CharField(_("source kind"), max_length=8, choices=SourceKind.choices)
     options = models.JSONField(_("source options"), default=dict)
     since = models.CharField(_("watermark at start"), max_length=200, blank=True)
+    # The column `since` is a value of: the officer may change the config's column before the
+    # run (or its redelivery after a crash) executes.
+    watermark_column = models.CharField(
+        _("watermark column"), max_length=63, blank=True, default=""
+    )
     watermark_after = models.CharField(_("watermark at end"), max_length=200, blank=True)
     rows_read = models.BigIntegerField(_("read"), default=0)
     rows_inserted = models.BigIntegerField(_("inserted"), default=0)

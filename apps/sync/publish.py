@@ -102,10 +102,14 @@ def publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:
                 store.staging_publish_full(cursor, dataset.pk, staging)
         fault_point("in_publish")
         run.rows_inserted, run.rows_updated, run.rows_removed = inserted, updated, removed
-        if high is not None and config.watermark_column:
+        if high is not None and run.watermark_column:
             mark = high.isoformat() if hasattr(high, "isoformat") else str(high)
-            config.watermark_value = run.watermark_after = mark
-            config.save(update_fields=["watermark_value", "updated_at"])
+            run.watermark_after = mark
+            # A column changed since the request started a new window (its value was cleared
+            # then): this run's mark belongs to the old column and must not end up in it.
+            if config.watermark_column == run.watermark_column:
+                config.watermark_value = mark
+                config.save(update_fields=["watermark_value", "updated_at"])
         run.status, run.phase, run.progress = SyncRun.Status.SUCCEEDED, "done", 1.0
         run.finished_at = clock.now()
         save_run(

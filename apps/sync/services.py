@@ -88,6 +88,7 @@ def sync_run_request(
                 kind=kind or config.kind,
                 options=options if options is not None else dict(config.options),
                 since=config.watermark_value if config.mode == SyncMode.INCREMENTAL else "",
+                watermark_column=config.watermark_column,
                 requested_by=by,
                 created_at=clock.now(),
             )

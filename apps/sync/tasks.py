@@ -17,7 +17,7 @@ from apps.sync.models import SyncRun
 from govdata.connectors import SourceError
 
 log = logging.getLogger(__name__)
-MAX_RETRIES = 5
+MAX_RETRIES = 5  # retries after a source error or a broken connection, not counting busy waits
 
 
 def backoff_seconds(retries: int) -> int:
@@ -28,23 +28,34 @@ def backoff_seconds(retries: int) -> int:
     bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
-    max_retries=MAX_RETRIES,
+    # Celery's own limit counts every retry, busy waits included, and a retry's max_retries=None
+    # falls back to this; the task counts its source failures itself instead.
+    max_retries=None,
     time_limit=settings.CELERY_TASK_TIME_LIMIT,
     soft_time_limit=settings.CELERY_TASK_SOFT_TIME_LIMIT,
 )
-def sync_run_execute(self, run_id: int) -> str:
+def sync_run_execute(self, run_id: int, source_failures: int = 0) -> str:
+    """Execute a run. `source_failures` travels with the retries: `self.request.retries` also
+    counts the waits for a busy dataset, which must not use up the run's attempts nor
+    lengthen its backoff."""
     try:
         run = engine.run_execute(run_id=run_id)
     except engine.SyncBusy as exc:
         # Another worker holds the dataset: wait for it rather than running twice.
-        raise self.retry(exc=exc, countdown=30, max_retries=None) from None
+        raise self.retry(
+            exc=exc, countdown=30, kwargs={"source_failures": source_failures}
+        ) from None
     except (SourceError, engine.SyncInterrupted) as exc:
-        if self.request.retries >= MAX_RETRIES:
+        if source_failures >= MAX_RETRIES:
             from apps.sync.services import sync_run_fail
 
             sync_run_fail(run=SyncRun.objects.get(pk=run_id), reason=str(exc))
             return SyncRun.Status.FAILED
-        raise self.retry(exc=exc, countdown=backoff_seconds(self.request.retries)) from None
+        raise self.retry(
+            exc=exc,
+            countdown=backoff_seconds(source_failures),
+            kwargs={"source_failures": source_failures + 1},
+        ) from None
     return run.status
 
 

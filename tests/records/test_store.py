@@ -7,11 +7,13 @@ import pytest
 from django.db import connection
 
 from apps.records.store import (
+    add_key_index,
     drop_table,
     ensure_schema,
     full_diff_counts,
     key_collations_convert,
     staging_create,
+    staging_upsert,
     store_ensure_table,
 )
 
@@ -55,6 +57,34 @@ def test_full_diff_counts_inserted_updated_and_removed_rows_null_safely():
         settings = cursor.fetchone()
     assert counts == (2, 2, 1)
     assert settings == ("off", "8MB")  # for the rest of the run's transaction only
+
+
+@pytest.mark.django_db
+def test_full_diff_counts_a_decimal_change_of_scale_only_as_updated():
+    live = [("1", "x", "1.0"), ("2", "y", "5"), ("3", "z", "2.50"), ("4", "w", None)]
+    staged = [("1", "x", "1.00"), ("2", "y", "5.00"), ("3", "z", "2.5"), ("4", "w", None)]
+    with connection.cursor() as cursor:
+        ensure_schema(cursor)
+        _table(cursor, "test_live", live)
+        _table(cursor, "test_staged", staged)
+        counts = full_diff_counts(cursor, "test_staged", "test_live", ["k", "a", "n"], "k")
+    assert counts == (0, 3, 0)
+
+
+@pytest.mark.django_db
+def test_upsert_applies_a_decimal_change_of_scale_only_and_skips_unchanged_rows():
+    live = [("1", "x", "1.0"), ("2", "y", "5"), ("3", "z", "2.50")]
+    staged = [("1", "x", "1.00"), ("2", "y", "5"), ("3", "z", "2.50"), ("4", "w", "7.0")]
+    with connection.cursor() as cursor:
+        ensure_schema(cursor)
+        _table(cursor, "test_live", live)
+        add_key_index(cursor, "test_live", "k")
+        _table(cursor, "test_staged", staged)
+        counts = staging_upsert(cursor, "test_staged", "test_live", ["k", "a", "n"], "k")
+        cursor.execute('SELECT k, n::text FROM records."test_live" ORDER BY k')
+        stored = cursor.fetchall()
+    assert counts == (1, 1)
+    assert stored == [("1", "1.00"), ("2", "5"), ("3", "2.50"), ("4", "7.0")]
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
@@ -89,6 +90,24 @@ def test_rejected_share_over_threshold_aborts_and_keeps_published_data(world, tm
     run = _run_bytes(world, _csv_bytes(tmp_path, rows))
     assert run.status == SyncRun.Status.FAILED and "25.0%" in run.error
     assert live_rows(world.dataset) == before
+
+
+@pytest.mark.parametrize("fast_path", [True, False], ids=["arrow", "python"])
+def test_bad_rows_at_the_start_under_the_limit_overall_are_quarantined_and_the_run_succeeds(
+    world, tmp_path, fast_path
+):
+    rows = population_rows(2100, seed=6)
+    for i in range(100):  # 100 of 2,100 (4.8%) under a 5% limit, but 10% of the first 1,000
+        rows[i] = {**rows[i], "mobile": "12345"}
+    sync_config_set(
+        dataset=world.dataset, kind="csv", options={"batch_rows": 100}, reject_threshold=0.05
+    )
+    with override_settings(GOVDATA={**settings.GOVDATA, "SYNC_FAST_PATH": fast_path}):
+        run = _run_bytes(world, _csv_bytes(tmp_path, rows))
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert (run.rows_read, run.rows_rejected, run.rows_inserted) == (2100, 100, 2000)
+    quarantined = SyncRejection.objects.filter(run=run).values_list("row_number", flat=True)
+    assert sorted(quarantined) == list(range(2, 102))
 
 
 def test_duplicate_keys_fail_naming_both_rows(world, tmp_path):

@@ -70,7 +70,7 @@ def test_a_run_in_autocommit_copies_over_two_connections_with_identical_results(
     assert _copy_backends() == 0
 
 
-def test_an_early_abort_closes_the_copy_connections_and_is_identical(ds, caplog, small_blocks):
+def test_a_threshold_abort_closes_the_copy_connections_and_is_identical(ds, caplog, small_blocks):
     rows = random_rows(1200, 51, bad_share=0.0) + random_rows(600, 52, bad_share=0.8)
     steps = [(to_csv(rows), {"threshold": 0.05, "batch_rows": 40})]
     result = assert_same(ds, caplog, steps, fast_runs=1)

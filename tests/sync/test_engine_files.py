@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.sync import engine
 from apps.sync.models import SyncRun
 from apps.sync.services import sync_config_set, sync_upload_store
+from tests.factories import dataset_of_every_type
 from tests.sync.helpers import COLUMNS, live_rows, population_rows, write_csv
 
 
@@ -93,6 +94,41 @@ def test_after_a_field_type_change_a_full_run_rebuilds_the_table_and_counts_it_r
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert (run.rows_inserted, run.rows_updated, run.rows_removed) == (10, 0, 10)
     assert {r[3] for r in live_rows(world.dataset)} == {r["birth_date"] for r in rows}
+
+
+AMOUNT_KEYS = sorted(r["id_number"] for r in population_rows(3, seed=8))  # live_rows' order
+
+
+def _amounts_run(dataset, amounts: list[str], name: str) -> SyncRun:
+    lines = "".join(f"{k},{v}\n" for k, v in zip(AMOUNT_KEYS, amounts, strict=True))
+    upload = SimpleUploadedFile(name, f"id_number,amount\n{lines}".encode())
+    run = sync_upload_store(dataset=dataset, upload=upload, enqueue=False)
+    return engine.run_execute(run_id=run.pk)
+
+
+@pytest.fixture
+def amounts(world):
+    fields = [("id_number", "id_card", True), ("amount", "decimal", False)]
+    dataset = dataset_of_every_type(provider=world.provider, code="GA-AMT-001", fields=fields)
+    assert _amounts_run(dataset, ["1.0", "5", "2.50"], "v1.csv").status == SyncRun.Status.SUCCEEDED
+    return dataset
+
+
+@pytest.mark.django_db
+def test_incremental_run_applies_a_decimal_change_of_scale_only(amounts):
+    sync_config_set(dataset=amounts, kind="csv", mode="incremental")
+    run = _amounts_run(amounts, ["1.00", "5.00", "2.50"], "delta.csv")
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert (run.rows_inserted, run.rows_updated) == (0, 2)
+    assert [r[1] for r in live_rows(amounts)] == ["1.00", "5.00", "2.50"]
+
+
+@pytest.mark.django_db
+def test_full_run_counts_a_decimal_change_of_scale_only_as_updated(amounts):
+    run = _amounts_run(amounts, ["1.00", "5.00", "2.50"], "v2.csv")
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert (run.rows_inserted, run.rows_updated, run.rows_removed) == (0, 2, 0)
+    assert [r[1] for r in live_rows(amounts)] == ["1.00", "5.00", "2.50"]
 
 
 @pytest.mark.django_db

@@ -110,6 +110,50 @@ def test_source_errors_are_retried_with_backoff_then_the_run_fails(world, monkey
 
 
 @pytest.mark.django_db
+def test_busy_waits_do_not_use_up_the_retries_of_source_errors(world):
+    from celery.signals import task_retry
+
+    from apps.sync import tasks
+
+    sync_config_set(
+        dataset=world.dataset,
+        kind="sql",
+        options={"table": "t"},
+        secrets={"url": "mysql://root@127.0.0.1:1/test"},
+    )
+    run = sync_run_request(dataset=world.dataset, enqueue=False)
+    holder = other_connection()
+    holder.cursor().execute(
+        "SELECT pg_advisory_lock(%s, %s)", [engine.LOCK_NAMESPACE, world.dataset.pk]
+    )
+    busy_waits, countdowns = [], []
+
+    def on_retry(reason, **kwargs):
+        countdowns.append(reason.when)
+        if isinstance(reason.exc, engine.SyncBusy):
+            busy_waits.append(reason.when)
+            if len(busy_waits) == tasks.MAX_RETRIES + 2:  # more waits than retries allowed
+                holder.cursor().execute(
+                    "SELECT pg_advisory_unlock(%s, %s)", [engine.LOCK_NAMESPACE, world.dataset.pk]
+                )
+
+    task_retry.connect(on_retry, weak=False)
+    try:
+        # Eager to walk the retries without their countdowns; the other holder of the dataset's
+        # lock lets go after a few waits, and the source then fails every time.
+        tasks.sync_run_execute.apply(args=[run.pk])
+    finally:
+        task_retry.disconnect(on_retry)
+        holder.close()
+    run.refresh_from_db()
+    assert len(busy_waits) == tasks.MAX_RETRIES + 2
+    assert run.status == SyncRun.Status.FAILED and "connect" in run.error.lower()
+    assert run.attempts == tasks.MAX_RETRIES + 1
+    backoffs = countdowns[len(busy_waits) :]
+    assert backoffs == [tasks.backoff_seconds(n) for n in range(tasks.MAX_RETRIES)]
+
+
+@pytest.mark.django_db
 def test_stale_active_run_is_sent_again(world, tmp_path, django_capture_on_commit_callbacks):
     from unittest import mock
 

@@ -103,6 +103,50 @@ def test_postgres_table_full_then_incremental_by_watermark(world, pg_source):
     assert published[rows[0]["id_number"]][6] == "白云区" and len(published) == 30
 
 
+def test_run_reads_its_pinned_watermark_column_and_leaves_a_new_columns_window_alone(
+    world, pg_source
+):
+    src, url = pg_source
+    rows = population_rows(20)
+    _insert(src.cursor(), "people", rows, "2024-01-01T10:00:00+08:00")
+    source = {"kind": "sql", "mode": "incremental", "options": {"table": "people"}}
+    sync_config_set(
+        dataset=world.dataset, secrets={"url": url}, watermark_column="updated_at", **source
+    )
+    assert _run(world.dataset).status == SyncRun.Status.SUCCEEDED
+    src.cursor().execute(
+        "UPDATE people SET district = '白云区', updated_at = '2024-02-01T00:00:00+08:00' "
+        "WHERE id_number = %s",
+        [rows[0]["id_number"]],
+    )
+    run = sync_run_request(dataset=world.dataset, enqueue=False)
+    assert run.watermark_column == "updated_at" and run.since.startswith("2024-01-01")
+    # The officer switches the column before the run executes: a new window of another column.
+    sync_config_set(dataset=world.dataset, watermark_column="birth_date", **source)
+    run = engine.run_execute(run_id=run.pk)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert (run.rows_read, run.rows_updated) == (1, 1)
+    assert run.watermark_after == "2024-01-31T16:00:00+00:00"
+    config = SyncConfig.objects.get(dataset=world.dataset)
+    assert (config.watermark_column, config.watermark_value) == ("birth_date", "")
+
+
+def test_run_advances_the_config_watermark_while_its_column_is_unchanged(world, pg_source):
+    src, url = pg_source
+    _insert(src.cursor(), "people", population_rows(5), "2024-01-01T10:00:00+08:00")
+    source = {"kind": "sql", "mode": "incremental", "options": {"table": "people"}}
+    sync_config_set(
+        dataset=world.dataset, secrets={"url": url}, watermark_column="updated_at", **source
+    )
+    run = sync_run_request(dataset=world.dataset, enqueue=False)
+    # Saving the config again with the same column keeps the window.
+    sync_config_set(dataset=world.dataset, watermark_column="updated_at", **source)
+    run = engine.run_execute(run_id=run.pk)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    config = SyncConfig.objects.get(dataset=world.dataset)
+    assert config.watermark_value == run.watermark_after and run.watermark_after
+
+
 def test_postgres_query_source_full_run(world, pg_source):
     src, url = pg_source
     _insert(src.cursor(), "people", population_rows(12), "2024-01-01T00:00:00Z")
