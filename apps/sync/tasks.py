@@ -17,6 +17,15 @@ from apps.sync.models import SyncRun
 from govdata.connectors import SourceError
 
 log = logging.getLogger(__name__)
+
+
+def limits(seconds: int) -> dict[str, int]:
+    """A task's own hard time limit, with a soft one inside it. Without its own soft limit a
+    task inherits CELERY_TASK_SOFT_TIME_LIMIT (about two hours), and Celery refuses to send a
+    task whose soft limit is above its hard one: beat could not queue it at all."""
+    return {"time_limit": seconds, "soft_time_limit": max(1, seconds - 10)}
+
+
 MAX_RETRIES = 5  # retries after a source error or a broken connection, not counting busy waits
 
 
@@ -59,7 +68,7 @@ def sync_run_execute(self, run_id: int, source_failures: int = 0) -> str:
     return run.status
 
 
-@shared_task(acks_late=True, reject_on_worker_lost=True, time_limit=120)
+@shared_task(acks_late=True, reject_on_worker_lost=True, **limits(120))
 def sync_dataset_scheduled(dataset_id: int) -> int | None:
     """Beat entry of one dataset: queue a run unless one is already active."""
     from apps.catalog.models import Dataset
@@ -75,14 +84,14 @@ def sync_dataset_scheduled(dataset_id: int) -> int | None:
     return run.pk
 
 
-@shared_task(time_limit=600)
+@shared_task(**limits(600))
 def sync_schedules_reconcile() -> int:
     from apps.sync.schedules import sync_schedules_reconcile as reconcile
 
     return reconcile()
 
 
-@shared_task(time_limit=300)
+@shared_task(**limits(300))
 def sync_runs_requeue_stale() -> int:
     from apps.sync.services import sync_runs_requeue_stale as requeue
 

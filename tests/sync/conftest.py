@@ -1,5 +1,7 @@
 """Fixtures of the sync tests.
 
+`pg_source`: a table in a PostgreSQL database of its own, standing in for a department's system.
+
 `flushable_db`: transactional tests end with a TRUNCATE of every table (Django's flush), which
 the audit log's append-only triggers refuse. The flush runs with triggers off
 (session_replication_role = replica), and the setting is reset by the post_migrate signal that
@@ -8,9 +10,14 @@ flush sends when it is done, so no later statement runs without triggers.
 
 from __future__ import annotations
 
+import uuid
+
+import psycopg2
 import pytest
 from django.db import connection
 from django.db.models.signals import post_migrate
+
+from tests.sync.helpers import COLUMNS
 
 
 def _reset_role(**kwargs) -> None:
@@ -34,3 +41,36 @@ def _english():
 
     with translation.override("en"):
         yield
+
+
+def _pg_params() -> dict:
+    s = connection.settings_dict
+    return {
+        "host": s["HOST"] or "127.0.0.1",
+        "port": s["PORT"] or 5432,
+        "user": s["USER"],
+        "password": s["PASSWORD"],
+    }
+
+
+@pytest.fixture
+def pg_source():
+    """A table in a separate PostgreSQL database standing in for the department's system."""
+    params = _pg_params()
+    name = f"sync_src_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(dbname="postgres", **params)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    src = psycopg2.connect(dbname=name, **params)
+    src.autocommit = True
+    src.cursor().execute(
+        "CREATE TABLE people ("
+        + ", ".join(f"{c} text" for c in COLUMNS)
+        + ", updated_at timestamptz)"
+    )
+    password = f":{params['password']}" if params["password"] else ""
+    url = f"postgresql://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
+    yield src, url
+    src.close()
+    admin.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.close()

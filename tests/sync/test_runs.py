@@ -17,7 +17,7 @@ from apps.sync.services import (
     sync_run_request,
     sync_upload_store,
 )
-from tests.sync.helpers import live_rows, other_connection, population_rows, write_csv
+from tests.sync.helpers import COLUMNS, live_rows, other_connection, population_rows, write_csv
 
 
 @pytest.mark.django_db
@@ -170,3 +170,37 @@ def test_stale_active_run_is_sent_again(world, tmp_path, django_capture_on_commi
         assert sync_runs_requeue_stale(older_than_seconds=3600) == []
         assert sync_runs_requeue_stale(older_than_seconds=-1) == [run.pk]
     delay.assert_called_once_with(run.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("flushable_db")
+def test_a_datasets_beat_entry_sent_as_beat_sends_it_runs_the_sync_on_a_real_worker(
+    world, pg_source, celery_worker_live
+):
+    from django_celery_beat.schedulers import ModelEntry
+
+    from config.celery import app
+
+    src, url = pg_source
+    rows = population_rows(5)
+    src.cursor().executemany(
+        f"INSERT INTO people ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})",
+        [[r[c] for c in COLUMNS] for r in rows],
+    )
+    sync_config_set(
+        dataset=world.dataset, kind="sql", options={"table": "people"}, secrets={"url": url}
+    )
+    entry = ModelEntry(PeriodicTask.objects.get(name=task_name(world.dataset)), app=app)
+    # What celery.beat.Scheduler.apply_async does with a due entry.
+    app.tasks[entry.task].apply_async(entry.args, entry.kwargs, **entry.options)
+    deadline = time.monotonic() + 60
+    run = None
+    while time.monotonic() < deadline:
+        run = SyncRun.objects.filter(dataset=world.dataset).first()
+        if run is not None and run.status in SyncRun.FINISHED:
+            break
+        time.sleep(0.2)
+    assert run is not None, "beat's entry queued no run"
+    assert run.trigger == SyncRun.Trigger.SCHEDULE
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert sorted(r[0] for r in live_rows(world.dataset)) == sorted(r["id_number"] for r in rows)

@@ -9,11 +9,9 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-import psycopg2
 import pymysql
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 
 from apps.sync import engine
 from apps.sync.models import SyncConfig, SyncRun
@@ -28,39 +26,6 @@ SOURCE_COLUMNS = [*COLUMNS, "updated_at"]
 def _run(dataset):
     run = sync_run_request(dataset=dataset, enqueue=False)
     return engine.run_execute(run_id=run.pk)
-
-
-def _pg_params() -> dict:
-    s = connection.settings_dict
-    return {
-        "host": s["HOST"] or "127.0.0.1",
-        "port": s["PORT"] or 5432,
-        "user": s["USER"],
-        "password": s["PASSWORD"],
-    }
-
-
-@pytest.fixture
-def pg_source():
-    """A table in a separate PostgreSQL database standing in for the department's system."""
-    params = _pg_params()
-    name = f"sync_src_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(dbname="postgres", **params)
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    src = psycopg2.connect(dbname=name, **params)
-    src.autocommit = True
-    src.cursor().execute(
-        "CREATE TABLE people ("
-        + ", ".join(f"{c} text" for c in COLUMNS)
-        + ", updated_at timestamptz)"
-    )
-    password = f":{params['password']}" if params["password"] else ""
-    url = f"postgresql://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
-    yield src, url
-    src.close()
-    admin.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-    admin.close()
 
 
 def _insert(cursor, table, rows, stamp, placeholder="%s"):
