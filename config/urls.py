@@ -13,5 +13,6 @@ urlpatterns = [
 ]
 
 # Problem details (RFC 9457) for /api/ and /oauth/ paths; HTML pages elsewhere.
+handler403 = "apps.api.errors.handler403"
 handler404 = "apps.api.errors.handler404"
 handler500 = "apps.api.errors.handler500"

@@ -67,7 +67,21 @@ class UpdateFrequencyChoices(models.TextChoices):
     ON_DEMAND = UpdateFrequency.ON_DEMAND, _("On demand")
 
 
-MaskingChoices = models.TextChoices("MaskingChoices", [(rule, rule) for rule in MASKING_RULES])
+MASKING_LABELS = {
+    "none": _("No masking"),
+    "id_card": _("ID card number (first 6 and last 4 digits kept)"),
+    "mobile": _("Mobile number (first 3 and last 4 digits kept)"),
+    "name": _("Name (surname kept)"),
+    "address": _("Address (down to the district)"),
+    "bank_card": _("Bank card number (first 4 and last 4 digits kept)"),
+    "hash": _("Keyed hash per consumer (comparable, not readable)"),
+    "year_only": _("Date (year only)"),
+    "redact": _("Hidden entirely"),
+}
+MaskingChoices = models.TextChoices(
+    "MaskingChoices",
+    [(rule.upper(), (rule, MASKING_LABELS.get(rule, rule))) for rule in MASKING_RULES],
+)
 
 # Sorted: a frozenset's order changes with the hash seed, which made makemigrations flip-flop.
 _LEGAL_BASIS_TYPES = sorted((str(t) for t in SHARING_TYPES_NEEDING_LEGAL_BASIS), reverse=True)

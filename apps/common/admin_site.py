@@ -60,6 +60,8 @@ class GovDataAdminSite(admin.AdminSite):
     index_title = _("Administration")
     login_form = OTPAdminAuthenticationForm
     login_template = "common/admin_login.html"
+    # "View site": the platform's only page outside the admin is the API's documentation.
+    site_url = "/api/docs/"
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and otp_session_verified(user=request.user)

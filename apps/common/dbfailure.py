@@ -52,13 +52,18 @@ class DatabaseUnavailableMiddleware:
 
 
 class NulCharacterMiddleware:
-    """PostgreSQL text cannot hold NUL (0x00): a query parameter carrying one would fail deep in
-    a query as a 500. It is a malformed request, so it gets a 400 naming the problem."""
+    """PostgreSQL text cannot hold NUL (0x00): a path segment (a dataset code, a record key) or
+    a query parameter carrying one would fail deep in a query as a 500. It is a malformed
+    request, so it gets a 400 naming the problem."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path:
+            return problem_response(
+                request, 400, _("The request's path must not contain NUL (0x00) characters.")
+            )
         if "%00" in request.META.get("QUERY_STRING", "") or any(
             "\x00" in key or any("\x00" in v for v in values) for key, values in request.GET.lists()
         ):

@@ -44,7 +44,14 @@ _TEXT_TYPES = frozenset(
     {DataType.STRING, DataType.ID_CARD, DataType.CREDIT_CODE, DataType.MOBILE, DataType.ENUM}
 )
 _TID = TID
-_TID_FORMAT = re.compile(r"^\(\d{1,10},\d{1,5}\)$")
+_TID_FORMAT = re.compile(r"^\((\d{1,10}),(\d{1,5})\)$")
+
+
+def _is_tid(value: Any) -> bool:
+    """A row position PostgreSQL accepts: (block, offset), a 32-bit block and a 16-bit offset.
+    A cursor is the caller's text: anything else must be a 400, not a database error."""
+    match = _TID_FORMAT.match(value) if isinstance(value, str) else None
+    return bool(match) and int(match[1]) <= 0xFFFFFFFF and int(match[2]) <= 0xFFFF
 
 
 class QueryForbidden(Exception):
@@ -254,7 +261,7 @@ def decode_cursor(query: RecordQuery, cursor: str) -> list[Any]:
     values: list[Any] = []
     for (name, _desc), value in zip(query.order, raw, strict=True):
         if value is None or name == _TID:
-            if name == _TID and not (isinstance(value, str) and _TID_FORMAT.match(value)):
+            if name == _TID and not _is_tid(value):
                 raise QueryInvalid(_("The cursor is not valid."), "cursor")
             values.append(value)
         else:

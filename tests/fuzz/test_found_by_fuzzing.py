@@ -51,3 +51,43 @@ def test_records_cursor_carrying_nul_is_not_a_server_error(world):
     forged = base64.urlsafe_b64encode(orjson.dumps(values)).decode()
     response = client.get(path, {"ordering": "district", "cursor": forged}, HTTP_X_PURPOSE="fuzz")
     assert response.status_code == 400, response.content
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        # exploratory testing of the demo: a NUL in a path segment reached the database
+        "/api/v1/catalog/%00/",
+        "/api/v1/datasets/%00/records/",
+        "/api/v1/datasets/GA-RK-001/records/x%00/",
+        "/api/v1/datasets/GA-RK-001/export/%00",
+    ],
+)
+def test_nul_character_in_the_path_is_a_400_problem(world, path):
+    client = app_client(world.consumer)
+    response = client.get(path, HTTP_X_PURPOSE="fuzz")
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("position", ["(4294967296,1)", "(1,65536)", "(0,99999)"])
+def test_records_cursor_with_a_row_position_out_of_range_is_a_400(world, position):
+    import orjson
+
+    from apps.records.store import store_ensure_table, store_replace_rows
+    from tests.live import population_rows
+
+    store_ensure_table(world.dataset)
+    store_replace_rows(world.dataset, population_rows(3))
+    client = app_client(world.consumer)
+    path = "/api/v1/datasets/GA-RK-001/records/"
+    # The consumer does not see the key in clear, so pages go in row-position order.
+    first = client.get(path, {"page_size": 1}, HTTP_X_PURPOSE="fuzz")
+    assert first.status_code == 200, first.content
+    cursor = first.json()["next"].split("cursor=")[1]
+    values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    assert isinstance(values[-1], str) and values[-1].startswith("(")
+    values[-1] = position
+    forged = base64.urlsafe_b64encode(orjson.dumps(values)).decode()
+    response = client.get(path, {"cursor": forged}, HTTP_X_PURPOSE="fuzz")
+    assert response.status_code == 400, response.content
