@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from typing import Any
 
+import orjson
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, StreamingHttpResponse
@@ -107,6 +109,7 @@ def detail_view(admin_site, request, seq: int):
             _("Audit event #%(seq)d") % {"seq": seq},
             event=event,
             body=labels.body_items(event.data),
+            field_labels=selectors.event_field_labels(event=event),
         ),
     )
 
@@ -182,6 +185,17 @@ CSV_COLUMNS = [
 ]
 
 
+def csv_value(value: Any) -> Any:
+    """A body value as a CSV cell: nothing recorded as an empty cell, lists and objects
+    (fields, filters, grant_ids, details) as JSON with non-ASCII text kept as it is, anything
+    else as recorded."""
+    if labels.is_empty(value):
+        return ""
+    if isinstance(value, dict | list):
+        return orjson.dumps(value).decode()
+    return value
+
+
 def csv_view(admin_site, request):
     _require(can_view_events(user=request.user))
     form = SearchForm(request.GET or None)
@@ -197,7 +211,7 @@ def csv_view(admin_site, request):
                 "hash": event.hash,
                 "time": timezone.localtime(event.occurred_at).isoformat(),
             }
-            yield writer.writerow([values.get(c, "") for c in CSV_COLUMNS])
+            yield writer.writerow([csv_value(values.get(c)) for c in CSV_COLUMNS])
 
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="audit-events.csv"'

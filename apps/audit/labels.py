@@ -1,16 +1,23 @@
-"""Human labels for what the auditors' console shows of an event: the body's keys and the
-enumerated values of `kind`, `action` and `outcome`. Defined here once; the console shows each
+"""Human labels for what the auditors' console shows of an event: the body's keys, the
+enumerated values of `kind`, `action` and `outcome`, the masking rules, the keys of `filters`
+and `details`, and the reasons the platform records. Defined here once; the console shows each
 label next to the recorded key or value, never instead of it (auditors match them with the
 NDJSON and CSV exports). Keys and values without a label here are shown as recorded."""
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit.models import AuditEvent
+from apps.departments.models import Membership
 
 # Every key of apps.audit.models.BODY_KEYS, in the order the detail page lists them.
 KEY_LABELS: dict[str, Any] = {
@@ -67,6 +74,164 @@ VALUE_LABELS: dict[str, Mapping[str, Any]] = {
     "outcome": dict(AuditEvent.Outcome.choices),
     "action": ACTION_LABELS,
 }
+
+# govdata.masking.MASKING_RULES, as recorded in `fields` (field name -> rule).
+MASK_LABELS: dict[str, Any] = {
+    "none": _("In clear"),
+    "id_card": _("ID number masked (first 6 and last 4 kept)"),
+    "mobile": _("Mobile number masked (first 3 and last 4 kept)"),
+    "name": _("Name masked (first character kept)"),
+    "address": _("Address masked (down to the district)"),
+    "bank_card": _("Bank card masked (first 4 and last 4 kept)"),
+    "hash": _("Keyed hash"),
+    "year_only": _("Year only"),
+    "redact": _("Withheld"),
+}
+
+# Keys of `filters` that are not field lookups (apps.records.query.RESERVED_PARAMS), and the
+# lookups a field name may carry (`<field>__<lookup>`).
+FILTER_LABELS: dict[str, Any] = {
+    "fields": _("Fields asked for"),
+    "ordering": _("Ordering"),
+    "format": _("Export format"),
+}
+LOOKUP_LABELS: dict[str, Any] = {
+    "in": _("one of"),
+    "gte": "≥",
+    "lte": "≤",
+    "contains": _("contains"),
+}
+
+# Keys of `details` in the administrative events (apps.sharing, apps.catalog, apps.api,
+# apps.departments).
+DETAIL_LABELS: dict[str, Any] = {
+    "request": _("Data request"),
+    "grant": _("Grant"),
+    "consumer": _("Consumer"),
+    "dataset": _("Dataset"),
+    "field": _("Field"),
+    "fields": _("Fields"),
+    "partial": _("Partly approved"),
+    "valid_until": _("Valid until"),
+    "row_filter": _("Row filter"),
+    "masks": _("Stricter masking"),
+    "due_by": _("Due by"),
+    "reason": _("Reason"),
+    "name": _("Name"),
+    "scopes": _("Scopes"),
+    "username": _("User name"),
+    "role": _("Role"),
+    "department": _("Department"),
+    "version": _("Version"),
+    "changes": _("Changes"),
+    "grants_affected": _("Grants affected"),
+}
+DETAIL_VALUE_LABELS: dict[str, Mapping[str, Any]] = {
+    "role": dict(Membership.Role.choices),
+}
+
+# The reasons the platform records, by their source text. apps/api/views/records.py records
+# "no readable field" as is (a stable code); the others are recorded translated into the
+# language of the request or task that recorded them (apps/records/query.py,
+# apps/sharing/grant_services.py), so they are recognised in every language of
+# settings.LANGUAGES and shown in the reader's. Placeholders listed with choices take one of
+# those texts (translated like the rest); the others are recorded names or free text.
+REASON_CODES: dict[str, Any] = {
+    "no readable field": _("The consumer may read no field of this dataset."),
+}
+_WHAT = (gettext_noop("filter on"), gettext_noop("order by"), gettext_noop("look up by"))
+REASON_TEXTS: dict[str, Mapping[str, tuple[str, ...]]] = {
+    gettext_noop("You may not read the field “%(field)s”."): {},
+    gettext_noop("You may not %(what)s the field “%(field)s”."): {"what": _WHAT},
+    gettext_noop("The field “%(field)s” is masked for you; you may not %(what)s it."): {
+        "what": _WHAT
+    },
+    gettext_noop("The grant reached its end date."): {},
+    gettext_noop("Field %(name)s was removed: %(reason)s"): {},
+    gettext_noop("Field %(name)s is no longer shared (%(old)s → none): %(reason)s"): {},
+}
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+class _ReasonPattern(NamedTuple):
+    regex: re.Pattern[str]
+    msgid: str
+    choices: Mapping[str, Mapping[str, str]]  # placeholder -> {translated choice: msgid}
+
+
+def _reason_pattern(msgid: str, choices: Mapping[str, tuple[str, ...]]) -> _ReasonPattern:
+    """The regular expression of `msgid` in the active language."""
+    text = gettext(msgid)
+    translated = {name: {gettext(c): c for c in options} for name, options in choices.items()}
+    parts, seen, last = [], set(), 0
+    for match in _PLACEHOLDER.finditer(text):
+        parts.append(re.escape(text[last : match.start()]))
+        name = match[1]
+        if name in seen:
+            parts.append(f"(?P={name})")
+        elif name in translated:
+            options = sorted(translated[name], key=len, reverse=True)
+            parts.append(f"(?P<{name}>{'|'.join(map(re.escape, options))})")
+        else:
+            parts.append(f"(?P<{name}>.+?)")
+        seen.add(name)
+        last = match.end()
+    parts.append(re.escape(text[last:]))
+    return _ReasonPattern(re.compile("".join(parts), re.DOTALL), msgid, translated)
+
+
+@functools.cache
+def _reason_patterns() -> tuple[_ReasonPattern, ...]:
+    patterns = []
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            patterns += [_reason_pattern(m, c) for m, c in REASON_TEXTS.items()]
+    with translation.override(None):  # the source texts, whatever the languages
+        patterns += [_reason_pattern(m, c) for m, c in REASON_TEXTS.items()]
+    return tuple(patterns)
+
+
+def reason_label(reason: Any) -> str | None:
+    """A recorded reason in the reader's language, or None for a reason the platform does not
+    write itself (a rejection's or revocation's own words, shown as recorded). The recorded
+    text is never changed: the audit body is hashed."""
+    if not isinstance(reason, str) or not reason:
+        return None
+    if reason in REASON_CODES:
+        return str(REASON_CODES[reason])
+    for pattern in _reason_patterns():
+        match = pattern.regex.fullmatch(reason)
+        if match is None:
+            continue
+        values = match.groupdict()
+        for name, options in pattern.choices.items():
+            values[name] = gettext(options[values[name]])
+        return gettext(pattern.msgid) % values
+    return None
+
+
+def mask_label(rule: Any) -> Any | None:
+    """The human label of a recorded masking rule, or None for a rule not known here."""
+    return MASK_LABELS.get(rule) if isinstance(rule, str) else None
+
+
+def filter_key_label(key: str, field_labels: Mapping[str, str]) -> str | None:
+    """`Label` or `Label ≥` for a key of `filters` (a field lookup, `ordering`, ...), or None
+    when neither the key nor its field has a label."""
+    if key in FILTER_LABELS:
+        return str(FILTER_LABELS[key])
+    name, sep, lookup = key.rpartition("__")
+    if not (sep and lookup in LOOKUP_LABELS):
+        name, lookup = key, ""
+    label = field_labels.get(name)
+    if label is None:
+        return None
+    return f"{label} {LOOKUP_LABELS[lookup]}" if lookup else label
+
+
+def is_empty(value: Any) -> bool:
+    """Nothing recorded: shown as "—" by the console and as an empty cell by the CSV export."""
+    return value is None or value == "" or (isinstance(value, dict | list) and not value)
 
 
 class BodyItem(NamedTuple):

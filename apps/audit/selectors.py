@@ -1,5 +1,8 @@
 """Reads of the audit log for the API and the console. Filters resolve codes to ids first so
-that each search is an index range scan on (column, occurred_at, seq) within pruned months."""
+that each search is an index range scan on (column, occurred_at, seq) within pruned months.
+Codes are matched whatever their case by normalising what was typed to the stored form
+(upper case, as every department and catalogue code is registered), never by lower() on a
+column."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from django.db.models import Q, QuerySet
 
 from apps.audit.models import Alert, AuditEvent, Checkpoint
 from apps.audit.permissions import audit_scope
-from apps.catalog.models import Dataset
+from apps.catalog.models import Dataset, Field
 from apps.departments.models import Department, Membership
 from apps.departments.selectors import user_department_ids, user_is_platform_auditor
 
@@ -31,8 +34,17 @@ class EventFilters:
     kind: str | None = None
 
 
+def _id_by_code(model, code: str) -> int:
+    """The id of the row whose code is `code` as typed or upper-cased (the stored form), the
+    exact spelling first; -1 (matching no event) when there is none. One query on the unique
+    index of `code`."""
+    code = code.strip()
+    found = dict(model.objects.filter(code__in={code, code.upper()}).values_list("code", "pk"))
+    return found.get(code) or found.get(code.upper()) or -1
+
+
 def _department_id(code: str) -> int:
-    return Department.objects.filter(code=code).values_list("pk", flat=True).first() or -1
+    return _id_by_code(Department, code)
 
 
 def events_visible(*, user) -> QuerySet[AuditEvent]:
@@ -46,8 +58,7 @@ def events_search(*, user, filters: EventFilters) -> QuerySet[AuditEvent]:
     qs = events_visible(user=user)
     f = filters
     if f.dataset:
-        dataset_id = Dataset.objects.filter(code=f.dataset).values_list("pk", flat=True).first()
-        qs = qs.filter(dataset_id=dataset_id or -1)
+        qs = qs.filter(dataset_id=_id_by_code(Dataset, f.dataset))
     if f.consumer:
         qs = qs.filter(consumer_id=_department_id(f.consumer))
     if f.provider:
@@ -71,6 +82,21 @@ def events_search(*, user, filters: EventFilters) -> QuerySet[AuditEvent]:
     if f.end_user:
         qs = qs.filter(end_user=f.end_user)
     return qs.order_by("-occurred_at", "-seq")
+
+
+def event_field_labels(*, event: AuditEvent) -> dict[str, str]:
+    """The labels of the fields of the dataset an event concerns (read, or named in an
+    administrative event's details), by field name; at most one query, none without a
+    dataset. The labels are the catalogue's current ones: the event records names only."""
+    details = event.data.get("details")
+    code = details.get("dataset") if isinstance(details, dict) else None
+    if event.dataset_id is not None:
+        qs = Field.objects.filter(dataset_id=event.dataset_id)
+    elif isinstance(code, str) and code:
+        qs = Field.objects.filter(dataset__code=code)
+    else:
+        return {}
+    return dict(qs.values_list("name", "label"))
 
 
 def cursor_encode(event: AuditEvent) -> str:

@@ -94,7 +94,10 @@ def test_anonymous_is_unauthorised(events):
     [
         ("outcome=denied", {"wj_denied"}),
         ("dataset=GA-RK-001", {"wj_allowed", "wj_denied"}),
+        ("dataset=ga-rk-001", {"wj_allowed", "wj_denied"}),
         ("consumer=MZ", {"mz_own"}),
+        ("consumer=mz", {"mz_own"}),
+        ("provider=Ga&kind=admin", {"admin"}),
         ("provider=GA&kind=admin", {"admin"}),
         ("since=2000-01-01&until=2000-01-02", set()),
     ],
