@@ -1,5 +1,6 @@
 """The officer's view of syncs: sources (with upload and "sync now") and runs (counts, duration,
-live progress bar, quarantine report). Thin: every write goes through apps.sync.services."""
+live progress bar, quarantine report). Thin: every write goes through apps.sync.services, and
+who may see or do what is decided by apps.sync.permissions."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from apps.sync.forms import SyncConfigForm
+from apps.common.admin_mixins import ReadOnlyAdminMixin
+from apps.sync import permissions as perms
+from apps.sync.forms import SyncConfigForm, options_with_upload
+from apps.sync.labels import (
+    phase_label,
+    progress_bar_value,
+    progress_label,
+    uploaded_file_name,
+)
 from apps.sync.models import SyncConfig, SyncRun
 from apps.sync.selectors import (
     run_progress,
@@ -35,25 +44,60 @@ from govdata.crypto import secrets_decrypt
 
 def _progress_bar(run: SyncRun) -> str:
     return format_html(
-        '<div class="sync-progress" data-url="{}" data-finished="{}">'
+        '<div class="sync-progress sync-progress-{}" data-url="{}" data-finished="{}">'
         '<progress max="1" value="{}"></progress> <span>{}</span></div>',
+        run.status,
         reverse("admin:sync_syncrun_progress", args=[run.pk]),
         "1" if run.status in SyncRun.FINISHED else "0",
-        run.progress,
-        f"{run.progress:.0%} {run.phase}",
+        progress_bar_value(run),
+        progress_label(run),
     )
+
+
+def _file_name(options: dict) -> str:
+    return uploaded_file_name(options) or "-"
 
 
 @admin.register(SyncConfig)
 class SyncConfigAdmin(admin.ModelAdmin):
     form = SyncConfigForm
-    list_display = ["dataset", "kind", "mode", "watermark_column", "watermark_value", "scheduled"]
+    list_display = ["dataset", "kind", "mode", "watermark_column", "watermark_value", "scheduled",
+                    "uploaded_file"]  # fmt: skip
     list_filter = ["kind", "mode"]
-    readonly_fields = ["watermark_value"]
+    readonly_fields = ["watermark_value", "uploaded_file"]
     change_form_template = "admin/sync/syncconfig/change_form.html"
+
+    class Media:
+        css = {"all": ["sync/progress.css"]}
 
     def get_queryset(self, request):
         return sync_configs_for_user(user=request.user)
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_staff and perms.can_configure_syncs(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return self.has_change_permission(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return perms.can_configure_syncs(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        if obj is None:
+            return perms.can_configure_syncs(request.user)  # rows are narrowed by get_queryset
+        return perms.can_manage_dataset_sync(request.user, obj.dataset)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return perms.can_delete_sync_configs(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        # A source belongs to its dataset: another dataset gets a configuration of its own.
+        return fields + ["dataset"] if obj is not None else fields
+
+    @admin.display(description=_("uploaded file"))
+    def uploaded_file(self, config: SyncConfig) -> str:
+        return _file_name(config.options)
 
     # The upload limit has to be in place before anything reads request.POST/FILES, and the CSRF
     # middleware reads POST before the view unless the view is csrf_exempt. The token is still
@@ -77,16 +121,16 @@ class SyncConfigAdmin(admin.ModelAdmin):
         return form
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "dataset" and not request.user.is_superuser:
-            from apps.catalog.models import Dataset
-            from apps.departments.selectors import user_department_ids
-
-            ids = user_department_ids(user=request.user, role="officer")
-            kwargs["queryset"] = Dataset.objects.filter(provider_id__in=ids)
+        if db_field.name == "dataset":
+            kwargs["queryset"] = perms.datasets_syncable(request.user).order_by("code")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
+        dataset = obj.dataset  # the form set it on add; it is read-only on change
+        stored = (
+            SyncConfig.objects.filter(dataset=dataset).values_list("options", flat=True).first()
+        )
         secrets = None
         if data.get("connection_url") or data.get("api_token"):
             current = secrets_decrypt(obj.secrets_encrypted) if change else {}
@@ -96,10 +140,11 @@ class SyncConfigAdmin(admin.ModelAdmin):
                 current["token"] = data["api_token"]
             secrets = current
         saved = sync_config_set(
-            dataset=data["dataset"],
+            dataset=dataset,
+            by=request.user,
             kind=data["kind"],
             mode=data["mode"],
-            options=data.get("options") or {},
+            options=options_with_upload(stored=stored or {}, entered=data.get("options") or {}),
             secrets=secrets,
             watermark_column=data.get("watermark_column", ""),
             reject_threshold=data["reject_threshold"],
@@ -110,7 +155,7 @@ class SyncConfigAdmin(admin.ModelAdmin):
         if data.get("upload"):
             try:
                 run = sync_upload_store(
-                    dataset=data["dataset"],
+                    dataset=dataset,
                     upload=data["upload"],
                     by=request.user,
                     encoding=data.get("encoding", ""),
@@ -146,7 +191,9 @@ class SyncConfigAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Runs are written by the engine alone: everyone who sees them only views them."""
+
     list_display = [
         "id",
         "dataset",
@@ -164,24 +211,40 @@ class SyncRunAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "trigger", "mode"]
     list_select_related = ["dataset"]
-    readonly_fields = [f.name for f in SyncRun._meta.fields] + [
-        "duration_display",
-        "progress_display",
+    fields = readonly_fields = [
+        "dataset", "config", "status", "trigger", "mode", "kind", "source_file", "since",
+        "watermark_column", "watermark_after", "rows_read", "rows_inserted", "rows_updated",
+        "rows_removed", "rows_rejected", "progress_display", "phase_display", "error", "attempts",
+        "requested_by", "created_at", "started_at", "finished_at", "duration_display",
         "quarantine_link",
-    ]
-    exclude = ["options"]
+    ]  # fmt: skip
 
     class Media:
+        css = {"all": ["sync/progress.css"]}
         js = ["sync/progress.js"]
 
     def get_queryset(self, request):
         return sync_runs_for_user(user=request.user)
 
-    def has_add_permission(self, request):
-        return False
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_staff and perms.can_view_runs(request.user)
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    def has_view_permission(self, request, obj=None) -> bool:
+        return perms.can_view_runs(request.user)  # rows are narrowed by get_queryset
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not perms.can_manage_dataset_sync(request.user, obj.dataset):
+            fields.remove("config")  # a link to a page they may not open
+        return fields
+
+    @admin.display(description=_("phase"))
+    def phase_display(self, run: SyncRun) -> str:
+        return phase_label(run.phase) or "-"
+
+    @admin.display(description=_("uploaded file"))
+    def source_file(self, run: SyncRun) -> str:
+        return _file_name(run.options)
 
     @admin.display(description=_("duration"))
     def duration_display(self, run: SyncRun) -> str:
@@ -196,6 +259,8 @@ class SyncRunAdmin(admin.ModelAdmin):
     def quarantine_link(self, run: SyncRun) -> str:
         if not run.rows_rejected:
             return "-"
+        if not run.quarantine_allowed:
+            return gettext("%(n)d rows") % {"n": run.rows_rejected}
         return format_html(
             '<a href="{}">{}</a>',
             reverse("admin:sync_syncrun_quarantine", args=[run.pk]),
@@ -223,6 +288,8 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     def quarantine_view(self, request, pk: int):
         run = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not perms.can_download_quarantine(request.user, run):
+            raise PermissionDenied
         response = StreamingHttpResponse(
             run_quarantine_csv(run=run), content_type="text/csv; charset=utf-8"
         )

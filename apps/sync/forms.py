@@ -15,6 +15,21 @@ ENCODINGS = [
     ("gb18030", "GBK / GB18030"),
 ]
 
+# Source options only an upload sets (apps.sync.services.sync_upload_store): where the server
+# stored the file, and the name it had. The form neither shows nor takes them: a path typed in
+# here would make the next run read any file on the server.
+UPLOAD_OPTION_KEYS = ("path", "original_name")
+
+
+def options_without_upload(options: dict) -> dict:
+    return {k: v for k, v in (options or {}).items() if k not in UPLOAD_OPTION_KEYS}
+
+
+def options_with_upload(*, stored: dict, entered: dict) -> dict:
+    """The options to save: the officer's entries, and the stored upload's keys kept as they are."""
+    kept = {k: stored[k] for k in UPLOAD_OPTION_KEYS if k in (stored or {})}
+    return {**options_without_upload(entered), **kept}
+
 
 class SyncConfigForm(forms.ModelForm):
     connection_url = forms.CharField(
@@ -32,12 +47,9 @@ class SyncConfigForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False),
         help_text=_("Stored encrypted. Leave empty to keep the stored one."),
     )
-    upload = forms.FileField(
-        label=_("upload a file (.csv or .xlsx)"),
-        required=False,
-        help_text=_("Starts a run at once. At most %(size)s.")
-        % {"size": filesizeformat(settings.GOVDATA["UPLOAD_MAX_BYTES"])},
-    )
+    # Its help text (with the limit) is set per form: formatted here, at import, it would stay
+    # in the language active then.
+    upload = forms.FileField(label=_("upload a file (.csv or .xlsx)"), required=False)
     encoding = forms.ChoiceField(label=_("CSV encoding"), choices=ENCODINGS, required=False)
 
     # Size of an upload apps.sync.uploads refused while it arrived (it never reaches
@@ -55,6 +67,27 @@ class SyncConfigForm(forms.ModelForm):
             "reject_threshold",
             "scheduled",
         ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["upload"].help_text = _("Starts a run at once. At most %(size)s.") % {
+            "size": filesizeformat(settings.GOVDATA["UPLOAD_MAX_BYTES"])
+        }
+        if "options" in self.fields:
+            self.initial["options"] = options_without_upload(self.instance.options)
+
+    def clean_options(self):
+        options = self.cleaned_data.get("options")
+        if options in (None, ""):
+            return {}
+        if not isinstance(options, dict):
+            raise forms.ValidationError(_("Give the source options as a JSON object."))
+        taken = [key for key in UPLOAD_OPTION_KEYS if key in options]
+        if taken:
+            raise forms.ValidationError(
+                _("“%(key)s” is set by uploading a file, not here.") % {"key": taken[0]}
+            )
+        return options
 
     def clean_upload(self):
         upload = self.cleaned_data.get("upload")

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -134,7 +135,11 @@ class SyncRun(models.Model):
         indexes = [models.Index(fields=["dataset", "-created_at"], name="sync_run_dataset_idx")]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.dataset_id} {self.status}"
+        return gettext("Sync run #%(run)s · %(dataset)s · %(status)s") % {
+            "run": self.pk,
+            "dataset": self.dataset,
+            "status": self.get_status_display(),
+        }
 
     @property
     def duration(self):

@@ -10,22 +10,21 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from apps.departments.selectors import user_department_ids
+from apps.sync.labels import phase_label, progress_bar_value, progress_label
 from apps.sync.models import SyncConfig, SyncRejection, SyncRun
+from apps.sync.permissions import sync_configs_visible, sync_runs_visible
 
 
 def sync_configs_for_user(*, user) -> QuerySet[SyncConfig]:
-    qs = SyncConfig.objects.select_related("dataset", "dataset__provider")
-    if user.is_superuser:
-        return qs
-    return qs.filter(dataset__provider_id__in=user_department_ids(user=user, role="officer"))
+    """The configurations `user` may see (apps.sync.permissions decides which)."""
+    return sync_configs_visible(
+        user, SyncConfig.objects.select_related("dataset", "dataset__provider")
+    )
 
 
 def sync_runs_for_user(*, user) -> QuerySet[SyncRun]:
-    qs = SyncRun.objects.select_related("dataset", "requested_by")
-    if user.is_superuser:
-        return qs
-    return qs.filter(dataset__provider_id__in=user_department_ids(user=user, role="officer"))
+    """The runs `user` may see (apps.sync.permissions decides which)."""
+    return sync_runs_visible(user, SyncRun.objects.select_related("dataset", "requested_by"))
 
 
 def run_progress(*, run: SyncRun) -> dict[str, Any]:
@@ -36,7 +35,10 @@ def run_progress(*, run: SyncRun) -> dict[str, Any]:
         "status": run.status,
         "status_display": str(run.get_status_display()),
         "phase": run.phase,
+        "phase_display": phase_label(run.phase),
         "progress": run.progress,
+        "bar": progress_bar_value(run),
+        "label": progress_label(run),
         "rows_read": run.rows_read,
         "rows_inserted": run.rows_inserted,
         "rows_updated": run.rows_updated,

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from apps.common import clock
 from apps.sync.models import FILE_KINDS, SourceKind, SyncConfig, SyncMode, SyncRun
+from apps.sync.permissions import require_manage_dataset_sync
 from govdata.crypto import secrets_encrypt
 
 UPLOAD_SUFFIXES = {".csv": SourceKind.CSV, ".txt": SourceKind.CSV, ".xlsx": SourceKind.XLSX}
@@ -27,6 +28,7 @@ def sync_config_set(
     *,
     dataset,
     kind: str,
+    by=None,
     mode: str = SyncMode.FULL,
     options: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
@@ -35,7 +37,10 @@ def sync_config_set(
     scheduled: bool = True,
 ) -> SyncConfig:
     """Create or replace the dataset's source; `secrets` (URL with password, token) are stored
-    encrypted and kept as they were when None is passed."""
+    encrypted and kept as they were when None is passed. `by`, the user acting (None for the
+    platform itself), must be allowed to manage the dataset's sync."""
+    if by is not None:
+        require_manage_dataset_sync(by, dataset)
     if kind not in SourceKind.values:
         raise ValidationError({"kind": _("Unknown source kind “%(kind)s”.") % {"kind": kind}})
     if mode == SyncMode.INCREMENTAL and not watermark_column and kind not in FILE_KINDS:
@@ -71,7 +76,10 @@ def sync_run_request(
     options: dict[str, Any] | None = None,
     enqueue: bool = True,
 ) -> SyncRun:
-    """Queue a run. Refused with SyncAlreadyActive while another run of the dataset is active."""
+    """Queue a run. Refused with SyncAlreadyActive while another run of the dataset is active,
+    and with PermissionDenied when `by` (None: the schedule) may not manage the dataset's sync."""
+    if by is not None:
+        require_manage_dataset_sync(by, dataset)
     try:
         config = SyncConfig.objects.get(dataset=dataset)
     except SyncConfig.DoesNotExist:
@@ -115,6 +123,8 @@ def upload_dir(dataset) -> Path:
 
 def sync_upload_store(*, dataset, upload, by=None, encoding: str = "", enqueue: bool = True):
     """Check and store an officer's file, point the dataset's source at it and queue a run."""
+    if by is not None:
+        require_manage_dataset_sync(by, dataset)
     limit = int(settings.GOVDATA["UPLOAD_MAX_BYTES"])
     name = Path(getattr(upload, "name", "") or "upload").name
     suffix = Path(name).suffix.lower()

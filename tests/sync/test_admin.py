@@ -1,18 +1,30 @@
-"""The officer's admin: upload, "sync now", the runs list with progress, the quarantine CSV."""
+"""The sync admin as officers, auditors and platform admins use it: upload, "sync now", the runs
+list with progress, the quarantine CSV, isolation between departments and what the pages say."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.common import clock
 from apps.sync import engine
 from apps.sync.models import SyncConfig, SyncRun
 from apps.sync.services import sync_config_set, sync_upload_store
-from tests.factories import UserFactory
+from tests.factories import DatasetFactory, UserFactory, auditor_of
 from tests.sync.helpers import config_form_data, population_rows, write_csv
 
 pytestmark = pytest.mark.django_db
+
+CONFIGS = "admin:sync_syncconfig_changelist"
+RUNS = "admin:sync_syncrun_changelist"
+
+
+@pytest.fixture(autouse=True)
+def _own_media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
 
 
 @pytest.fixture
@@ -21,11 +33,37 @@ def admin_client_(client):
     return client
 
 
+@pytest.fixture
+def officer_client(client, world):
+    client.force_login(world.provider_officer)
+    return client
+
+
+def upload(tmp_path, rows: int = 5, name: str = "p.csv") -> SimpleUploadedFile:
+    path = write_csv(tmp_path / name, population_rows(rows))
+    return SimpleUploadedFile(name, path.read_bytes())
+
+
+def stored_run(world, tmp_path, rows: int = 5) -> SyncRun:
+    return sync_upload_store(dataset=world.dataset, upload=upload(tmp_path, rows), enqueue=False)
+
+
+def finished_run(dataset, status: str, *, phase: str, progress: float, rejected: int = 0):
+    config = SyncConfig.objects.filter(dataset=dataset).first() or sync_config_set(
+        dataset=dataset, kind="csv"
+    )
+    now = clock.now()
+    return SyncRun.objects.create(
+        dataset=dataset, config=config, status=status, trigger="manual", mode="full", kind="csv",
+        phase=phase, progress=progress, rows_rejected=rejected, created_at=now, started_at=now,
+        finished_at=now,
+    )  # fmt: skip
+
+
 def test_upload_in_the_admin_stores_the_file_and_queues_a_run(
     world, admin_client_, tmp_path, django_capture_on_commit_callbacks
 ):
-    path = write_csv(tmp_path / "p.csv", population_rows(5))
-    data = config_form_data(world, SimpleUploadedFile("p.csv", path.read_bytes()))
+    data = config_form_data(world, upload(tmp_path))
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = admin_client_.post(reverse("admin:sync_syncconfig_add"), data)
     assert response.status_code == 302, response.content[:2000]
@@ -35,10 +73,7 @@ def test_upload_in_the_admin_stores_the_file_and_queues_a_run(
 
 
 def test_sync_now_refuses_a_second_run_with_a_message(world, admin_client_, tmp_path):
-    path = write_csv(tmp_path / "p.csv", population_rows(5))
-    sync_upload_store(
-        dataset=world.dataset, upload=SimpleUploadedFile("p.csv", path.read_bytes()), enqueue=False
-    )
+    stored_run(world, tmp_path)
     config = SyncConfig.objects.get(dataset=world.dataset)
     response = admin_client_.post(
         reverse("admin:sync_syncconfig_sync_now", args=[config.pk]), follow=True
@@ -56,7 +91,7 @@ def test_runs_list_progress_json_and_quarantine_csv(world, admin_client_, tmp_pa
         dataset=world.dataset, upload=SimpleUploadedFile("p.csv", path.read_bytes()), enqueue=False
     )
     engine.run_execute(run_id=run.pk)
-    listing = admin_client_.get(reverse("admin:sync_syncrun_changelist"))
+    listing = admin_client_.get(reverse(RUNS))
     assert listing.status_code == 200 and b"sync-progress" in listing.content
     progress = admin_client_.get(reverse("admin:sync_syncrun_progress", args=[run.pk])).json()
     assert (
@@ -69,17 +104,240 @@ def test_runs_list_progress_json_and_quarantine_csv(world, admin_client_, tmp_pa
     assert "4,mobile" in body and "999" in body
 
 
-def test_officer_of_another_department_cannot_see_the_runs(world, client, tmp_path):
-    path = write_csv(tmp_path / "p.csv", population_rows(3))
-    run = sync_upload_store(
-        dataset=world.dataset, upload=SimpleUploadedFile("p.csv", path.read_bytes()), enqueue=False
-    )
-    outsider = world.outsider_officer
-    outsider.is_staff = True
-    outsider.is_superuser = False
-    outsider.save()
-    from django.contrib.auth.models import Permission
+def test_provider_officer_sees_the_sync_section_on_the_admin_index(officer_client):
+    page = officer_client.get(reverse("admin:index")).content.decode()
+    assert reverse(CONFIGS) in page and reverse(RUNS) in page
+    assert officer_client.get(reverse(CONFIGS)).status_code == 200
+    assert officer_client.get(reverse(RUNS)).status_code == 200
+    assert officer_client.get(reverse("admin:sync_syncconfig_add")).status_code == 200
 
-    outsider.user_permissions.add(*Permission.objects.filter(content_type__app_label="sync"))
-    client.force_login(outsider)
-    assert client.get(reverse("admin:sync_syncrun_progress", args=[run.pk])).status_code == 404
+
+def test_provider_officer_adds_a_config_with_an_upload_for_own_dataset(
+    world, officer_client, tmp_path, django_capture_on_commit_callbacks
+):
+    data = config_form_data(world, upload(tmp_path))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = officer_client.post(reverse("admin:sync_syncconfig_add"), data)
+    assert response.status_code == 302, response.content[:2000]
+    run = SyncRun.objects.get(dataset=world.dataset)
+    assert run.trigger == "upload" and run.requested_by == world.provider_officer
+    assert len(callbacks) == 1
+
+
+def test_provider_officer_uploads_again_on_the_change_page(world, officer_client, tmp_path):
+    config = SyncConfig.objects.get(pk=stored_run(world, tmp_path).config_id)
+    SyncRun.objects.update(status="succeeded", finished_at=clock.now())
+    data = config_form_data(world, upload(tmp_path, rows=7, name="second.csv"))
+    response = officer_client.post(reverse("admin:sync_syncconfig_change", args=[config.pk]), data)
+    assert response.status_code == 302, response.content[:2000]
+    latest = SyncRun.objects.filter(dataset=world.dataset).first()
+    assert latest.options["original_name"] == "second.csv" and latest.status == "queued"
+
+
+def test_provider_officer_syncs_now_and_follows_the_run_to_its_quarantine(
+    world, officer_client, tmp_path
+):
+    first = stored_run(world, tmp_path)
+    SyncConfig.objects.filter(pk=first.config_id).update(reject_threshold=0.5)
+    SyncRun.objects.filter(pk=first.pk).update(status="succeeded", finished_at=clock.now())
+    response = officer_client.post(
+        reverse("admin:sync_syncconfig_sync_now", args=[first.config_id])
+    )
+    run = SyncRun.objects.exclude(pk=first.pk).get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:sync_syncrun_change", args=[run.pk])
+    assert run.trigger == "manual" and run.requested_by == world.provider_officer
+    engine.run_execute(run_id=run.pk)
+    assert officer_client.get(response["Location"]).status_code == 200
+    progress = officer_client.get(reverse("admin:sync_syncrun_progress", args=[run.pk]))
+    assert progress.json()["finished"] is True
+    SyncRun.objects.filter(pk=run.pk).update(rows_rejected=1)
+    listing = officer_client.get(reverse(RUNS)).content.decode()
+    assert reverse("admin:sync_syncrun_quarantine", args=[run.pk]) in listing
+    report = officer_client.get(reverse("admin:sync_syncrun_quarantine", args=[run.pk]))
+    assert report.status_code == 200
+
+
+def test_config_form_offers_only_the_officers_own_datasets(world, officer_client, tmp_path):
+    other = DatasetFactory(provider=world.consumer, code="WJ-YM-001")
+    page = officer_client.get(reverse("admin:sync_syncconfig_add"))
+    choices = page.context["adminform"].form.fields["dataset"].queryset
+    assert list(choices) == [world.dataset]
+    data = {**config_form_data(world, upload(tmp_path)), "dataset": other.pk}
+    response = officer_client.post(reverse("admin:sync_syncconfig_add"), data)
+    assert response.status_code == 200
+    assert "dataset" in response.context["adminform"].form.errors
+    assert not SyncConfig.objects.exists() and not SyncRun.objects.exists()
+
+
+def test_officer_of_another_department_sees_nothing_of_the_providers_syncs(world, client, tmp_path):
+    run = stored_run(world, tmp_path)
+    SyncRun.objects.filter(pk=run.pk).update(rows_rejected=1)
+    client.force_login(world.outsider_officer)
+    configs = client.get(reverse(CONFIGS)).content.decode()
+    runs = client.get(reverse(RUNS)).content.decode()
+    assert world.dataset.code not in configs and world.dataset.code not in runs
+    for name, pk in [("syncconfig_change", run.config_id), ("syncrun_change", run.pk)]:
+        response = client.get(reverse(f"admin:sync_{name}", args=[pk]))
+        assert response.status_code == 302  # "does not exist", back to the index
+    for name, pk in [("syncrun_progress", run.pk), ("syncrun_quarantine", run.pk)]:
+        assert client.get(reverse(f"admin:sync_{name}", args=[pk])).status_code == 404
+    sync_now = reverse("admin:sync_syncconfig_sync_now", args=[run.config_id])
+    assert client.post(sync_now).status_code == 404
+    response = client.post(
+        reverse("admin:sync_syncconfig_change", args=[run.config_id]),
+        config_form_data(world, upload(tmp_path, name="evil.csv")),
+    )
+    assert response.status_code == 302 and SyncRun.objects.count() == 1
+
+
+def test_a_typed_file_path_is_refused_and_the_uploaded_one_kept(world, officer_client, tmp_path):
+    config = SyncConfig.objects.get(pk=stored_run(world, tmp_path).config_id)
+    stored = dict(config.options)
+    url = reverse("admin:sync_syncconfig_change", args=[config.pk])
+    sneaky = {**config_form_data(world, ""), "options": '{"path": "/etc/passwd"}'}
+    response = officer_client.post(url, sneaky)
+    assert response.status_code == 200 and "options" in response.context["adminform"].form.errors
+    response = officer_client.post(url, {**sneaky, "options": '{"delimiter": ";"}'})
+    assert response.status_code == 302, response.content[:2000]
+    config.refresh_from_db()
+    assert config.options == {**stored, "delimiter": ";"}
+
+
+def test_config_page_shows_the_uploaded_files_name_not_where_it_is_stored(
+    world, officer_client, tmp_path
+):
+    config = SyncConfig.objects.get(pk=stored_run(world, tmp_path).config_id)
+    assert "/sync/" in config.options["path"]
+    pages = [
+        officer_client.get(reverse("admin:sync_syncconfig_change", args=[config.pk])),
+        officer_client.get(reverse(CONFIGS)),
+        officer_client.get(reverse("admin:sync_syncrun_change", args=[config.runs.get().pk])),
+    ]
+    for page in pages:
+        assert page.status_code == 200
+        assert config.options["path"] not in page.content.decode()
+        assert "p.csv" in page.content.decode()
+
+
+def test_runs_are_view_only(world, officer_client, tmp_path):
+    run = stored_run(world, tmp_path)
+    listing = officer_client.get(reverse(RUNS)).content.decode()
+    assert "Select sync run to view" in listing
+    change = reverse("admin:sync_syncrun_change", args=[run.pk])
+    page = officer_client.get(change).content.decode()
+    assert 'name="_save"' not in page
+    assert officer_client.post(change, {"status": "succeeded"}).status_code == 403
+    run.refresh_from_db()
+    assert run.status == "queued"
+
+
+def test_runs_list_heading_is_view_in_chinese(world, officer_client, tmp_path):
+    stored_run(world, tmp_path)
+    page = officer_client.get(reverse(RUNS), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "选择同步运行查看" in page and "来修改" not in page
+
+
+def test_config_form_help_is_in_the_users_language(officer_client):
+    url = reverse("admin:sync_syncconfig_add")
+    page = officer_client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "上传后立即开始同步" in page and "Starts a run at once" not in page
+
+
+def test_failed_run_shows_its_status_and_a_full_bar(world, officer_client):
+    run = finished_run(world.dataset, "failed", phase="failed", progress=0.9)
+    listing = officer_client.get(reverse(RUNS)).content.decode()
+    assert 'value="1.0"' in listing and "sync-progress-failed" in listing
+    assert "90%" not in listing and "failed</span>" not in listing
+    assert "<span>Failed</span>" in listing
+    page = officer_client.get(reverse("admin:sync_syncrun_change", args=[run.pk]))
+    text = page.content.decode()
+    assert f"Sync run #{run.pk} · GA-RK-001 人口基本信息 · Failed" in text
+    assert f"#{run.pk} {world.dataset.pk} failed" not in text
+    assert '<div class="readonly">failed</div>' not in text  # the phase, in words
+
+
+def test_succeeded_run_shows_done_in_words(world, officer_client):
+    run = finished_run(world.dataset, "succeeded", phase="done", progress=1.0)
+    text = officer_client.get(reverse("admin:sync_syncrun_change", args=[run.pk])).content.decode()
+    assert '<div class="readonly">Done</div>' in text and "<span>Succeeded</span>" in text
+    assert "100% done" not in text and '<div class="readonly">done</div>' not in text
+
+
+def test_running_run_shows_percent_and_phase_and_its_json_says_the_same(world, officer_client):
+    run = finished_run(world.dataset, "running", phase="reading", progress=0.45)
+    SyncRun.objects.filter(pk=run.pk).update(finished_at=None)
+    listing = officer_client.get(reverse(RUNS)).content.decode()
+    assert "<span>45% Reading the source</span>" in listing and 'data-finished="0"' in listing
+    progress = officer_client.get(reverse("admin:sync_syncrun_progress", args=[run.pk])).json()
+    assert progress["label"] == "45% Reading the source" and progress["bar"] == 0.45
+    assert progress["phase_display"] == "Reading the source"
+
+
+def test_runs_status_is_translated_in_chinese(world, officer_client):
+    finished_run(world.dataset, "failed", phase="failed", progress=0.9)
+    page = officer_client.get(reverse(RUNS), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "<span>失败</span>" in page
+
+
+def _count_queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+def test_runs_changelist_takes_the_same_queries_whatever_the_number_of_runs(
+    world, officer_client, django_assert_num_queries
+):
+    finished_run(world.dataset, "failed", phase="failed", progress=0.9, rejected=2)
+    one = _count_queries(officer_client, reverse(RUNS))
+    for _ in range(5):
+        finished_run(world.dataset, "succeeded", phase="done", progress=1.0, rejected=3)
+    with django_assert_num_queries(one):
+        page = officer_client.get(reverse(RUNS))
+    assert page.content.decode().count("sync-progress-") == 6
+
+
+def test_configs_changelist_takes_the_same_queries_whatever_the_number_of_configs(
+    world, officer_client, django_assert_num_queries
+):
+    sync_config_set(dataset=world.dataset, kind="csv")
+    one = _count_queries(officer_client, reverse(CONFIGS))
+    for _ in range(5):
+        sync_config_set(dataset=DatasetFactory(provider=world.provider), kind="csv")
+    with django_assert_num_queries(one):
+        page = officer_client.get(reverse(CONFIGS))
+    assert page.content.decode().count("/sync/syncconfig/") >= 6
+
+
+def test_platform_auditor_views_every_run_without_configs_or_quarantine(world, client):
+    run = finished_run(world.dataset, "succeeded", phase="done", progress=1.0, rejected=2)
+    client.force_login(world.platform_auditor)
+    index = client.get(reverse("admin:index")).content.decode()
+    assert reverse(RUNS) in index and reverse(CONFIGS) not in index
+    listing = client.get(reverse(RUNS)).content.decode()
+    assert world.dataset.code in listing and "2 rows" in listing
+    assert reverse("admin:sync_syncrun_quarantine", args=[run.pk]) not in listing
+    page = client.get(reverse("admin:sync_syncrun_change", args=[run.pk])).content.decode()
+    assert reverse("admin:sync_syncconfig_change", args=[run.config_id]) not in page
+    assert client.get(reverse("admin:sync_syncrun_progress", args=[run.pk])).status_code == 200
+    assert client.get(reverse("admin:sync_syncrun_quarantine", args=[run.pk])).status_code == 403
+    assert client.get(reverse(CONFIGS)).status_code == 403
+
+
+def test_department_auditor_views_own_departments_runs_only(world, client):
+    own = finished_run(world.dataset, "succeeded", phase="done", progress=1.0)
+    foreign = finished_run(
+        DatasetFactory(provider=world.consumer, code="WJ-YM-001"), "failed", phase="failed",
+        progress=0.5,
+    )  # fmt: skip
+    client.force_login(world.provider_auditor)
+    listing = client.get(reverse(RUNS)).content.decode()
+    assert f"/sync/syncrun/{own.pk}/" in listing and f"/sync/syncrun/{foreign.pk}/" not in listing
+    assert client.get(reverse("admin:sync_syncrun_change", args=[foreign.pk])).status_code == 302
+    client.force_login(auditor_of(world.outsider))
+    listing = client.get(reverse(RUNS)).content.decode()
+    assert (
+        f"/sync/syncrun/{own.pk}/" not in listing and f"/sync/syncrun/{foreign.pk}/" not in listing
+    )
+    assert client.get(reverse("admin:sync_syncrun_progress", args=[own.pk])).status_code == 404

@@ -1,13 +1,13 @@
 // Live progress of sync runs in the admin: poll each unfinished run's JSON until it finishes.
+// The words come translated from the server (label), as the page first rendered them.
 (function () {
   "use strict";
   function poll(box) {
     fetch(box.dataset.url, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (run) {
-        box.querySelector("progress").value = run.progress;
-        box.querySelector("span").textContent =
-          Math.round(run.progress * 100) + "% " + run.phase + " · " + run.rows_read + " / " + run.rows_rejected;
+        box.querySelector("progress").value = run.bar;
+        box.querySelector("span").textContent = run.label;
         if (run.finished) { window.location.reload(); } else { setTimeout(function () { poll(box); }, 1000); }
       })
       .catch(function () { setTimeout(function () { poll(box); }, 5000); });
