@@ -30,14 +30,17 @@ from config.settings.base import (
 # --- Apps -----------------------------------------------------------------------------------
 # Our AdminConfig swaps the default admin site for one that asks officers for a TOTP code; every
 # app keeps registering on `django.contrib.admin.site` as usual.
-INSTALLED_APPS = [
-    "apps.common.admin_apps.GovDataAdminConfig" if app == "django.contrib.admin" else app
-    for app in INSTALLED_APPS
-]
+# The third-party apps shown in the admin get our names for them and their models, in the
+# user's language (apps.common.admin_apps).
+_OUR_CONFIGS = {
+    "django.contrib.admin": "apps.common.admin_apps.GovDataAdminConfig",
+    "oauth2_provider": "apps.common.admin_apps.GovDataOAuthConfig",
+}
+INSTALLED_APPS = [_OUR_CONFIGS.get(app, app) for app in INSTALLED_APPS]
 INSTALLED_APPS += [
-    "axes",
+    "apps.common.admin_apps.GovDataAxesConfig",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "apps.common.admin_apps.GovDataTOTPConfig",
     "csp",
     "drf_spectacular_sidecar",
 ]
