@@ -34,6 +34,7 @@ from apps.common import clock
 from apps.records import store
 from apps.sync import fastpath
 from apps.sync.copier import copier_for
+from apps.sync.hosts import source_host_policy
 from apps.sync.models import SyncConfig, SyncRejection, SyncRun
 from apps.sync.publish import index_staging, publish, refuse_duplicates
 from apps.sync.runstate import (  # noqa: F401 - SyncBusy and staging_name are part of the API
@@ -229,7 +230,10 @@ def _execute(run: SyncRun) -> None:
     ]
     incremental = run.mode == "incremental"
     connector = connector_for(
-        run.kind, options=run.options, secrets=secrets_decrypt(config.secrets_encrypted)
+        run.kind,
+        options=run.options,
+        secrets=secrets_decrypt(config.secrets_encrypted),
+        host_policy=source_host_policy(),
     )
     # The run's own column, not the config's: `since` is a value of this one.
     watermark = run.watermark_column if incremental else ""

@@ -7,7 +7,17 @@ from django.conf import settings
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from apps.sync.hosts import source_host_policy
 from apps.sync.models import SyncConfig
+from govdata.connectors import SourceFormatError
+
+
+def _check_source_host(url: str) -> None:
+    try:
+        source_host_policy().check(url)
+    except SourceFormatError as exc:
+        raise forms.ValidationError(str(exc)) from None
+
 
 ENCODINGS = [
     ("", _("Detect automatically")),
@@ -75,6 +85,22 @@ class SyncConfigForm(forms.ModelForm):
         }
         if "options" in self.fields:
             self.initial["options"] = options_without_upload(self.instance.options)
+
+    def clean_connection_url(self):
+        url = self.cleaned_data.get("connection_url") or ""
+        if url:
+            _check_source_host(url)
+        return url
+
+    def clean(self):
+        cleaned = super().clean()
+        options = cleaned.get("options")
+        if isinstance(options, dict) and isinstance(options.get("url"), str):
+            try:
+                _check_source_host(options["url"])
+            except forms.ValidationError as exc:
+                self.add_error("options", exc)
+        return cleaned
 
     def clean_options(self):
         options = self.cleaned_data.get("options")

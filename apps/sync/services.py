@@ -13,8 +13,10 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from apps.common import clock
+from apps.sync.hosts import source_host_policy
 from apps.sync.models import FILE_KINDS, SourceKind, SyncConfig, SyncMode, SyncRun
 from apps.sync.permissions import require_manage_dataset_sync
+from govdata.connectors import SourceFormatError
 from govdata.crypto import secrets_encrypt
 
 UPLOAD_SUFFIXES = {".csv": SourceKind.CSV, ".txt": SourceKind.CSV, ".xlsx": SourceKind.XLSX}
@@ -49,6 +51,15 @@ def sync_config_set(
         )
     if not 0.0 <= reject_threshold <= 1.0:
         raise ValidationError({"reject_threshold": _("Give a share between 0 and 1.")})
+    for name, url in (
+        ("secrets", (secrets or {}).get("url")),
+        ("options", (options or {}).get("url")),
+    ):
+        if isinstance(url, str) and url:
+            try:
+                source_host_policy().check(url)
+            except SourceFormatError as exc:
+                raise ValidationError({name: str(exc)}) from None
     with transaction.atomic():
         config, _created = SyncConfig.objects.select_for_update().get_or_create(
             dataset=dataset, defaults={"kind": kind}

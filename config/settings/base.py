@@ -197,6 +197,10 @@ GOVDATA = {
     # full_diff_counts); PostgreSQL may use up to 2 x 3 times this (hash_mem_multiplier,
     # parallel workers) for that one statement. Empty: the server's own setting.
     "SYNC_COMPARE_WORK_MEM": env_pg_memory("GOVDATA_SYNC_COMPARE_WORK_MEM", "64MB"),
+    # Where database and HTTP sources may be: networks (CIDR) and host names, ".gov.example"
+    # for a whole domain; empty allows any host. The platform's own database is always refused
+    # (govdata/connectors/hosts.py). Set it in production to the departments' networks.
+    "SYNC_SOURCE_HOSTS": env_list("GOVDATA_SYNC_SOURCE_HOSTS"),
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -11,7 +11,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from govdata.connectors.hosts import HostPolicy
 
 
 class SourceError(Exception):
@@ -33,9 +36,20 @@ class Connector(ABC):
     kind: ClassVar[str]
     incremental_native: ClassVar[bool] = False  # filters by watermark itself
 
-    def __init__(self, *, options: dict[str, Any], secrets: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        *,
+        options: dict[str, Any],
+        secrets: dict[str, Any],
+        host_policy: HostPolicy | None = None,
+    ) -> None:
         self.options = options
         self.secrets = secrets
+        self.host_policy = host_policy  # a connector reaching a host checks it here first
+
+    def check_host(self, url: str) -> None:
+        if self.host_policy is not None:
+            self.host_policy.check(url)
 
     @abstractmethod
     def open(
@@ -52,10 +66,16 @@ def register(cls: type[Connector]) -> type[Connector]:
     return cls
 
 
-def connector_for(kind: str, *, options: dict[str, Any], secrets: dict[str, Any]) -> Connector:
+def connector_for(
+    kind: str,
+    *,
+    options: dict[str, Any],
+    secrets: dict[str, Any],
+    host_policy: HostPolicy | None = None,
+) -> Connector:
     import govdata.connectors  # noqa: F401 - registers the built-in kinds
 
     try:
-        return REGISTRY[kind](options=options, secrets=secrets)
+        return REGISTRY[kind](options=options, secrets=secrets, host_policy=host_policy)
     except KeyError:
         raise SourceFormatError(f"unknown source kind {kind!r}") from None

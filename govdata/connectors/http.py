@@ -92,7 +92,11 @@ class HttpJsonConnector(Connector):
         if self.secrets.get("token"):
             headers["Authorization"] = f"Bearer {self.secrets['token']}"
         timeout = float(self.options.get("timeout", 30))
-        with httpx.Client(headers=headers, timeout=timeout, follow_redirects=True) as client:
+        # Every request, redirects and next-page links included, goes only where sources may.
+        hooks = {"request": [lambda request: self.check_host(str(request.url))]}
+        with httpx.Client(
+            headers=headers, timeout=timeout, follow_redirects=True, event_hooks=hooks
+        ) as client:
             pages = self._pages(client, since)
             first = next(pages, [])
             columns: list[str] = list(first[0].keys()) if first else []

@@ -64,6 +64,7 @@ class SqlConnector(Connector):
             opener = _open_mysql
         else:
             raise SourceFormatError(_("Unsupported database “%(scheme)s”.") % {"scheme": scheme})
+        self.check_host(url)
         with opener(url, self.options, watermark_column, since) as data:
             yield data
 

@@ -16,7 +16,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.sync import engine
 from apps.sync.models import SyncConfig, SyncRun
 from apps.sync.services import sync_config_set, sync_run_request, sync_upload_store
-from govdata.crypto import secrets_decrypt
+from govdata.crypto import secrets_decrypt, secrets_encrypt
 from tests.sync.helpers import COLUMNS, live_rows, population_rows
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +197,11 @@ class _Api(BaseHTTPRequestHandler):
             self.end_headers()
             return
         query = {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+        if self.path.startswith("/elsewhere/"):  # a source sending the worker on
+            self.send_response(302)
+            self.send_header("Location", "http://" + urlsplit(self.path).path[len("/elsewhere/") :])
+            self.end_headers()
+            return
         if urlsplit(self.path).path == "/paged":
             page, size = int(query.get("page", 1)), int(query.get("page_size", 10))
             body = {"results": self.records[(page - 1) * size : page * size]}
@@ -277,3 +282,50 @@ def test_xlsx_upload_streams_rows_including_native_dates_and_numbers(world, tmp_
     published = {r[0]: r for r in live_rows(world.dataset)}
     assert published[rows[0]["id_number"]][3] == rows[0]["birth_date"]
     assert SyncConfig.objects.get(dataset=world.dataset).kind == "xlsx"
+
+
+def test_a_sql_source_may_not_be_the_platforms_own_database(world):
+    from django.core.exceptions import ValidationError
+    from django.db import connection
+
+    db = connection.settings_dict
+    own = f"postgresql://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    with pytest.raises(ValidationError, match="platform's own database"):
+        sync_config_set(
+            dataset=world.dataset,
+            kind="sql",
+            options={"table": "audit_event"},
+            secrets={"url": own},
+        )
+    # Set before the rule (or by a path that skips the check): the run itself refuses it.
+    config = sync_config_set(dataset=world.dataset, kind="sql", options={"table": "audit_event"})
+    config.secrets_encrypted = secrets_encrypt({"url": own})
+    config.save()
+    run = _run(world.dataset)
+    assert run.status == SyncRun.Status.FAILED and "platform's own database" in run.error
+    assert live_rows(world.dataset) == []
+
+
+def test_sources_outside_the_allowed_networks_are_refused(world, api_server, settings):
+    from django.core.exceptions import ValidationError
+
+    settings.GOVDATA = {**settings.GOVDATA, "SYNC_SOURCE_HOSTS": ["10.20.0.0/16", ".gov.example"]}
+    with pytest.raises(ValidationError, match="GOVDATA_SYNC_SOURCE_HOSTS"):
+        sync_config_set(dataset=world.dataset, kind="http", options={"url": api_server + "/paged"})
+
+
+def test_a_redirect_out_of_the_allowed_networks_is_refused_before_it_is_followed(
+    world, api_server, settings
+):
+    _Api.records = population_rows(3)
+    settings.GOVDATA = {**settings.GOVDATA, "SYNC_SOURCE_HOSTS": ["127.0.0.1/32"]}
+    port = api_server.rsplit(":", 1)[1]
+    sync_config_set(
+        dataset=world.dataset,
+        kind="http",
+        options={"url": f"{api_server}/elsewhere/127.0.0.2:{port}/paged"},
+        secrets={"token": _Api.token},
+    )
+    run = _run(world.dataset)
+    assert run.status == SyncRun.Status.FAILED and "127.0.0.2" in run.error
+    assert live_rows(world.dataset) == []
