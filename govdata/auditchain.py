@@ -31,8 +31,9 @@ def format_time(value: dt.datetime) -> str:
 
 def event_message(seq: int, time: str, body: str | bytes) -> bytes:
     """The canonical form of one event: its sequence number, time and body, where the body is
-    PostgreSQL's jsonb rendering of the recorded attributes (deterministic: keys ordered by
-    length then bytes, ", " and ": " separators), exported verbatim."""
+    the JSON text of the recorded attributes exactly as it was written and hashed (never
+    re-serialised), exported verbatim. docs/audit-verification.md describes it for other
+    implementations."""
     if isinstance(body, str):
         body = body.encode("utf-8")
     return b"%d\n%s\n%s" % (seq, time.encode("ascii"), body)
