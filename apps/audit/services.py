@@ -133,10 +133,22 @@ def audit_record_read(
 
 
 def audit_record_admin(
-    *, action: str, actor=None, department=None, target: str, details: dict
+    *,
+    action: str,
+    actor=None,
+    department=None,
+    target: str,
+    details: dict,
+    consumer=None,
+    dataset=None,
+    fields: dict[str, str] | None = None,
 ) -> AuditEvent:
     """Append an administrative decision (publication, approval, rejection, revocation,
-    credential or role change). `department` is the department the decision concerns."""
+    credential or role change). `department` is the department the decision concerns (recorded
+    as the provider). A decision about one department's use of a dataset (a data request or a
+    grant) also names the `consumer` department, the `dataset` and the `fields` concerned (name
+    to masking rule, as on an access event), so that the auditors' searches by consumer, dataset
+    and field find it like a read."""
     if not action or len(action) > 64:
         raise ValueError(_("An audit action must be 1 to 64 characters."))
     values = {
@@ -146,13 +158,13 @@ def audit_record_admin(
         **_user_values(actor),
         "application_id": None,
         "application_name": "",
-        "consumer_id": None,
-        "consumer_code": "",
+        "consumer_id": _id(consumer),
+        "consumer_code": _text(getattr(consumer, "code", ""), 32),
         "provider_id": _id(department),
         "provider_code": _text(getattr(department, "code", ""), 32),
-        "dataset_id": None,
-        "dataset_code": "",
-        "fields": {},
+        "dataset_id": _id(dataset),
+        "dataset_code": _text(getattr(dataset, "code", ""), 64),
+        "fields": {str(k): str(v) for k, v in (fields or {}).items()},
         "row_count": None,
         "filters": {},
         "purpose": "",

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import BooleanField, ExpressionWrapper, Q, Value
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from apps.catalog.models import Field
 from apps.common import clock
 from apps.common.admin_mixins import ReadOnlyAdminMixin
 from apps.departments.selectors import user_department_ids, user_is_platform_auditor
-from apps.sharing import services
+from apps.sharing import policy, services
 from apps.sharing.admin_views import approve_view, reject_view, revoke_view
 from apps.sharing.models import (
     DataRequest,
@@ -37,6 +37,9 @@ def _is_sharing_user(user) -> bool:
 
 
 class ReadOnlyInline(admin.TabularInline):
+    """A plain table: no row titles (the objects' str() are ids) and no delete column."""
+
+    template = "admin/sharing/readonly_tabular.html"
     extra = 0
     can_delete = False
 
@@ -50,25 +53,75 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class RequestFieldInline(ReadOnlyInline):
+def _field_label(name: str):
+    return Field._meta.get_field(name).verbose_name
+
+
+class FieldColumnsMixin:
+    """The field's name, label and published masking rule, as the responsibility list shows
+    them, for inlines of rows pointing to a catalogue field."""
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("field")
+
+    @admin.display(description=_("field"))
+    def field_name(self, obj):
+        return obj.field.name
+
+    @admin.display(description=_field_label("label"))
+    def field_label(self, obj):
+        return obj.field.label
+
+    @admin.display(description=_field_label("masking"))
+    def field_masking(self, obj):
+        field = obj.field
+        return field.get_published_masking_display() or field.get_masking_display()
+
+
+class RequestFieldInline(FieldColumnsMixin, ReadOnlyInline):
     model = DataRequestField
-    fields = readonly_fields = ("field",)
+    fields = readonly_fields = ("field_name", "field_label", "field_sharing_type", "field_masking")
     verbose_name_plural = _("requested fields")
+    ordering = ("field__position", "field_id")
+
+    @admin.display(description=_field_label("sharing_type"))
+    def field_sharing_type(self, obj):
+        return obj.field.get_published_sharing_type_display()
+
+
+def _status_label(code: str) -> str:
+    if code in DataRequest.Status.values:
+        return DataRequest.Status(code).label
+    return code  # not a request state: shown as recorded
 
 
 class TransitionInline(ReadOnlyInline):
     model = RequestTransition
-    fields = readonly_fields = ("at", "from_status", "to_status", "actor_label", "reason")
+    fields = readonly_fields = ("at", "from_label", "to_label", "actor_label", "reason")
     ordering = ("at", "id")
 
+    @admin.display(description=RequestTransition._meta.get_field("from_status").verbose_name)
+    def from_label(self, obj: RequestTransition):
+        return _status_label(obj.from_status)
 
-class GrantFieldInline(ReadOnlyInline):
+    @admin.display(description=RequestTransition._meta.get_field("to_status").verbose_name)
+    def to_label(self, obj: RequestTransition):
+        return _status_label(obj.to_status)
+
+
+class GrantFieldInline(FieldColumnsMixin, ReadOnlyInline):
     model = GrantField
-    fields = readonly_fields = ("field", "mask_override", "removed_at", "removed_reason")
+    fields = readonly_fields = ("field_name", "field_label", "field_masking", "mask_override",
+                                "removed_at", "removed_reason")  # fmt: skip
+    ordering = ("field__position", "field_id")
 
 
 class SharingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """View-only by default: every change is a decision made through a service."""
+    """View-only by default: every change is a decision made through a service. The decisions
+    offered (list links, detail-page buttons, bulk actions) are those apps.sharing.policy
+    allows the viewer."""
+
+    change_form_template = "admin/sharing/change_form.html"
 
     def has_module_permission(self, request) -> bool:
         return _is_sharing_user(request.user)
@@ -78,11 +131,17 @@ class SharingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class DirectionFilter(admin.SimpleListFilter):
+    """Rows where one of the viewer's departments provides, or consumes; not offered to
+    viewers without a department (platform auditors)."""
+
     title = _("direction")
     parameter_name = "direction"
+    labels = (_("Incoming (we provide)"), _("Outgoing (we asked)"))
 
     def lookups(self, request, model_admin):
-        return [("incoming", _("Incoming (we provide)")), ("outgoing", _("Outgoing (we asked)"))]
+        if not user_department_ids(user=request.user):
+            return []
+        return [("incoming", self.labels[0]), ("outgoing", self.labels[1])]
 
     def queryset(self, request, queryset):
         ids = user_department_ids(user=request.user)
@@ -93,10 +152,23 @@ class DirectionFilter(admin.SimpleListFilter):
         return queryset
 
 
+class GrantDirectionFilter(DirectionFilter):
+    labels = (_("Provided by my department"), _("Received by my department"))
+
+
+_DECISION_LABELS = (
+    (policy.APPROVE, _("Approve")),
+    (policy.REJECT, _("Reject")),
+)
+
+
+def _action_links(links):
+    return format_html_join(" · ", '<a href="{}">{}</a>', links)
+
+
 @admin.register(DataRequest)
 class DataRequestAdmin(SharingAdmin):
-    list_display = ("id", "dataset", "consumer", "status", "due_by_marked", "created_at",
-                    "decision_links")  # fmt: skip
+    list_display = ("id", "dataset", "consumer", "status", "due_by_marked", "created_at")
     list_filter = (DirectionFilter, "status", "overdue")
     search_fields = ("dataset__code", "dataset__name", "consumer__code", "purpose")
     ordering = ("due_by", "id")
@@ -108,14 +180,39 @@ class DataRequestAdmin(SharingAdmin):
                        "created_at")  # fmt: skip
 
     def get_queryset(self, request):
-        # Whether the viewer may decide, computed per row in SQL (the admin instance is shared
-        # between requests, so it must not hold per-user state).
+        return requests_visible_to(user=request.user)
+
+    def get_list_display(self, request):
+        # The decide column is bound to this request's viewer: the admin instance is shared
+        # between requests, so it must not hold per-user state.
         user = request.user
-        ids = user_department_ids(user=user, role="officer")
-        can_decide = Value(True) if user.is_superuser else Q(dataset__provider_id__in=ids)
-        return requests_visible_to(user=user).annotate(
-            can_decide=ExpressionWrapper(can_decide, output_field=BooleanField())
-        )
+
+        @admin.display(description=_("decide"))
+        def decision_links(obj: DataRequest):
+            allowed = policy.request_actions(user=user, request=obj)
+            return _action_links(
+                (reverse(f"admin:sharing_datarequest_{action}", args=[obj.pk]), label)
+                for action, label in _DECISION_LABELS
+                if action in allowed
+            )
+
+        return (*self.list_display, decision_links)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not policy.may_withdraw_requests(user=request.user):
+            actions.pop("withdraw_selected", None)
+        return actions
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            allowed = policy.request_actions(user=request.user, request=obj)
+            context["decision_buttons"] = [
+                (reverse(f"admin:sharing_datarequest_{action}", args=[obj.pk]), label)
+                for action, label in _DECISION_LABELS
+                if action in allowed
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -136,18 +233,6 @@ class DataRequestAdmin(SharingAdmin):
                                _("OVERDUE"))  # fmt: skip
         return obj.due_by
 
-    @admin.display(description=_("decide"))
-    def decision_links(self, obj: DataRequest):
-        if obj.status != DataRequest.Status.SUBMITTED:
-            return ""
-        if not getattr(obj, "can_decide", False):
-            return ""
-        return format_html(
-            '<a href="{}">{}</a> · <a href="{}">{}</a>',
-            reverse("admin:sharing_datarequest_approve", args=[obj.pk]), _("Approve"),
-            reverse("admin:sharing_datarequest_reject", args=[obj.pk]), _("Reject"),
-        )  # fmt: skip
-
     @admin.action(description=_("Withdraw the selected pending requests"))
     def withdraw_selected(self, request, queryset):
         done = 0
@@ -155,8 +240,10 @@ class DataRequestAdmin(SharingAdmin):
             try:
                 services.request_withdraw(request=obj, by=request.user)
                 done += 1
-            except (PermissionDenied, ValidationError) as exc:
+            except PermissionDenied as exc:
                 messages.error(request, f"#{obj.pk}: {exc}")
+            except ValidationError as exc:
+                messages.error(request, f"#{obj.pk}: {' '.join(exc.messages)}")
         if done:
             messages.success(request, _("%(n)d request(s) withdrawn.") % {"n": done})
 
@@ -164,8 +251,8 @@ class DataRequestAdmin(SharingAdmin):
 @admin.register(Grant)
 class GrantAdmin(SharingAdmin):
     list_display = ("id", "dataset", "consumer", "status", "valid_from", "valid_until",
-                    "field_names", "revoke_link")  # fmt: skip
-    list_filter = ("status", "dataset")
+                    "field_names")  # fmt: skip
+    list_filter = (GrantDirectionFilter, "status", "dataset")
     search_fields = ("dataset__code", "consumer__code")
     inlines = (GrantFieldInline,)
     readonly_fields = ("request", "consumer", "dataset", "valid_from", "valid_until",
@@ -188,14 +275,24 @@ class GrantAdmin(SharingAdmin):
             ", ", "{}", ((i.field.name,) for i in obj.items.all() if i.removed_at is None)
         )
 
-    @admin.display(description=_("revoke"))
-    def revoke_link(self, obj: Grant):
-        if obj.status != Grant.Status.ACTIVE:
-            return ""
-        return format_html(
-            '<a href="{}">{}</a>', reverse("admin:sharing_grant_revoke", args=[obj.pk]),
-            _("Revoke"),
-        )  # fmt: skip
+    def get_list_display(self, request):
+        user = request.user  # bound per request, as in DataRequestAdmin
+
+        @admin.display(description=_("revoke"))
+        def revoke_link(obj: Grant):
+            if policy.REVOKE not in policy.grant_actions(user=user, grant=obj):
+                return ""
+            return _action_links([(reverse("admin:sharing_grant_revoke", args=[obj.pk]),
+                                   _("Revoke"))])  # fmt: skip
+
+        return (*self.list_display, revoke_link)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and policy.REVOKE in policy.grant_actions(user=request.user, grant=obj):
+            context["decision_buttons"] = [
+                (reverse("admin:sharing_grant_revoke", args=[obj.pk]), _("Revoke"))
+            ]
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 @admin.register(Notification)

@@ -1,5 +1,7 @@
 """The admin's decision pages (approve, reject, revoke). They call the same services as the API
-and turn the services' errors into form errors."""
+and turn the services' errors into form errors. A viewer whom apps.sharing.policy does not
+allow the decision is refused (403) before any form is shown, as the service would refuse the
+POST."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from apps.sharing import services
+from apps.sharing import policy, services
 from apps.sharing.admin_forms import ApproveForm, ReasonForm
 from apps.sharing.models import DataRequest, Grant
 from apps.sharing.selectors import grants_visible_to, requests_visible_to
@@ -57,6 +59,7 @@ def _request_or_404(request, pk) -> DataRequest:
 
 def approve_view(model_admin, request, pk):
     obj = _request_or_404(request, pk)
+    policy.require_may_decide_request(user=request.user, request=obj)
     back = reverse("admin:sharing_datarequest_changelist")
     form = ApproveForm(request.POST or None, request_obj=obj)
     if request.method == "POST" and form.is_valid():
@@ -87,6 +90,7 @@ def approve_view(model_admin, request, pk):
 
 def reject_view(model_admin, request, pk):
     obj = _request_or_404(request, pk)
+    policy.require_may_decide_request(user=request.user, request=obj)
     back = reverse("admin:sharing_datarequest_changelist")
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -115,6 +119,7 @@ def revoke_view(model_admin, request, pk):
         grant = grants_visible_to(user=request.user).get(pk=pk)
     except Grant.DoesNotExist as exc:
         raise Http404 from exc
+    policy.require_may_revoke_grant(user=request.user, grant=grant)
     back = reverse("admin:sharing_grant_changelist")
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

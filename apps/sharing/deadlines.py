@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from apps.common import clock
 from apps.sharing.models import DataRequest
 from apps.sharing.notifications import department_officers, notify, platform_admins
-from apps.sharing.recording import audit_admin
+from apps.sharing.recording import audit_decision, declared_masks
 from apps.sharing.selectors import holiday_calendar
 from govdata import workdays
 
@@ -78,12 +78,14 @@ def requests_mark_overdue(*, today: dt.date | None = None) -> int:
             request.escalated_at = clock.now()
             request.save(update_fields=["overdue", "escalated_at"])
             provider = request.dataset.provider
-            audit_admin(
+            audit_decision(
                 action="request.escalate",
                 actor=None,
-                department=provider,
+                dataset=request.dataset,
+                consumer=request.consumer,
+                fields=declared_masks(request.fields.order_by("position", "id")),
                 target=f"request:{request.pk}",
-                details={"due_by": request.due_by.isoformat(), "consumer": request.consumer.code},
+                details={"due_by": request.due_by.isoformat()},
             )
             subject = _("Overdue: request #%(id)s to %(provider)s") % {
                 "id": request.pk,

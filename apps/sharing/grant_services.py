@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.common import clock
-from apps.departments.models import Membership
+from apps.sharing import policy
 from apps.sharing.models import DataRequest, Grant, GrantField
 from apps.sharing.notifications import department_officers, notify
-from apps.sharing.recording import audit_admin, field_permissions_sync, transition_record
+from apps.sharing.recording import (
+    audit_decision,
+    field_permissions_sync,
+    granted_masks,
+    transition_record,
+)
 from govdata.vocabulary import SharingType
 
 
@@ -38,8 +43,16 @@ def _lock_grant(grant: Grant) -> tuple[DataRequest, Grant]:
 
 
 def _end_grant(
-    *, grant: Grant, request: DataRequest, to: str, by, reason: str, action: str
+    *,
+    grant: Grant,
+    request: DataRequest,
+    to: str,
+    by,
+    reason: str,
+    action: str,
+    fields: dict[str, str] | None = None,
 ) -> None:
+    """`fields`: those the holder loses (name to mask), by default the grant's remaining ones."""
     now = clock.now()
     grant.status = to
     if to == Grant.Status.REVOKED:
@@ -50,8 +63,10 @@ def _end_grant(
         DataRequest.Status.REVOKED if to == Grant.Status.REVOKED else DataRequest.Status.EXPIRED
     )
     request.save(update_fields=["status"])
-    field_ids = list(grant.items.values_list("field_id", flat=True))
-    field_permissions_sync(department=grant.consumer, field_ids=field_ids)
+    items = list(grant.items.select_related("field").order_by("field__position", "field_id"))
+    if fields is None:
+        fields = granted_masks(i for i in items if i.removed_at is None)
+    field_permissions_sync(department=grant.consumer, field_ids=[i.field_id for i in items])
     transition_record(
         request=request,
         from_status=previous,
@@ -60,17 +75,14 @@ def _end_grant(
         actor_label="" if by else "system",
         reason=reason,
     )
-    audit_admin(
+    audit_decision(
         action=action,
         actor=by,
-        department=grant.dataset.provider,
+        dataset=grant.dataset,
+        consumer=grant.consumer,
+        fields=fields,
         target=f"grant:{grant.pk}",
-        details={
-            "request": request.pk,
-            "consumer": grant.consumer.code,
-            "dataset": grant.dataset.code,
-            "reason": reason,
-        },
+        details={"request": request.pk, "reason": reason},
     )
     notify(
         recipients=department_officers(department=grant.consumer),
@@ -80,7 +92,10 @@ def _end_grant(
             else _("Grant on %(code)s expired")
         )
         % {"code": grant.dataset.code},
-        body=_("Your department can no longer read the granted fields of %(dataset)s. %(reason)s")
+        body=_(
+            "Your department can no longer read the granted fields of %(dataset)s. "
+            "Reason: %(reason)s"
+        )
         % {"dataset": grant.dataset.name, "reason": reason},
         link=f"/admin/sharing/grant/{grant.pk}/change/",
     )
@@ -90,20 +105,7 @@ def _end_grant(
 def grant_revoke(*, grant: Grant, by, reason: str) -> Grant:
     if not reason or not reason.strip():
         raise ValidationError({"reason": _("A revocation must give its reason.")})
-    provider = grant.dataset.provider
-    if not (
-        by is not None
-        and by.is_authenticated
-        and (
-            by.is_superuser
-            or Membership.objects.filter(
-                user=by, department=provider, role=Membership.Role.OFFICER
-            ).exists()
-        )
-    ):
-        raise PermissionDenied(
-            _("Only data officers of %(dept)s may revoke.") % {"dept": provider.name}
-        )
+    policy.require_may_revoke_grant(user=by, grant=grant)
     request, grant = _lock_grant(grant)
     if grant.status != Grant.Status.ACTIVE:
         raise InvalidTransition(
@@ -175,12 +177,16 @@ def grants_apply_field_change(
         request, grant = _lock_grant(grant)
         if grant.status != Grant.Status.ACTIVE:
             continue
-        now = clock.now()
+        live = {
+            i.field_id: i
+            for i in grant.items.select_related("field").filter(removed_at__isnull=True)
+        }
+        lost = granted_masks([live[field.pk]]) if field.pk in live else {}
         GrantField.objects.filter(grant=grant, field=field, removed_at__isnull=True).update(
-            removed_at=now, removed_reason=what
+            removed_at=clock.now(), removed_reason=what
         )
         affected += 1
-        if not grant.items.filter(removed_at__isnull=True).exists():
+        if not live.keys() - {field.pk}:
             _end_grant(
                 grant=grant,
                 request=request,
@@ -188,6 +194,7 @@ def grants_apply_field_change(
                 by=by,
                 reason=what,
                 action="grant.revoke",
+                fields=lost,
             )
             continue
         field_permissions_sync(department=grant.consumer, field_ids=[field.pk])
@@ -198,12 +205,14 @@ def grants_apply_field_change(
             actor=by,
             reason=what,
         )
-        audit_admin(
+        audit_decision(
             action="grant.narrow",
             actor=by,
-            department=grant.dataset.provider,
+            dataset=grant.dataset,
+            consumer=grant.consumer,
+            fields=lost,
             target=f"grant:{grant.pk}",
-            details={"field": field.name, "consumer": grant.consumer.code, "reason": what},
+            details={"reason": what},
         )
         notify(
             recipients=department_officers(department=grant.consumer),

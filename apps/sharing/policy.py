@@ -10,6 +10,10 @@ backed by the department group's guardian permission. Non-owners are judged by e
 apps.catalog.services.dataset_publish), never by the working copy an officer is editing; a field
 never published is closed to them. The rules themselves live in the framework-free
 govdata.policy.
+
+It is also the one answer to "who may take which decision on a request or a grant" (see
+"Decision rights" below): the services enforce it, and the admin asks it before showing a link,
+a button, a bulk action or a decision page.
 """
 
 from __future__ import annotations
@@ -19,12 +23,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext as _
 
 from apps.catalog.models import Dataset, Field, FieldGroupObjectPermission
 from apps.common import clock
 from apps.common.prepared import execute_prepared
+from apps.departments.models import Membership
+from apps.departments.selectors import user_department_ids
 from govdata.policy import FieldRule, GrantRule, evaluate
 
 
@@ -268,3 +276,96 @@ def access_for_published_code(
         execute_prepared(cursor, read_statement(), params)
         row = cursor.fetchone()
     return read_decision(row, department=department)
+
+
+# Decision rights. Approving, rejecting and revoking belong to the providing department's data
+# officers, withdrawing to the requesting department's, submitting to the requester's; a
+# superuser (platform administrator) may do all. Department auditors and platform auditors
+# only look. The officer's departments are read once per request (user_department_ids), so
+# asking for every row of a list costs no query.
+
+APPROVE, REJECT, WITHDRAW, REVOKE = "approve", "reject", "withdraw", "revoke"
+
+
+def _officer_of(user, department_id: int) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_superuser:
+        return True
+    return department_id in user_department_ids(user=user, role=Membership.Role.OFFICER)
+
+
+def may_submit_request(*, user, consumer) -> bool:
+    return _officer_of(user, consumer.pk)
+
+
+def may_decide_request(*, user, request) -> bool:
+    """Approve or reject, whatever the request's state."""
+    return _officer_of(user, request.dataset.provider_id)
+
+
+def may_withdraw_request(*, user, request) -> bool:
+    return _officer_of(user, request.consumer_id)
+
+
+def may_revoke_grant(*, user, grant) -> bool:
+    return _officer_of(user, grant.dataset.provider_id)
+
+
+def may_withdraw_requests(*, user) -> bool:
+    """Whether withdrawing concerns `user` at all (an officer of some department): the bulk
+    action is offered only then."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.is_superuser or bool(user_department_ids(user=user, role=Membership.Role.OFFICER))
+
+
+def request_actions(*, user, request) -> frozenset[str]:
+    """The decisions to offer `user` on `request` now: its state and the user's rights."""
+    from apps.sharing.models import DataRequest
+
+    if request.status != DataRequest.Status.SUBMITTED:
+        return frozenset()
+    actions = set()
+    if may_decide_request(user=user, request=request):
+        actions.update((APPROVE, REJECT))
+    if may_withdraw_request(user=user, request=request):
+        actions.add(WITHDRAW)
+    return frozenset(actions)
+
+
+def grant_actions(*, user, grant) -> frozenset[str]:
+    from apps.sharing.models import Grant
+
+    if grant.status == Grant.Status.ACTIVE and may_revoke_grant(user=user, grant=grant):
+        return frozenset((REVOKE,))
+    return frozenset()
+
+
+def _refuse(department) -> PermissionDenied:
+    return PermissionDenied(
+        _("Only data officers of %(dept)s may do this.") % {"dept": department.name}
+    )
+
+
+def require_may_submit_request(*, user, consumer) -> None:
+    if not may_submit_request(user=user, consumer=consumer):
+        raise _refuse(consumer)
+
+
+def require_may_decide_request(*, user, request) -> None:
+    if not may_decide_request(user=user, request=request):
+        raise _refuse(request.dataset.provider)
+
+
+def require_may_withdraw_request(*, user, request) -> None:
+    if not may_withdraw_request(user=user, request=request):
+        raise _refuse(request.consumer)
+
+
+def require_may_revoke_grant(*, user, grant) -> None:
+    if not may_revoke_grant(user=user, grant=grant):
+        provider = grant.dataset.provider
+        raise PermissionDenied(
+            _("Only data officers of %(dept)s may revoke.") % {"dept": provider.name}
+        )

@@ -1,17 +1,19 @@
 """What every state change of a request or grant leaves behind: an append-only history entry,
-an admin audit event, and the department's field permissions brought in line with its grants."""
+an admin audit event naming the provider, consumer, dataset and fields concerned, and the
+department's field permissions brought in line with its grants."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef
 
-from apps.catalog.models import FieldGroupObjectPermission
+from apps.catalog.models import Field, FieldGroupObjectPermission
 from apps.common import clock
 from apps.sharing.models import DataRequest, Grant, GrantField, RequestTransition
+from govdata.masking import stricter_mask
 
 
 def transition_record(
@@ -34,7 +36,19 @@ def transition_record(
     )
 
 
-def audit_admin(*, action: str, actor, department, target: str, details: dict[str, Any]) -> None:
+def audit_decision(
+    *,
+    action: str,
+    actor,
+    dataset,
+    consumer,
+    fields: Mapping[str, str],
+    target: str,
+    details: dict[str, Any],
+) -> None:
+    """The admin audit event of a decision about `consumer`'s use of `dataset`: provider,
+    consumer, dataset and the fields concerned (name to masking rule) go into the event's
+    searchable attributes, the rest into its details."""
     # Imported here so that this module loads even where the audit app is not ready yet; a
     # failure to write the event aborts the decision (no decision without its audit record).
     from apps.audit.services import audit_record_admin
@@ -42,9 +56,35 @@ def audit_admin(*, action: str, actor, department, target: str, details: dict[st
     audit_record_admin(
         action=action,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
-        department=department,
+        department=dataset.provider,
+        consumer=consumer,
+        dataset=dataset,
+        fields=fields,
         target=target,
         details=details,
+    )
+
+
+def declared_masks(
+    fields: Iterable[Field], *, overrides: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Field name to the masking rule consumers are held to: the published one, or the stricter
+    of it and the grant's override."""
+    overrides = overrides or {}
+    result = {}
+    for field in fields:
+        mask = field.published_masking or field.masking
+        override = overrides.get(field.name)
+        result[field.name] = stricter_mask(mask, override) if override else mask
+    return result
+
+
+def granted_masks(items: Iterable[GrantField]) -> dict[str, str]:
+    """declared_masks of a grant's items (their fields loaded)."""
+    items = list(items)
+    return declared_masks(
+        [i.field for i in items],
+        overrides={i.field.name: i.mask_override for i in items if i.mask_override},
     )
 
 

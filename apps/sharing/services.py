@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from apps.catalog.models import Dataset, Field
 from apps.common import clock
-from apps.departments.models import Membership
+from apps.sharing import policy
 from apps.sharing.grant_services import (  # noqa: F401 - the public API of this module
     InvalidTransition,
     end_of_day,
@@ -24,30 +24,18 @@ from apps.sharing.grant_services import (  # noqa: F401 - the public API of this
 )
 from apps.sharing.models import DataRequest, DataRequestField, Grant, GrantField
 from apps.sharing.notifications import department_officers, notify
-from apps.sharing.recording import audit_admin, field_permissions_sync, transition_record
+from apps.sharing.recording import (
+    audit_decision,
+    declared_masks,
+    field_permissions_sync,
+    transition_record,
+)
 from apps.sharing.row_filters import row_filter_validate
 from apps.sharing.selectors import working_days_add
 from govdata.masking import MASK_STRICTNESS, is_known_rule
 from govdata.vocabulary import SharingType
 
 Status = DataRequest.Status
-
-
-def _is_officer(user, department) -> bool:
-    if user is None or not user.is_authenticated:
-        return False
-    if user.is_superuser:
-        return True
-    return Membership.objects.filter(
-        user=user, department=department, role=Membership.Role.OFFICER
-    ).exists()
-
-
-def _require_officer(user, department) -> None:
-    if not _is_officer(user, department):
-        raise PermissionDenied(
-            _("Only data officers of %(dept)s may do this.") % {"dept": department.name}
-        )
 
 
 def _lock(request: DataRequest, *expected: str) -> DataRequest:
@@ -90,7 +78,7 @@ def request_submit(
     """Unconditional fields are refused, not silently dropped: they need no request, and a
     request that says something else than what is reviewed would mislead both sides."""
     if by is not None:
-        _require_officer(by, consumer)
+        policy.require_may_submit_request(user=by, consumer=consumer)
     elif application_id is None:
         raise PermissionDenied(_("A request needs a submitting officer or application."))
     if dataset.provider_id == consumer.pk:
@@ -167,6 +155,21 @@ def request_submit(
         actor_label="" if by else f"application:{application_id}",
         reason=request.purpose,
     )
+    audit_decision(
+        action="request.submit",
+        actor=by,
+        dataset=dataset,
+        consumer=consumer,
+        fields=declared_masks(chosen),
+        target=f"request:{request.pk}",
+        details={
+            "application": application_id,
+            "purpose": request.purpose,
+            "legal_basis": request.legal_basis,
+            "valid_until": valid_until.isoformat(),
+            "due_by": request.due_by.isoformat(),
+        },
+    )
     notify(
         recipients=department_officers(department=dataset.provider),
         subject=_("New data request #%(id)s for %(code)s")
@@ -185,6 +188,10 @@ def request_submit(
 
 def _declared_mask(field: Field) -> str:
     return field.published_masking or field.masking
+
+
+def _requested_fields(request: DataRequest) -> list[Field]:
+    return list(request.fields.order_by("position", "id"))
 
 
 def _masks_validate(masks: dict[str, str] | None, fields: list[Field]) -> dict[str, str]:
@@ -222,7 +229,7 @@ def request_approve(
     """Approves all requested fields or a subset, possibly for less time, under a row filter
     and with stricter masks; the consumer's group gets `catalog.read_field` on exactly those."""
     dataset = Dataset.objects.select_related("provider").get(pk=request.dataset_id)
-    _require_officer(by, dataset.provider)
+    policy.require_may_decide_request(user=by, request=request)
     request = _lock(request, Status.SUBMITTED)
     requested = {
         f.name: f
@@ -280,16 +287,15 @@ def request_approve(
         reason=_("Approved %(fields)s until %(until)s.")
         % {"fields": ", ".join(f.name for f in approved), "until": until.isoformat()},
     )
-    audit_admin(
+    audit_decision(
         action="request.approve",
         actor=by,
-        department=dataset.provider,
+        dataset=dataset,
+        consumer=consumer,
+        fields=declared_masks(approved, overrides=masks),
         target=f"request:{request.pk}",
         details={
             "grant": grant.pk,
-            "consumer": consumer.code,
-            "dataset": dataset.code,
-            "fields": [f.name for f in approved],
             "partial": partial,
             "valid_until": until.isoformat(),
             "row_filter": row_filter,
@@ -314,7 +320,7 @@ def request_approve(
 @transaction.atomic
 def request_reject(*, request: DataRequest, by, reason: str) -> DataRequest:
     dataset = Dataset.objects.select_related("provider").get(pk=request.dataset_id)
-    _require_officer(by, dataset.provider)
+    policy.require_may_decide_request(user=by, request=request)
     if not reason or not reason.strip():
         raise ValidationError({"reason": _("A rejection must give its reasons.")})
     request = _lock(request, Status.SUBMITTED)
@@ -329,12 +335,14 @@ def request_reject(*, request: DataRequest, by, reason: str) -> DataRequest:
         actor=by,
         reason=request.decision_reason,
     )
-    audit_admin(
+    audit_decision(
         action="request.reject",
         actor=by,
-        department=dataset.provider,
+        dataset=dataset,
+        consumer=request.consumer,
+        fields=declared_masks(_requested_fields(request)),
         target=f"request:{request.pk}",
-        details={"consumer": request.consumer.code, "dataset": dataset.code, "reason": reason},
+        details={"reason": reason},
     )
     notify(
         recipients=department_officers(department=request.consumer),
@@ -351,9 +359,9 @@ def request_withdraw(
     *, request: DataRequest, by=None, application_id: int | None = None, reason: str = ""
 ) -> DataRequest:
     """The requester takes back a pending request (an approved one ends by revocation)."""
-    consumer = request.consumer
+    consumer, dataset = request.consumer, request.dataset
     if by is not None:
-        _require_officer(by, consumer)
+        policy.require_may_withdraw_request(user=by, request=request)
     elif application_id is None:
         raise PermissionDenied(_("A withdrawal needs an officer or application."))
     request = _lock(request, Status.SUBMITTED)
@@ -368,11 +376,13 @@ def request_withdraw(
         actor_label="" if by else f"application:{application_id}",
         reason=reason,
     )
-    audit_admin(
+    audit_decision(
         action="request.withdraw",
         actor=by,
-        department=consumer,
+        dataset=dataset,
+        consumer=consumer,
+        fields=declared_masks(_requested_fields(request)),
         target=f"request:{request.pk}",
-        details={"dataset": request.dataset.code, "reason": reason},
+        details={"application": application_id, "reason": reason},
     )
     return request

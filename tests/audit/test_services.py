@@ -75,3 +75,46 @@ def test_record_access_raises_when_the_event_cannot_be_written(world):
             purpose="bad\x00purpose",
             outcome="allowed",
         )
+
+
+def test_admin_event_about_a_use_of_data_fills_the_searchable_columns(world):
+    event = audit_record_admin(
+        action="request.approve",
+        actor=world.provider_officer,
+        department=world.provider,
+        consumer=world.consumer,
+        dataset=world.dataset,
+        fields={"name": "hash", "mobile": "mobile"},
+        target="request:7",
+        details={"grant": 3},
+    )
+    stored = AuditEvent.objects.get(seq=event.seq)
+    assert (stored.kind, stored.provider_id, stored.consumer_id, stored.dataset_id) == (
+        "admin",
+        world.provider.pk,
+        world.consumer.pk,
+        world.dataset.pk,
+    )
+    assert (stored.provider_code, stored.consumer_code, stored.dataset_code) == (
+        "GA",
+        "WJ",
+        "GA-RK-001",
+    )
+    assert stored.fields == {"name": "hash", "mobile": "mobile"}
+    assert stored.details == {"grant": 3} and stored.user_id == world.provider_officer.pk
+
+
+def test_admin_event_without_consumer_or_dataset_leaves_them_empty(world):
+    event = audit_record_admin(
+        action="membership.add",
+        department=world.provider,
+        target="user:1",
+        details={"role": "officer"},
+    )
+    stored = AuditEvent.objects.get(seq=event.seq)
+    assert (stored.consumer_id, stored.dataset_id, stored.provider_id) == (
+        None,
+        None,
+        world.provider.pk,
+    )
+    assert (stored.consumer_code, stored.dataset_code, stored.fields) == ("", "", {})

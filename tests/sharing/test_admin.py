@@ -135,3 +135,214 @@ def test_approve_form_shows_empty_json_boxes_not_null():
     field = OptionalJSONField(required=False)
     assert field.prepare_value(None) == ""
     assert field.prepare_value({"district": "天河区"}) == '{"district": "天河区"}'
+
+
+# Decision pages, links, buttons and bulk actions are offered only to who may use them
+# (apps.sharing.policy); the GET of a decision page is refused like its POST.
+
+
+@pytest.fixture
+def grant(sw):
+    from apps.sharing.services import request_approve
+
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile", "name"])
+    return request_approve(request=request, by=sw.provider_officer, masks={"name": "hash"})
+
+
+def _decision_urls(request_pk: int, grant_pk: int) -> list[str]:
+    return [
+        reverse("admin:sharing_datarequest_approve", args=[request_pk]),
+        reverse("admin:sharing_datarequest_reject", args=[request_pk]),
+        reverse("admin:sharing_grant_revoke", args=[grant_pk]),
+    ]
+
+
+@pytest.mark.parametrize("who", ["consumer_officer", "provider_auditor", "platform_auditor"])
+def test_decision_pages_refuse_the_get_as_they_refuse_the_post(client, sw, grant, who):
+    pending = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["address"])
+    client.force_login(getattr(sw, who))
+    for url in _decision_urls(pending.pk, grant.pk):
+        get, post = client.get(url), client.post(url, {"reason": "x"})
+        assert (get.status_code, post.status_code) == (403, 403), url
+        assert b'name="reason"' not in get.content and b'name="fields"' not in get.content
+    pending.refresh_from_db()
+    grant.refresh_from_db()
+    assert (pending.status, grant.status) == ("submitted", "active")
+
+
+def test_provider_officer_gets_the_decision_pages(client, sw, grant):
+    pending = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["address"])
+    client.force_login(sw.provider_officer)
+    for url in _decision_urls(pending.pk, grant.pk):
+        response = client.get(url)
+        assert response.status_code == 200 and b"<form" in response.content, url
+
+
+def test_grant_list_offers_revocation_to_the_provider_officer_only(client, sw, grant):
+    revoke = reverse("admin:sharing_grant_revoke", args=[grant.pk])
+    for who, offered in [("provider_officer", True), ("consumer_officer", False),
+                         ("provider_auditor", False), ("platform_auditor", False)]:  # fmt: skip
+        client.force_login(getattr(sw, who))
+        page = client.get(reverse("admin:sharing_grant_changelist")).content.decode()
+        assert f"/sharing/grant/{grant.pk}/" in page, who
+        assert (revoke in page) == offered, who
+
+
+def test_request_list_offers_decisions_and_withdrawal_by_role(client, sw, requests):
+    incoming, _other = requests
+    approve = reverse("admin:sharing_datarequest_approve", args=[incoming.pk])
+    for who, decides, withdraws in [("provider_officer", True, True),
+                                    ("consumer_officer", False, True),
+                                    ("provider_auditor", False, False),
+                                    ("platform_auditor", False, False)]:  # fmt: skip
+        client.force_login(getattr(sw, who))
+        page = client.get(reverse(CHANGELIST)).content.decode()
+        assert (approve in page) == decides, who
+        assert ('value="withdraw_selected"' in page) == withdraws, who
+
+
+def test_bulk_withdrawal_by_an_auditor_is_not_an_available_action(client, sw, requests):
+    incoming, _other = requests
+    client.force_login(sw.provider_auditor)
+    response = client.post(
+        reverse(CHANGELIST), {"action": "withdraw_selected", "_selected_action": [incoming.pk]}
+    )
+    assert response.status_code in (200, 302)
+    incoming.refresh_from_db()
+    assert incoming.status == "submitted"
+
+
+def test_bulk_withdrawal_reports_requests_the_officer_may_not_withdraw(client, sw, requests):
+    incoming, other = requests  # WJ asked for `incoming` and provides the data of `other`
+    client.force_login(sw.consumer_officer)
+    response = client.post(
+        reverse(CHANGELIST),
+        {"action": "withdraw_selected", "_selected_action": [incoming.pk, other.pk]},
+        follow=True,
+    )
+    page = response.content.decode()
+    assert f"#{other.pk}: Only data officers of {sw.outsider.name} may do this." in page
+    assert "1 request(s) withdrawn." in page
+    incoming.refresh_from_db()
+    other.refresh_from_db()
+    assert (incoming.status, other.status) == ("withdrawn", "submitted")
+
+
+@pytest.mark.parametrize(
+    ("direction", "sees_incoming", "sees_other"),
+    [("incoming", False, True), ("outgoing", True, False), (None, True, True)],
+)
+def test_request_list_filters_by_direction(client, sw, requests, direction, sees_incoming,
+                                           sees_other):  # fmt: skip
+    incoming, other = requests  # as WJ: `incoming` is asked by WJ, `other` is asked of WJ
+    client.force_login(sw.consumer_officer)
+    query = {"direction": direction} if direction else {}
+    page = client.get(reverse(CHANGELIST), query).content.decode()
+    assert (f"/sharing/datarequest/{incoming.pk}/" in page) == sees_incoming
+    assert (f"/sharing/datarequest/{other.pk}/" in page) == sees_other
+
+
+def test_grant_list_filters_grants_provided_and_received_by_my_department(client, sw, grant):
+    from apps.sharing.services import request_approve
+
+    received = request_approve(
+        request=submit(sw.vaccination, sw.outsider, sw.outsider_officer, ["phone"]),
+        by=sw.consumer_officer,
+    )  # WJ provides this one to MZ
+    client.force_login(sw.consumer_officer)
+    url = reverse("admin:sharing_grant_changelist")
+    page = client.get(url).content.decode()
+    assert "Provided by my department" in page and "Received by my department" in page
+    provided = client.get(url, {"direction": "incoming"}).content.decode()
+    assert f"/sharing/grant/{received.pk}/" in provided
+    assert f"/sharing/grant/{grant.pk}/" not in provided
+    got = client.get(url, {"direction": "outgoing"}).content.decode()
+    assert f"/sharing/grant/{grant.pk}/" in got
+    assert f"/sharing/grant/{received.pk}/" not in got
+
+
+def test_direction_filter_is_not_offered_to_viewers_without_a_department(client, sw, grant):
+    client.force_login(sw.platform_auditor)
+    for name in (CHANGELIST, "admin:sharing_grant_changelist"):
+        page = client.get(reverse(name)).content.decode()
+        assert "?direction=" not in page, name
+
+
+# Detail pages: readable inlines and the decisions offered there.
+
+
+def test_request_detail_offers_approve_and_reject_to_the_provider_officer_while_pending(client, sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    url = reverse("admin:sharing_datarequest_change", args=[request.pk])
+    approve = reverse("admin:sharing_datarequest_approve", args=[request.pk])
+    reject = reverse("admin:sharing_datarequest_reject", args=[request.pk])
+    client.force_login(sw.provider_officer)
+    page = client.get(url).content.decode()
+    assert f'href="{approve}"' in page and f'href="{reject}"' in page
+    for who in ("consumer_officer", "provider_auditor", "platform_auditor"):
+        client.force_login(getattr(sw, who))
+        page = client.get(url).content.decode()
+        assert approve not in page and reject not in page, who
+
+    from apps.sharing.services import request_approve
+
+    request_approve(request=request, by=sw.provider_officer)
+    client.force_login(sw.provider_officer)
+    page = client.get(url).content.decode()
+    assert approve not in page and reject not in page
+
+
+def test_grant_detail_offers_revocation_to_the_provider_officer_only(client, sw, grant):
+    url = reverse("admin:sharing_grant_change", args=[grant.pk])
+    revoke = reverse("admin:sharing_grant_revoke", args=[grant.pk])
+    client.force_login(sw.provider_officer)
+    assert f'href="{revoke}"' in client.get(url).content.decode()
+    client.force_login(sw.consumer_officer)
+    assert revoke not in client.get(url).content.decode()
+
+
+def test_request_detail_lists_fields_by_name_label_and_masking_and_history_by_state(
+    client, sw, grant
+):
+    client.force_login(sw.provider_officer)
+    page = client.get(
+        reverse("admin:sharing_datarequest_change", args=[grant.request_id])
+    ).content.decode()
+    for header in ("<th class=\"column-field_name\">Field</th>",
+                   "<th class=\"column-field_label\">Label</th>",
+                   "<th class=\"column-field_masking\">Masking rule</th>"):  # fmt: skip
+        assert header in page
+    assert "<p>mobile</p>" in page and "<p>联系电话</p>" in page and "<p>name</p>" in page
+    assert f"#{grant.request_id} {sw.fields['mobile'].pk}" not in page  # no id row titles
+    assert "<p>Submitted</p>" in page and "<p>Approved</p>" in page
+    assert "<p>submitted</p>" not in page and "∅" not in page
+
+
+def test_request_detail_headers_are_translated(client, sw, grant):
+    client.force_login(sw.provider_officer)
+    url = reverse("admin:sharing_datarequest_change", args=[grant.request_id])
+    page = client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
+    assert '<th class="column-field_name">信息项</th>' in page
+    assert '<th class="column-field_label">中文名</th>' in page
+    assert "<p>已提交</p>" in page
+
+
+def test_grant_detail_lists_fields_by_name_label_and_masking(client, sw, grant):
+    from apps.catalog.models import MaskingChoices
+
+    masks = dict(MaskingChoices.choices)
+    client.force_login(sw.consumer_officer)
+    page = client.get(reverse("admin:sharing_grant_change", args=[grant.pk])).content.decode()
+    assert "<p>mobile</p>" in page and "<p>联系电话</p>" in page
+    assert "<p>name</p>" in page and "<p>姓名</p>" in page
+    assert f"<p>{masks['mobile']}</p>" in page  # the declared mask of `mobile`
+    assert f"<p>{masks['hash']}</p>" in page  # the stricter mask imposed on `name`
+    assert f"grant {grant.pk} field" not in page
+
+
+def test_approving_an_approved_request_shows_the_error_once(client, sw, grant):
+    client.force_login(sw.provider_officer)
+    url = reverse("admin:sharing_datarequest_approve", args=[grant.request_id])
+    response = client.post(url, {"fields": ["mobile"], "valid_until": "2026-05-01"})
+    assert response.status_code == 200
+    assert response.content.decode().count("it can no longer be changed this way") == 1

@@ -264,3 +264,149 @@ def test_an_application_submits_and_withdraws_for_its_department(sw):
     assert request.status == "withdrawn"
     with pytest.raises(PermissionDenied):
         request_withdraw(request=request)
+
+
+def test_revocation_notice_labels_the_reason(sw):
+    grant = request_approve(
+        request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"]),
+        by=sw.provider_officer,
+    )
+    grant_revoke(grant=grant, by=sw.provider_officer, reason="发现违规使用")
+    note = Notification.objects.get(recipient=sw.consumer_officer, subject__contains="revoked")
+    assert note.body.endswith("of 人口基本信息. Reason: 发现违规使用")
+
+
+# Every sharing decision is an admin audit event that names the provider, the consumer, the
+# dataset and the fields concerned (name -> masking rule) in its searchable attributes.
+
+
+def _event(action: str, target: str) -> AuditEvent:
+    return AuditEvent.objects.get(action=action, body__contains=f'"target":"{target}"')
+
+
+def _sides(event: AuditEvent) -> tuple:
+    return (event.kind, event.provider_id, event.consumer_id, event.dataset_id,
+            event.provider_code, event.consumer_code, event.dataset_code)  # fmt: skip
+
+
+def _expected(sw, consumer=None) -> tuple:
+    consumer = consumer or sw.consumer
+    return ("admin", sw.provider.pk, consumer.pk, sw.dataset.pk, "GA", consumer.code,
+            "GA-RK-001")  # fmt: skip
+
+
+def test_submit_is_audited_with_requested_fields_and_declared_masks(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["name", "mobile"])
+    event = _event("request.submit", f"request:{request.pk}")
+    assert _sides(event) == _expected(sw)
+    assert event.fields == {"name": "name", "mobile": "mobile"}
+    assert event.user_id == sw.consumer_officer.pk
+    assert event.details["purpose"] == "健康码核验"
+    assert event.details["due_by"] == "2026-03-16"
+
+
+def test_submit_by_an_application_is_audited_without_a_user(sw):
+    from apps.common import clock
+    from apps.sharing.services import request_submit
+
+    request = request_submit(
+        consumer=sw.consumer,
+        dataset=sw.dataset,
+        fields=["address"],
+        purpose="低保核验",
+        legal_basis="《社会救助暂行办法》",
+        valid_until=clock.today() + dt.timedelta(days=30),
+        application_id=42,
+    )
+    event = _event("request.submit", f"request:{request.pk}")
+    assert _sides(event) == _expected(sw) and event.user_id is None
+    assert event.details["application"] == 42 and event.fields == {"address": "address"}
+
+
+def test_approval_is_audited_with_the_approved_fields_and_their_masks(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile", "name", "address"])
+    grant = request_approve(
+        request=request, by=sw.provider_officer, fields=["name", "address"], masks={"name": "hash"}
+    )
+    event = _event("request.approve", f"request:{request.pk}")
+    assert _sides(event) == _expected(sw)
+    assert event.fields == {"name": "hash", "address": "address"}
+    assert event.details["grant"] == grant.pk and event.details["partial"] is True
+
+
+def test_rejection_and_withdrawal_are_audited_with_the_requested_fields(sw):
+    rejected = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    request_reject(request=rejected, by=sw.provider_officer, reason="用途不明确")
+    withdrawn = submit(sw.dataset, sw.outsider, sw.outsider_officer, ["birth_date"])
+    request_withdraw(request=withdrawn, by=sw.outsider_officer, reason="不再需要")
+
+    event = _event("request.reject", f"request:{rejected.pk}")
+    assert _sides(event) == _expected(sw) and event.fields == {"mobile": "mobile"}
+    assert event.details["reason"] == "用途不明确"
+    event = _event("request.withdraw", f"request:{withdrawn.pk}")
+    assert _sides(event) == _expected(sw, sw.outsider)
+    assert event.fields == {"birth_date": "year_only"}
+    assert event.user_id == sw.outsider_officer.pk
+
+
+def test_revocation_is_audited_with_the_fields_the_holder_loses(sw):
+    grant = request_approve(
+        request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile", "name"]),
+        by=sw.provider_officer,
+        masks={"mobile": "redact"},
+    )
+    grant_revoke(grant=grant, by=sw.provider_officer, reason="发现违规使用")
+    event = _event("grant.revoke", f"grant:{grant.pk}")
+    assert _sides(event) == _expected(sw)
+    assert event.fields == {"name": "name", "mobile": "redact"}
+    assert event.details == {"request": grant.request_id, "reason": "发现违规使用"}
+
+
+def test_field_change_events_name_the_field_taken_away(sw):
+    wide = request_approve(
+        request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile", "name"]),
+        by=sw.provider_officer,
+    )
+    narrow = request_approve(
+        request=submit(sw.dataset, sw.outsider, sw.outsider_officer, ["mobile"]),
+        by=sw.provider_officer,
+    )
+    grants_apply_field_change(
+        field=sw.fields["mobile"],
+        previous_sharing_type="conditional",
+        new_sharing_type="none",
+        by=sw.provider_officer,
+        reason="不再共享",
+    )
+    narrowed = _event("grant.narrow", f"grant:{wide.pk}")
+    assert _sides(narrowed) == _expected(sw) and narrowed.fields == {"mobile": "mobile"}
+    ended = _event("grant.revoke", f"grant:{narrow.pk}")
+    assert _sides(ended) == _expected(sw, sw.outsider) and ended.fields == {"mobile": "mobile"}
+
+
+def test_decisions_are_found_by_the_auditors_dataset_and_consumer_searches(sw):
+    from apps.audit.selectors import EventFilters, events_search
+
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    request_approve(request=request, by=sw.provider_officer)
+    submit(sw.dataset, sw.outsider, sw.outsider_officer, ["mobile"])
+    found = events_search(
+        user=sw.provider_auditor,
+        filters=EventFilters(dataset="GA-RK-001", consumer="WJ", kind="admin"),
+    )
+    assert sorted(found.values_list("action", flat=True)) == ["request.approve", "request.submit"]
+    by_field = events_search(
+        user=sw.platform_auditor, filters=EventFilters(field="mobile", kind="admin")
+    )
+    assert by_field.count() == 3
+
+
+def test_the_consumers_auditor_sees_the_decisions_about_its_department(sw):
+    from apps.audit.selectors import EventFilters, events_search
+    from tests.factories import auditor_of
+
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    request_approve(request=request, by=sw.provider_officer)
+    found = events_search(user=auditor_of(sw.consumer), filters=EventFilters(kind="admin"))
+    actions = set(found.values_list("action", flat=True))
+    assert {"request.submit", "request.approve"} <= actions

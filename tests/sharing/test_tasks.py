@@ -63,9 +63,15 @@ def test_overdue_requests_are_marked_and_escalated_to_platform_admins(sw, celery
     assert Notification.objects.filter(recipient=admin, subject__contains="Overdue").count() == 1
     from apps.audit.models import AuditEvent
 
-    assert AuditEvent.objects.filter(
+    event = AuditEvent.objects.get(
         action="request.escalate", body__contains=f'"target":"request:{late.pk}"'
-    ).exists()
+    )
+    assert (event.provider_id, event.consumer_id, event.dataset_id) == (
+        sw.provider.pk,
+        sw.consumer.pk,
+        sw.dataset.pk,
+    )
+    assert event.fields == {"mobile": "mobile"} and event.user_id is None
 
 
 def test_expiry_task_ends_grants_past_their_end(sw, celery_worker_live):
@@ -87,3 +93,13 @@ def test_expiry_task_ends_grants_past_their_end(sw, celery_worker_live):
     assert DataRequest.objects.get(pk=grant.request_id).status == "expired"
     assert not FieldGroupObjectPermission.objects.filter(group=sw.consumer.group).exists()
     assert Grant.objects.get(pk=live.pk).status == "active"
+    from apps.audit.models import AuditEvent
+
+    event = AuditEvent.objects.get(action="grant.expire")
+    assert (event.target, event.provider_id, event.consumer_id, event.dataset_id) == (
+        f"grant:{grant.pk}",
+        sw.provider.pk,
+        sw.consumer.pk,
+        sw.dataset.pk,
+    )
+    assert event.fields == {"mobile": "mobile"} and event.user_id is None
