@@ -23,16 +23,24 @@ from apps.common.openapi import PROBLEM, problems  # noqa: F401 - re-exported fo
 READ_HEADERS = [
     OpenApiParameter(
         "X-Purpose",
-        OpenApiTypes.STR,
+        {"type": "string", "minLength": 1, "pattern": r"\S"},
         OpenApiParameter.HEADER,
         required=True,
         description=str(_("Why the data is read; recorded in the audit log. 400 without it.")),
     ),
     OpenApiParameter(
-        "X-Case-Id", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Case reference."
+        "X-Case-Id",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="Optional: the case the read is for; recorded in the audit log "
+        "(up to 128 characters are kept).",
     ),
     OpenApiParameter(
-        "X-End-User", OpenApiTypes.STR, OpenApiParameter.HEADER, description="Person served."
+        "X-End-User",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        description="Optional: the person the read is for; recorded in the audit log "
+        "(up to 255 characters are kept).",
     ),
 ]
 

@@ -18,6 +18,7 @@ from apps.catalog.selectors import catalog_published, dataset_by_code
 from apps.sharing.policy import access_for
 
 MAX_PAGE = 200
+DEFAULT_PAGE = 50
 
 
 class FieldOut(serializers.Serializer):
@@ -113,8 +114,14 @@ class CatalogListView(ApiView):
                 "sharing_type", OpenApiTypes.STR, enum=[c for c, _l in SharingTypeChoices.choices]
             ),
             OpenApiParameter("q", OpenApiTypes.STR, description="Search text."),
-            OpenApiParameter("cursor", OpenApiTypes.STR),
-            OpenApiParameter("page_size", OpenApiTypes.INT, description=f"1 to {MAX_PAGE}."),
+            OpenApiParameter(
+                "cursor", OpenApiTypes.STR, description="From the previous page's `next`."
+            ),
+            OpenApiParameter(
+                "page_size",
+                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE},
+                description=f"1 to {MAX_PAGE} (else 400).",
+            ),
         ],
         responses={200: CatalogPageOut, **problems(400, 401, 403, 429)},
     )
@@ -124,7 +131,7 @@ class CatalogListView(ApiView):
         if sharing_type and sharing_type not in SharingTypeChoices.values:
             raise exceptions.ParseError(_("Unknown sharing_type."))
         try:
-            page_size = int(params.get("page_size", 50))
+            page_size = int(params.get("page_size", DEFAULT_PAGE))
             after = params.get("cursor")
             after = base64.urlsafe_b64decode(after.encode()).decode() if after else None
             if after and "\x00" in after:  # PostgreSQL text cannot hold NUL (found by fuzzing)

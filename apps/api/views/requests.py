@@ -10,6 +10,7 @@ from rest_framework import exceptions, serializers
 
 from apps.api.auth import caller_for
 from apps.api.permissions import ActsForDepartment, MayWorkOnRequests
+from apps.api.schema import SESSION
 from apps.api.views.base import ApiView, json_response, problems
 from apps.catalog.models import Dataset, Field
 from apps.catalog.selectors import dataset_by_code
@@ -173,12 +174,20 @@ class Conflict(exceptions.APIException):
 
 
 ACTION_RESPONSES = {200: RequestOut, **problems(400, 401, 403, 404, 409, 429)}
+# Deciding and revoking are officers' acts: the sharing policy refuses an application (403)
+# whatever its scopes, so only the session is documented for them.
+OFFICERS_ONLY = [{SESSION: []}]
 
 
 class RequestApproveView(_ActionView):
     input_class = ApproveIn
 
-    @extend_schema(operation_id="requests_approve", request=ApproveIn, responses=ACTION_RESPONSES)
+    @extend_schema(
+        operation_id="requests_approve",
+        request=ApproveIn,
+        responses=ACTION_RESPONSES,
+        auth=OFFICERS_ONLY,
+    )
     def post(self, request, pk: int):
         return super().post(request, pk)
 
@@ -194,7 +203,12 @@ class RequestApproveView(_ActionView):
 class RequestRejectView(_ActionView):
     input_class = ReasonIn
 
-    @extend_schema(operation_id="requests_reject", request=ReasonIn, responses=ACTION_RESPONSES)
+    @extend_schema(
+        operation_id="requests_reject",
+        request=ReasonIn,
+        responses=ACTION_RESPONSES,
+        auth=OFFICERS_ONLY,
+    )
     def post(self, request, pk: int):
         return super().post(request, pk)
 
@@ -205,7 +219,12 @@ class RequestRejectView(_ActionView):
 class RequestRevokeView(_ActionView):
     input_class = ReasonIn
 
-    @extend_schema(operation_id="requests_revoke", request=ReasonIn, responses=ACTION_RESPONSES)
+    @extend_schema(
+        operation_id="requests_revoke",
+        request=ReasonIn,
+        responses=ACTION_RESPONSES,
+        auth=OFFICERS_ONLY,
+    )
     def post(self, request, pk: int):
         return super().post(request, pk)
 
