@@ -4,6 +4,10 @@ When every output column is masked in SQL (the usual case), PostgreSQL itself fo
 with COPY ... TO STDOUT (CSV, or one JSON object per line), and a reader thread hands bounded
 chunks to the response: memory stays flat and the speed is close to COPY's. When a column needs
 Python (the `hash` rule), rows come from a server-side cursor inside a transaction instead.
+
+CSV lines end with LF, as COPY writes them, the header included. The response counts the rows
+it hands to the web server and, once the stream has ended (complete, failed, or closed early
+because the client went away), tells the caller how many and how it ended (`on_end`).
 """
 
 from __future__ import annotations
@@ -14,7 +18,8 @@ import io
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -39,16 +44,42 @@ class _Cancelled(Exception):
     pass
 
 
+@dataclass
+class Sent:
+    """Rows handed to the web server so far (counted as each chunk is handed over, so the
+    rows of the last chunk may not all have reached a client that went away)."""
+
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class ExportEnd:
+    """How an export's stream ended: `rows` sent (as Sent counts them), `complete`, and when
+    not, `cause`: CLIENT_GONE or the class name of the error that ended it (never its
+    message, which may quote a value)."""
+
+    rows: int
+    complete: bool
+    cause: str = ""
+
+
+CLIENT_GONE = "client gone"
+
+
 class _ChunkWriter:
     """The file object COPY writes to: batches rows into chunks and blocks when the consumer
-    is behind (back-pressure reaches PostgreSQL through the socket)."""
+    is behind (back-pressure reaches PostgreSQL through the socket). psycopg2 writes each row
+    COPY sends with one call (libpq's PQgetCopyData returns whole rows), so the calls count
+    the rows: each chunk goes out as (bytes, number of rows)."""
 
     def __init__(self, out: queue.Queue, stop: threading.Event) -> None:
         self.out, self.stop = out, stop
         self.buffer = bytearray()
+        self.rows = 0
 
     def write(self, data) -> int:
         self.buffer += data.encode() if isinstance(data, str) else data
+        self.rows += 1
         if len(self.buffer) >= CHUNK:
             self.flush()
         return len(data)
@@ -56,7 +87,8 @@ class _ChunkWriter:
     def flush(self) -> None:
         if not self.buffer:
             return
-        chunk, self.buffer = bytes(self.buffer), bytearray()
+        chunk, self.buffer = (bytes(self.buffer), self.rows), bytearray()
+        self.rows = 0
         while True:
             if self.stop.is_set():
                 raise _Cancelled
@@ -88,9 +120,14 @@ def _copy_sql(query: RecordQuery, fmt: str, pages: tuple[int, int | None] | None
         raw.close()
 
 
+def _csv_writer(buffer: io.StringIO):
+    """Python's CSV with COPY's line ending (LF), so that every line of an export ends alike."""
+    return csv.writer(buffer, lineterminator="\n")
+
+
 def _header(query: RecordQuery) -> bytes:
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(query.columns)
+    _csv_writer(buffer).writerow(query.columns)
     return buffer.getvalue().encode()
 
 
@@ -218,12 +255,14 @@ def _sources(query: RecordQuery, fmt: str, raw) -> tuple[list[tuple[str, Any]], 
     return list(zip(statements, raws, strict=True)), extra, True
 
 
-def stream_parts(sources: list[tuple[str, Any]]) -> Iterator[bytes]:
+def stream_parts(sources: list[tuple[str, Any]], sent: Sent | None = None) -> Iterator[bytes]:
     """The output of several COPY ... TO STDOUT statements, each over its own psycopg2
     connection (`sources`: (statement, connection) pairs) and read by a thread of its own,
-    in chunks as they come. If a part fails, the others stop and the error is raised here; if
-    the consumer goes away, every part stops (its COPY is cancelled on the server); either
-    way the caller's connections may be mid-protocol and should be closed."""
+    in chunks as they come, adding the rows of each chunk to `sent` as it is handed over. If a
+    part fails, the others stop and the error is raised here; if the consumer goes away, every
+    part stops (its COPY is cancelled on the server); either way the caller's connections may
+    be mid-protocol and should be closed."""
+    sent = sent if sent is not None else Sent()
     chunks: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
     stop, gone = threading.Event(), threading.Event()
     failure: list[BaseException] = []
@@ -242,12 +281,14 @@ def stream_parts(sources: list[tuple[str, Any]]) -> Iterator[bytes]:
             thread.start()
         remaining = len(threads)
         while remaining:
-            chunk = chunks.get()
-            if chunk is _DONE:
+            item = chunks.get()
+            if item is _DONE:
                 remaining -= 1
                 if failure:
                     raise failure[0]
                 continue
+            chunk, rows = item
+            sent.rows += rows
             yield chunk
         for thread in threads:
             thread.join()
@@ -264,7 +305,7 @@ def stream_parts(sources: list[tuple[str, Any]]) -> Iterator[bytes]:
                     chunks.get(timeout=0.5)
 
 
-def _stream_copy(query: RecordQuery, fmt: str) -> Iterator[bytes]:
+def _stream_copy(query: RecordQuery, fmt: str, sent: Sent) -> Iterator[bytes]:
     """COPY into the response; a large unordered export is read in parts over several
     connections at once (one core each), all in one snapshot, each chunk holding whole rows
     of one part."""
@@ -276,7 +317,7 @@ def _stream_copy(query: RecordQuery, fmt: str) -> Iterator[bytes]:
         connection.ensure_connection()
         raw = connection.connection
         sources, extra, snapshot_opened = _sources(query, fmt, raw)
-        yield from stream_parts(sources)
+        yield from stream_parts(sources, sent)
         if snapshot_opened:
             with raw.cursor() as cur:
                 cur.execute("COMMIT")  # the snapshot's read-only transaction
@@ -290,35 +331,103 @@ def _stream_copy(query: RecordQuery, fmt: str) -> Iterator[bytes]:
             _split_exports.release()
 
 
-def _stream_rows(query: RecordQuery, fmt: str) -> Iterator[bytes]:
+def _stream_rows(query: RecordQuery, fmt: str, sent: Sent) -> Iterator[bytes]:
     names = query.columns
     with transaction.atomic():
         rows = records_iter(query=query)
-        buffer = io.StringIO() if fmt == "csv" else None
+        pending = 0  # rows in the chunk being built
         if fmt == "csv":
-            writer = csv.writer(buffer)
+            buffer = io.StringIO()
+            writer = _csv_writer(buffer)
             yield BOM + _header(query)
-            for i, row in enumerate(rows, 1):
+            for row in rows:
                 writer.writerow(row)
-                if i % 2000 == 0:
+                pending += 1
+                if pending == 2000:
+                    sent.rows += pending
                     yield buffer.getvalue().encode()
                     buffer.seek(0)
                     buffer.truncate()
+                    pending = 0
+            sent.rows += pending
             yield buffer.getvalue().encode()
             return
         out = bytearray()
         for row in rows:
             out += orjson.dumps(dict(zip(names, row, strict=True)), default=str)
             out += b"\n"
+            pending += 1
             if len(out) >= CHUNK:
+                sent.rows += pending
                 yield bytes(out)
                 out.clear()
+                pending = 0
+        sent.rows += pending
         yield bytes(out)
 
 
-def export_response(*, query: RecordQuery, fmt: str, filename: str) -> StreamingHttpResponse:
+class _EndReported:
+    """The response's content: the chunks of `stream`, then `on_end` called exactly once
+    when the stream has ended, whether it ran to the end, failed (the error is raised on
+    after the call) or was closed before its end (the web server closes the response when
+    the client has gone away, even before the first chunk). An error of `on_end` itself is
+    logged and raised: the data has left, but the missing end must not go unnoticed."""
+
+    def __init__(
+        self,
+        stream: Generator[bytes, None, None],
+        sent: Sent,
+        on_end: Callable[[ExportEnd], None],
+    ) -> None:
+        self._stream, self._sent, self._on_end = stream, sent, on_end
+        self._ended = False
+
+    def __iter__(self) -> _EndReported:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._stream)
+        except StopIteration:
+            self._end(complete=True, cause="")
+            raise
+        except BaseException as exc:
+            self._end(complete=False, cause=type(exc).__name__)
+            raise
+
+    def close(self) -> None:
+        if self._ended:
+            return
+        try:
+            self._stream.close()  # the stream's own clean-up first: COPY cancelled, and so on
+        finally:
+            self._end(complete=False, cause=CLIENT_GONE)
+
+    def _end(self, *, complete: bool, cause: str) -> None:
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._on_end(ExportEnd(rows=self._sent.rows, complete=complete, cause=cause))
+        except Exception:
+            logger.exception("The end of an export could not be recorded")
+            raise
+
+
+def export_response(
+    *,
+    query: RecordQuery,
+    fmt: str,
+    filename: str,
+    on_end: Callable[[ExportEnd], None] | None = None,
+) -> StreamingHttpResponse:
+    """The streaming response of the export of `query`; `on_end` (if given) is told once how
+    the stream ended and how many rows were sent."""
     stream = _stream_rows if query.python_maskers else _stream_copy
-    response = StreamingHttpResponse(stream(query, fmt), content_type=CONTENT_TYPES[fmt])
+    sent = Sent()
+    chunks = stream(query, fmt, sent)
+    content = chunks if on_end is None else _EndReported(chunks, sent, on_end)
+    response = StreamingHttpResponse(content, content_type=CONTENT_TYPES[fmt])
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response

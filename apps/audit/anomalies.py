@@ -1,6 +1,11 @@
 """Anomaly detectors over the access log, run by Celery beat. Each looks at one closed time
 window; the alert's dedupe key makes a second run over the same window a no-op. Thresholds
-come from settings.GOVDATA["AUDIT_ALERTS"] (defaults below)."""
+come from settings.GOVDATA["AUDIT_ALERTS"] (defaults below).
+
+An export is recorded twice under one request id (apps/api/views/records.py): when it starts
+("export", before any data leaves, without a row count) and when its stream has ended
+("export.end", with the rows actually sent). The export detector reads the second; the read
+counts count the first only."""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 from django.utils.translation import gettext as _
 
 from apps.audit.models import Alert, AuditEvent
+from apps.audit.services import FOLLOW_UP_ACTIONS
 from apps.catalog.models import Field
 from apps.common import clock
 from apps.departments.models import PLATFORM_AUDITORS_GROUP, Department, Membership
@@ -65,10 +71,20 @@ def _raise(
         return None  # already raised for this window
 
 
-def _reads(start, end):
+def _events(start, end):
     return AuditEvent.objects.filter(
         kind="access", outcome="allowed", occurred_at__gte=start, occurred_at__lt=end
     )
+
+
+def _reads(start, end):
+    """Allowed reads, one event per request: not an export's end event."""
+    return _events(start, end).exclude(action__in=FOLLOW_UP_ACTIONS)
+
+
+def _export_ends(start, end):
+    """The end events of exports, each with the rows the export actually sent."""
+    return _events(start, end).filter(action="export.end")
 
 
 def _existing_departments(ids) -> set[int]:
@@ -115,9 +131,7 @@ def alerts_detect_sensitive_exports(*, now: dt.datetime | None = None) -> list[A
     end = now or clock.now()
     start = end - dt.timedelta(hours=1)
     exports = list(
-        _reads(start, end)
-        .filter(action="export")
-        .extra(  # noqa: S610 - constant SQL, the threshold is a parameter
+        _export_ends(start, end).extra(  # noqa: S610 - constant SQL, the threshold is a parameter
             where=["(body::jsonb ->> 'row_count')::bigint >= %s"],
             params=[_conf("EXPORT_MIN_ROWS")],
         )

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 from apps.audit import charts, labels, selectors, stats
 from apps.audit.models import AuditEvent
 from apps.audit.permissions import can_view_alerts, can_view_events, is_auditor
+from apps.audit.services import FOLLOW_UP_ACTIONS
 from apps.audit.verification import chain_verify
 
 CSV_LIMIT = 100_000
@@ -120,7 +121,7 @@ def stats_view(admin_site, request):
     since = until - dt.timedelta(days=29)
     start = timezone.make_aware(dt.datetime.combine(since, dt.time()))
     qs = selectors.events_visible(user=request.user).filter(kind="access", occurred_at__gte=start)
-    reads = qs.filter(outcome="allowed")
+    reads = qs.filter(outcome="allowed").exclude(action__in=FOLLOW_UP_ACTIONS)
     days, by_consumer = stats.per_day(qs=reads, column="consumer_id", since=since, until=until)
     _days, by_provider = stats.per_day(qs=reads, column="provider_id", since=since, until=until)
     _days, denied = stats.denials_per_day(qs=qs, since=since, until=until)

@@ -54,6 +54,7 @@ ACTION_LABELS: dict[str, Any] = {
     "list": _("Record list"),
     "lookup": _("Single-record lookup"),
     "export": _("Bulk export"),
+    "export.end": _("Bulk export ended"),
     "catalog.publish": _("Catalogue published"),
     "application.create": _("Agency application created"),
     "application.rotate_secret": _("Application secret rotated"),
@@ -142,6 +143,8 @@ DETAIL_VALUE_LABELS: dict[str, Mapping[str, Any]] = {
 # those texts (translated like the rest); the others are recorded names or free text.
 REASON_CODES: dict[str, Any] = {
     "no readable field": _("The consumer may read no field of this dataset."),
+    "export complete": _("The export ran to its end."),
+    "export aborted: client gone": _("The export stopped before its end: the client went away."),
 }
 _WHAT = (gettext_noop("filter on"), gettext_noop("order by"), gettext_noop("look up by"))
 REASON_TEXTS: dict[str, Mapping[str, tuple[str, ...]]] = {

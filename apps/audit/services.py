@@ -17,7 +17,11 @@ from apps.common import clock
 from apps.common.prepared import execute_prepared
 from govdata.auditchain import checkpoint_message, format_time
 
-ACCESS_ACTIONS = ("list", "lookup", "export")
+# "export.end": an export's second event, written when its stream ends, with the rows it
+# actually sent and how it ended (the first, "export", is written before any data goes).
+ACCESS_ACTIONS = ("list", "lookup", "export", "export.end")
+# Events that are not reads of their own: counted neither as reads nor in per-day charts.
+FOLLOW_UP_ACTIONS = ("export.end",)
 OUTCOMES = ("allowed", "denied")
 
 

@@ -26,6 +26,7 @@ from apps.records.query_values import QueryInvalid, parse_value, parse_values
 from apps.records.sql_masking import PYTHON_RULES, masked_column
 from apps.records.store import ident, live_table
 from govdata.masking import make_masker
+from govdata.validation import halfwidth
 from govdata.vocabulary import DataType
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "RecordQuery",
     "record_query_build",
     "export_statement",
+    "lookup_key",
 ]
 
 MAX_PAGE_SIZE = 1000
@@ -44,6 +46,8 @@ _TEXT_TYPES = frozenset(
     {DataType.STRING, DataType.ID_CARD, DataType.CREDIT_CODE, DataType.MOBILE, DataType.ENUM}
 )
 _TID = TID
+# What sync trims off a value before storing it (govdata.validation).
+_TRIM = " \t\r\n\u3000\ufeff\xa0"
 _TID_FORMAT = re.compile(r"^\((\d{1,10}),(\d{1,5})\)$")
 
 
@@ -139,6 +143,8 @@ def record_query_build(
     wanted = params.get("fields")
     if wanted:
         names = [n.strip() for n in str(wanted).split(",") if n.strip()]
+        if not names:
+            raise QueryInvalid(_("“fields” names no field."), "fields")
         for name in names:
             if name not in types:
                 raise QueryInvalid(_("Unknown field “%(field)s”.") % {"field": name}, name)
@@ -194,11 +200,20 @@ def record_query_build(
             if not token:
                 continue
             desc = token.startswith("-")
-            name = token.lstrip("-")
+            name = token[1:] if desc else token
+            if not name or name.startswith("-"):  # "-" or "--district": not "-district"
+                raise QueryInvalid(
+                    _("“ordering” takes field names, each with at most one leading “-”."),
+                    "ordering",
+                )
             _require_clear(decision, name, types, _("order by"))
-            if name not in (o[0] for o in query.order):
-                query.order.append((name, desc))
-                query.ordered = True
+            if name in (o[0] for o in query.order):  # "district,-district": which one?
+                raise QueryInvalid(
+                    _("“ordering” names the field “%(field)s” more than once.") % {"field": name},
+                    "ordering",
+                )
+            query.order.append((name, desc))
+            query.ordered = True
     # A unique tiebreaker: the key when the caller sees it in clear, else the row's position, so
     # that the order of hidden key values is never revealed.
     key = dataset.key_field
@@ -317,12 +332,39 @@ def finish_row(query: RecordQuery, row: Sequence[Any]) -> list[Any]:
     return out
 
 
-def key_statement(*, dataset, decision, key: str, hash_key: bytes | None, as_json: bool):
-    base = record_query_build(dataset=dataset, decision=decision, params={}, hash_key=hash_key)
+def lookup_key(*, dataset, key: str) -> str:
+    """`key` as sync stores a value of the key field's type (govdata.validation), so that a
+    lookup finds what a filter on the stored value would: resident ID numbers and credit codes
+    trimmed, half-width and upper-case (a lower-case check digit `x`). Nothing is validated
+    here: a key that is not a valid number is simply not found."""
+    data_type = next((f.data_type for f in dataset.fields.all() if f.name == dataset.key_field), "")
+    if data_type not in (DataType.ID_CARD, DataType.CREDIT_CODE):
+        return key
+    return halfwidth(key.strip(_TRIM)).strip(_TRIM).upper()
+
+
+def key_statement(
+    *,
+    dataset,
+    decision,
+    key: str,
+    hash_key: bytes | None,
+    as_json: bool,
+    params: Mapping[str, Any] | None = None,
+):
+    """The lookup of the record whose key is `key` (normalised by lookup_key), with the
+    projection and filters of `params` validated as for a list read (an ordering is validated,
+    then dropped: one record has no order). The query's `filters` (for the audit record) hold
+    the key as looked up and the filters of `params`."""
+    base = record_query_build(
+        dataset=dataset, decision=decision, params=params or {}, hash_key=hash_key
+    )
     key_field = dataset.key_field
     types = base.data_types
     _require_clear(decision, key_field, types, _("look up by"))
+    key = lookup_key(dataset=dataset, key=key)
     value = parse_value(key, types[key_field], key_field)
+    base.filters = {**base.filters, key_field: key}
     base.where.insert(0, sql.SQL("{} = %s").format(sql.Identifier(key_field)))
     base.params.insert(0, value)
     base.order = []

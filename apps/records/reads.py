@@ -4,7 +4,7 @@ read is one SQL statement."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -50,10 +50,23 @@ def records_page(
     return [dict(zip(columns, r[:n], strict=True)) for r in rows], next_cursor
 
 
-def record_by_key(*, dataset, decision, key: str, hash_key: bytes | None = None):
-    """The record whose key is `key`, or None. The key field must be readable in clear."""
+def record_by_key(
+    *,
+    dataset,
+    decision,
+    key: str,
+    hash_key: bytes | None = None,
+    params: Mapping[str, Any] | None = None,
+):
+    """The record whose key is `key`, or None. The key field must be readable in clear;
+    `params` projects (`fields`) and filters as for a page (apps.records.query.key_statement)."""
     base, statement = key_statement(
-        dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=False
+        dataset=dataset,
+        decision=decision,
+        key=key,
+        hash_key=hash_key,
+        as_json=False,
+        params=params,
     )
     row = _fetch_one(statement, base.params)
     if row is None:
@@ -86,12 +99,22 @@ def records_page_json(
 
 
 def record_by_key_json(
-    *, dataset, decision, key: str, hash_key: bytes | None = None
+    *,
+    dataset,
+    decision,
+    key: str,
+    hash_key: bytes | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> tuple[RecordQuery, bytes | None]:
     """record_by_key with the JSON object built by PostgreSQL (one query, no per-field Python
     work); falls back to orjson when a column is masked in Python."""
     base, statement = key_statement(
-        dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=True
+        dataset=dataset,
+        decision=decision,
+        key=key,
+        hash_key=hash_key,
+        as_json=True,
+        params=params,
     )
     return base, record_key_json(base, statement)
 
@@ -107,14 +130,24 @@ def record_key_json(query: RecordQuery, statement: sql.Composable) -> bytes | No
 
 
 def record_by_key_read(
-    *, dataset, decision, key: str, hash_key: bytes | None = None
+    *,
+    dataset,
+    decision,
+    key: str,
+    hash_key: bytes | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> tuple[RecordQuery, sql.Composed, str | None]:
     """The statement of record_by_key_json, and the same as text to run inside another
     statement (the audited read of apps.audit.services.audit_record_read): (query, statement,
     SQL giving at most one row of the record's JSON). The text is None when a column is masked
     in Python; run the statement with record_key_json then."""
     base, statement = key_statement(
-        dataset=dataset, decision=decision, key=key, hash_key=hash_key, as_json=True
+        dataset=dataset,
+        decision=decision,
+        key=key,
+        hash_key=hash_key,
+        as_json=True,
+        params=params,
     )
     if not json_capable(base):
         return base, statement, None

@@ -13,6 +13,7 @@ SECRET = ROWS[0]["religion"]  # never shared
 ADDRESS = ROWS[0]["address"]  # conditional, not granted to WJ
 MOBILE = ROWS[0]["mobile"]  # granted masked
 NAME = ROWS[0]["name"]  # granted masked
+KEY = ROWS[0]["id_number"]  # granted in clear
 
 PROBES = [
     f"{BASE}/records/?religion={SECRET}",
@@ -27,6 +28,11 @@ PROBES = [
     f"{BASE}/records/?fields=id_number,address",
     f"{BASE}/export/?format=csv&religion={SECRET}",
     f"{BASE}/export/?format=ndjson&ordering=name",
+    f"{BASE}/records/{KEY}/?fields=address",
+    f"{BASE}/records/{KEY}/?fields=id_number,religion",
+    f"{BASE}/records/{KEY}/?religion={SECRET}",
+    f"{BASE}/records/{KEY}/?mobile={MOBILE}",
+    f"{BASE}/records/{KEY}/?ordering=-mobile",
 ]
 
 
@@ -54,7 +60,8 @@ def test_exports_and_pages_hold_only_masked_values(api_world, fmt):
     bodies = [
         client.get(f"{BASE}/records/", **PURPOSE).content.decode(),
         b"".join(client.get(f"{BASE}/export/?format={fmt}", **PURPOSE).streaming_content).decode(),
-        client.get(f"{BASE}/records/{ROWS[0]['id_number']}/", **PURPOSE).content.decode(),
+        client.get(f"{BASE}/records/{KEY}/", **PURPOSE).content.decode(),
+        client.get(f"{BASE}/records/{KEY}/?fields=name,mobile", **PURPOSE).content.decode(),
     ]
     for body in bodies:
         for value in _hidden_values():
@@ -78,3 +85,28 @@ def test_malformed_value_error_does_not_echo_the_value(api_world):
     )
     assert response.status_code == 400
     assert "SECRET-PROBE-VALUE" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{BASE}/records/?religion={SECRET}&religion={SECRET}",
+        f"{BASE}/records/?mobile={MOBILE}&mobile={ROWS[1]['mobile']}",
+        f"{BASE}/records/?fields=address&fields=district",
+        f"{BASE}/records/{KEY}/?fields=district&fields=address",
+        f"{BASE}/export/?format=csv&fields=district&fields=religion",
+    ],
+)
+def test_a_parameter_given_twice_is_400_and_reveals_nothing(api_world, path):
+    response = api_world.clients["granted"].get(path, **PURPOSE)
+    assert response.status_code == 400
+    body = response.content.decode()
+    for value in _hidden_values():
+        assert value not in body
+
+
+def test_head_of_an_export_serves_nothing_and_logs_no_export(api_world):
+    before = AuditEvent.objects.filter(action="export").count()
+    response = api_world.clients["granted"].head(f"{BASE}/export/?format=csv", **PURPOSE)
+    assert response.status_code == 405 and not response.streaming
+    assert AuditEvent.objects.filter(action="export").count() == before

@@ -30,8 +30,20 @@ def test_csv_export_has_bom_header_and_rows(api_world):
     response = api_world.clients["granted"].get(f"{BASE}/export/?format=csv", **PURPOSE)
     body = b"".join(response.streaming_content)
     assert response["Content-Type"].startswith("text/csv")
-    assert body.startswith(b"\xef\xbb\xbfid_number,name,gender,birth_date,mobile,district\r\n")
+    assert body.startswith(b"\xef\xbb\xbfid_number,name,gender,birth_date,mobile,district\n")
     assert len(body.decode("utf-8-sig").strip().splitlines()) == len(ROWS) + 1
+
+
+@pytest.mark.parametrize("masking", ["name", "hash"], ids=["copy", "python"])
+def test_every_csv_export_line_ends_with_lf(api_world, masking):
+    # `hash` masking takes the Python path (csv module) instead of PostgreSQL's COPY.
+    field = api_world.base.fields["name"]
+    field.masking = field.published_masking = masking
+    field.save(update_fields=["masking", "published_masking"])
+    response = api_world.clients["granted"].get(f"{BASE}/export/?format=csv", **PURPOSE)
+    body = b"".join(response.streaming_content)
+    assert body.startswith(b"\xef\xbb\xbf") and b"\r" not in body
+    assert body.endswith(b"\n") and body.count(b"\n") == len(ROWS) + 1
 
 
 def test_ndjson_export_lines_are_json(api_world):
@@ -70,7 +82,13 @@ def test_no_audit_no_data(api_world, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "path", ["records/?page_size=1", "records/?page_size=1000", f"records/{ROWS[0]['id_number']}/"]
+    "path",
+    [
+        "records/?page_size=1",
+        "records/?page_size=1000",
+        f"records/{ROWS[0]['id_number']}/",
+        f"records/{ROWS[0]['id_number']}/?fields=name,district",
+    ],
 )
 def test_application_read_takes_three_queries(api_world, django_assert_num_queries, path):
     # token + dataset + fields + live grants in one; the rows; the audit event.

@@ -14,6 +14,7 @@ from apps.audit.anomalies import (
     alerts_notify,
 )
 from apps.audit.models import Alert
+from tests.api.conftest import PURPOSE, ROWS, api_world  # noqa: F401 - the API test world fixture
 from tests.audit.conftest import record_read
 
 pytestmark = pytest.mark.django_db
@@ -73,10 +74,40 @@ def test_bulk_export_of_sensitive_fields_is_flagged(world, thresholds):
     field = world.fields["id_number"]
     field.sensitivity = "highly_sensitive"
     field.save(update_fields=["sensitivity"])
-    record_read(world, action="export", row_count=5000, fields={"id_number": "none"})
-    record_read(world, action="export", row_count=5000, fields={"gender": "none"})
+    record_read(world, action="export.end", row_count=5000, fields={"id_number": "none"})
+    record_read(world, action="export.end", row_count=5000, fields={"gender": "none"})
     [alert] = alerts_detect_sensitive_exports()
     assert alert.details["fields"] == ["id_number"] and alert.provider == world.provider
+
+
+def _export(client, path: str) -> None:
+    response = client.get(f"/api/v1/datasets/GA-RK-001/{path}", **PURPOSE)
+    assert response.status_code == 200
+    b"".join(response.streaming_content)
+
+
+def test_a_real_export_of_sensitive_fields_is_flagged_with_the_rows_it_sent(api_world, settings):  # noqa: F811
+    settings.GOVDATA = {**settings.GOVDATA, "AUDIT_ALERTS": {"EXPORT_MIN_ROWS": len(ROWS)}}
+    field = api_world.base.fields["id_number"]
+    field.sensitivity = "highly_sensitive"
+    field.save(update_fields=["sensitivity"])
+    client = api_world.clients["granted"]
+    _export(client, "export/?format=csv&district=天河区")  # 3 rows: under the threshold
+    _export(client, "export/?format=csv&fields=gender,district")  # no sensitive field
+    assert alerts_detect_sensitive_exports() == []
+    _export(client, "export/?format=ndjson")
+    [alert] = alerts_detect_sensitive_exports()
+    assert alert.details["rows"] == len(ROWS) and alert.details["fields"] == ["id_number"]
+    assert alert.department == api_world.base.consumer and alert.provider == api_world.base.provider
+
+
+def test_an_export_counts_as_one_read_for_the_volume_alert(api_world, settings):  # noqa: F811
+    settings.GOVDATA = {**settings.GOVDATA, "AUDIT_ALERTS": {"VOLUME_MIN_READS": 2}}
+    _export(api_world.clients["granted"], "export/?format=csv")  # its start and its end: one read
+    assert alerts_detect_volume() == []
+    api_world.clients["granted"].get("/api/v1/datasets/GA-RK-001/records/", **PURPOSE)
+    [alert] = alerts_detect_volume()
+    assert alert.details["reads"] == 2
 
 
 def test_reading_far_above_baseline_is_flagged(world, thresholds, log_from_the_past):

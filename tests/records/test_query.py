@@ -115,6 +115,10 @@ def test_unreadable_or_masked_fields_are_forbidden_without_the_value(loaded, par
         {"birth_date": "yesterday"},
         {"birth_date__contains": "19"},
         {"id_number__in": ",".join(["x"] * 1001)},
+        {"ordering": "--district"},
+        {"ordering": "-"},
+        {"ordering": "district,-district"},
+        {"fields": ","},
     ],
 )
 def test_malformed_queries_are_invalid(loaded, params):

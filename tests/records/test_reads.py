@@ -39,6 +39,60 @@ def test_key_lookup_returns_masked_record_or_none(loaded, django_assert_num_quer
     assert missing is None
 
 
+def test_key_lookup_projects_and_filters_like_a_page(loaded):
+    d = decision(loaded.dataset, loaded.consumer, CONSUMER)
+    key = ROWS[0]["id_number"]
+    query, row = record_by_key(
+        dataset=loaded.dataset, decision=d, key=key, params={"fields": "name,gender"}
+    )
+    assert row == {"name": "张*", "gender": "女"} and query.filters == {"id_number": key}
+    _, row = record_by_key(
+        dataset=loaded.dataset, decision=d, key=key, params={"district": "越秀区"}
+    )
+    assert row is None
+    with pytest.raises(QueryForbidden):
+        record_by_key(dataset=loaded.dataset, decision=d, key=key, params={"fields": "religion"})
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        "44010019400101139x",
+        " ４４０１００１９４００１０１１３９ｘ\u3000",
+        "\ufeff44010019400101139X",
+    ],
+)
+def test_key_lookup_normalises_an_id_number_as_sync_does(loaded, asked):
+    stored = "44010019400101139X"
+    store_replace_rows(loaded.dataset, [*ROWS, {**ROWS[0], "id_number": stored}])
+    d = decision(loaded.dataset, loaded.consumer, CONSUMER)
+    query, row = record_by_key(dataset=loaded.dataset, decision=d, key=asked)
+    assert row["id_number"] == stored and query.filters == {"id_number": stored}
+
+
+def test_key_lookup_normalises_a_credit_code_as_sync_does(world):
+    from tests.factories import DatasetFactory, FieldFactory
+
+    ds = DatasetFactory(provider=world.provider, key_field="uscc")
+    FieldFactory(dataset=ds, name="uscc", data_type="credit_code")
+    FieldFactory(dataset=ds, name="name", data_type="string")
+    store_replace_rows(ds, [{"uscc": "91110000600037341L", "name": "某公司"}])
+    d = decision(ds, world.provider, {"uscc": "none", "name": "none"}, owner=True)
+    _, row = record_by_key(dataset=ds, decision=d, key="９１１１００００６０００３７３４１ｌ ")
+    assert row == {"uscc": "91110000600037341L", "name": "某公司"}
+
+
+def test_key_lookup_leaves_other_key_types_as_asked(world):
+    from tests.factories import DatasetFactory, FieldFactory
+
+    ds = DatasetFactory(provider=world.provider, key_field="code")
+    FieldFactory(dataset=ds, name="code", data_type="string")
+    store_replace_rows(ds, [{"code": "ab"}])
+    d = decision(ds, world.provider, {"code": "none"}, owner=True)
+    assert record_by_key(dataset=ds, decision=d, key="ab")[1] == {"code": "ab"}
+    assert record_by_key(dataset=ds, decision=d, key="AB")[1] is None
+
+
 def test_key_lookup_respects_row_filters(loaded):
     d = decision(loaded.dataset, loaded.consumer, CONSUMER, row_filters=[{"district": "越秀区"}])
     _, row = record_by_key(dataset=loaded.dataset, decision=d, key=ROWS[0]["id_number"])

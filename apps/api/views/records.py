@@ -1,5 +1,7 @@
 """Record reads: list (cursor pages), lookup by key, streaming export. Every read, allowed or
-denied, is audited before any data leaves; if the event cannot be written the read fails."""
+denied, is audited before any data leaves; if the event cannot be written the read fails. An
+export writes a second event when its stream has ended: the rows actually sent, and whether it
+ran to the end."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions
 
 from apps.api.auth import caller_for
-from apps.api.export import export_response
+from apps.api.export import ExportEnd, export_response
 from apps.api.permissions import ActsForDepartment
 from apps.api.views.base import (
     READ_HEADERS,
@@ -27,8 +29,10 @@ from apps.catalog.models import Dataset
 from apps.records.query import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    RESERVED_PARAMS,
     QueryForbidden,
     QueryInvalid,
+    lookup_key,
     record_query_build,
 )
 from apps.records.reads import record_by_key_read, record_key_json, records_page_json
@@ -45,6 +49,9 @@ FILTER_NOTE = _(
     "Filter with `<field>=v`, `<field>__in=a,b`, `__gte`, `__lte`, `__contains`, on fields you "
     "read in clear only (else 403)."
 )
+# Reasons of an export's end event (stable codes, like "no readable field").
+EXPORT_COMPLETE = "export complete"
+EXPORT_ABORTED = "export aborted: %s"  # apps.api.export.CLIENT_GONE, or the error's class name
 RECORDS_PAGE = {
     "type": "object",
     "properties": {
@@ -53,6 +60,24 @@ RECORDS_PAGE = {
     },
     "required": ["results", "next"],
 }
+
+
+def query_params(request) -> dict[str, str]:
+    """The query string, one value per parameter. None of the parameters of a record read
+    takes several values (a projection, an ordering or `__in` takes them comma-separated), so
+    a parameter given twice is a 400 naming it: taking one of its values would silently drop
+    the other."""
+    for name, values in request.GET.lists():
+        if len(values) > 1:
+            if name in RESERVED_PARAMS:
+                message = _("“%(param)s” is given more than once; give it once, comma-separated.")
+            else:
+                message = _(
+                    "“%(param)s” is given more than once; give it once (several values of a "
+                    "field: <field>__in=a,b)."
+                )
+            raise exceptions.ParseError(message % {"param": name})
+    return request.GET.dict()
 
 
 class RecordReadMixin:
@@ -91,11 +116,19 @@ class RecordReadMixin:
         return caller, dataset, decision
 
     def audit_event(
-        self, *, outcome: str, fields=None, row_count=None, filters=None, reason="", grants=()
+        self,
+        *,
+        outcome: str,
+        fields=None,
+        row_count=None,
+        filters=None,
+        reason="",
+        grants=(),
+        action: str = "",
     ) -> dict:
         return {
             **self._audit_base,
-            "action": self.audit_action,
+            "action": action or self.audit_action,
             "fields": fields or {},
             "row_count": row_count,
             "filters": filters or {},
@@ -141,7 +174,7 @@ class RecordListView(RecordReadMixin, ApiView):
     )
     def get(self, request, code: str):
         caller, dataset, decision = self.read_setup(request, code)
-        params = request.GET.dict()
+        params = query_params(request)
         try:
             page_size = int(params.pop("page_size", DEFAULT_PAGE_SIZE))
         except ValueError as exc:
@@ -180,7 +213,8 @@ class RecordDetailView(RecordReadMixin, ApiView):
     @extend_schema(
         operation_id="records_retrieve",
         summary=_("One record by its key (the key field must be readable in clear)"),
-        parameters=READ_HEADERS,
+        description=FILTER_NOTE,
+        parameters=READ_HEADERS + LIST_PARAMS[:1],
         responses={
             200: OpenApiResponse({"type": "object", "additionalProperties": True}),
             **problems(400, 401, 403, 404, 429),
@@ -188,23 +222,26 @@ class RecordDetailView(RecordReadMixin, ApiView):
     )
     def get(self, request, code: str, key: str):
         caller, dataset, decision = self.read_setup(request, code)
+        params = query_params(request)
+        # The caller sent the key: a refusal records it as an allowed lookup does.
+        asked = {**params, dataset.key_field: lookup_key(dataset=dataset, key=key)}
         if not decision.fields:
-            self.audit(outcome="denied", reason="no readable field")
+            self.audit(outcome="denied", filters=asked, reason="no readable field")
             raise exceptions.PermissionDenied(_("You may not read this dataset."))
         hash_key = hash_key_for(settings.GOVDATA["HASH_MASK_KEY"], caller.department.code)
         try:
             query, statement, read_sql = record_by_key_read(
-                dataset=dataset, decision=decision, key=key, hash_key=hash_key
+                dataset=dataset, decision=decision, key=key, hash_key=hash_key, params=params
             )
         except QueryForbidden as exc:
-            self.audit(outcome="denied", reason=exc.message)
+            self.audit(outcome="denied", filters=asked, reason=exc.message)
             raise exceptions.PermissionDenied(exc.message) from exc
         except QueryInvalid as exc:
             raise exceptions.ParseError(exc.message) from exc
         allowed = {
             "outcome": "allowed",
             "fields": query.fields_with_masks(decision),
-            "filters": {dataset.key_field: key},
+            "filters": query.filters,
             "grants": decision.grant_ids,
         }
         if read_sql is not None:  # the read and its event in one round trip
@@ -227,6 +264,9 @@ class RecordDetailView(RecordReadMixin, ApiView):
 
 class RecordExportView(RecordReadMixin, ApiView):
     audit_action = "export"
+    # No HEAD (Django would answer it with GET): it would run and audit an export whose rows
+    # are never sent.
+    http_method_names = ["get", "options"]
 
     def perform_content_negotiation(self, request, force=False):
         # `format` here names the export format, not a DRF renderer; errors stay JSON.
@@ -248,17 +288,24 @@ class RecordExportView(RecordReadMixin, ApiView):
     )
     def get(self, request, code: str):
         caller, dataset, decision = self.read_setup(request, code)
-        params = request.GET.dict()
+        params = query_params(request)
         fmt = params.get("format", "")
         if fmt not in ("csv", "ndjson"):
             raise exceptions.ParseError(_("format must be csv or ndjson."))
         query = self.build(request, dataset, decision, caller, params)
+        event = {
+            "outcome": "allowed",
+            "fields": query.fields_with_masks(decision),
+            "filters": {**query.filters, "format": fmt},
+            "grants": decision.grant_ids,
+        }
         # The event is written before the first byte is streamed: no audit, no data.
-        self.audit(
-            outcome="allowed",
-            fields=query.fields_with_masks(decision),
-            row_count=None,
-            filters={**query.filters, "format": fmt},
-            grants=decision.grant_ids,
-        )
-        return export_response(query=query, fmt=fmt, filename=f"{dataset.code}.{fmt}")
+        self.audit(row_count=None, **event)
+
+        def ended(end: ExportEnd) -> None:
+            # The same request's second event: the rows actually sent, how the stream ended
+            # and the export's whole duration.
+            reason = EXPORT_COMPLETE if end.complete else EXPORT_ABORTED % end.cause
+            self.audit(action="export.end", row_count=end.rows, reason=reason, **event)
+
+        return export_response(query=query, fmt=fmt, filename=f"{dataset.code}.{fmt}", on_end=ended)
