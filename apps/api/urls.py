@@ -23,6 +23,7 @@ v1 = [
     path("requests/<int:pk>/reject/", requests.RequestRejectView.as_view(), name="reject"),
     path("requests/<int:pk>/revoke/", requests.RequestRevokeView.as_view(), name="revoke"),
     path("requests/<int:pk>/withdraw/", requests.RequestWithdrawView.as_view(), name="withdraw"),
+    path("objections/", include("apps.objections.urls")),
 ]
 
 urlpatterns = [

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from django.contrib import admin
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
 
 class ReadOnlyAdminMixin:
     """Records that only services write (versions, grants history, audit events): the admin
@@ -15,3 +19,39 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    """A plain table: no row titles (the objects' str() are ids) and no delete column. The
+    app's own subclass says who may view it."""
+
+    template = "admin/readonly_tabular.html"
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class TransitionInline(ReadOnlyInline):
+    """The history of a case (apps.common.models.StatusTransition), its states by their labels
+    in `status_choices`; a state that is not one of them is shown as recorded."""
+
+    status_choices: type[models.TextChoices]
+    fields = readonly_fields = ("at", "from_label", "to_label", "actor_label", "reason")
+    ordering = ("at", "id")
+
+    def _label(self, code: str) -> str:
+        choices = self.status_choices
+        return choices(code).label if code in choices.values else code
+
+    @admin.display(description=_("from"))
+    def from_label(self, obj) -> str:
+        return self._label(obj.from_status)
+
+    @admin.display(description=_("to"))
+    def to_label(self, obj) -> str:
+        return self._label(obj.to_status)

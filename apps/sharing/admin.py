@@ -10,6 +10,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import Field
+from apps.common import admin_mixins as common_admin
 from apps.common import clock
 from apps.common.admin_mixins import ReadOnlyAdminMixin
 from apps.departments.selectors import user_department_ids, user_is_platform_auditor
@@ -36,21 +37,13 @@ def _is_sharing_user(user) -> bool:
     )
 
 
-class ReadOnlyInline(admin.TabularInline):
-    """A plain table: no row titles (the objects' str() are ids) and no delete column."""
-
-    template = "admin/sharing/readonly_tabular.html"
-    extra = 0
-    can_delete = False
-
+class _SharingInline:
     def has_view_permission(self, request, obj=None) -> bool:
         return _is_sharing_user(request.user)
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+class ReadOnlyInline(_SharingInline, common_admin.ReadOnlyInline):
+    pass
 
 
 def _field_label(name: str):
@@ -89,24 +82,9 @@ class RequestFieldInline(FieldColumnsMixin, ReadOnlyInline):
         return obj.field.get_published_sharing_type_display()
 
 
-def _status_label(code: str) -> str:
-    if code in DataRequest.Status.values:
-        return DataRequest.Status(code).label
-    return code  # not a request state: shown as recorded
-
-
-class TransitionInline(ReadOnlyInline):
+class TransitionInline(_SharingInline, common_admin.TransitionInline):
     model = RequestTransition
-    fields = readonly_fields = ("at", "from_label", "to_label", "actor_label", "reason")
-    ordering = ("at", "id")
-
-    @admin.display(description=RequestTransition._meta.get_field("from_status").verbose_name)
-    def from_label(self, obj: RequestTransition):
-        return _status_label(obj.from_status)
-
-    @admin.display(description=RequestTransition._meta.get_field("to_status").verbose_name)
-    def to_label(self, obj: RequestTransition):
-        return _status_label(obj.to_status)
+    status_choices = DataRequest.Status
 
 
 class GrantFieldInline(FieldColumnsMixin, ReadOnlyInline):

@@ -56,56 +56,78 @@ def requests_remind_due(*, today: dt.date | None = None) -> int:
     return sent
 
 
-def requests_mark_overdue(*, today: dt.date | None = None) -> int:
-    """Pending requests past their due date become overdue and are escalated, once."""
-    today = today or clock.today()
+def escalate_overdue(*, model, open_status: str, today: dt.date, escalate) -> int:
+    """Rows of `model` (a request, an objection) still `open_status` past their due date become
+    overdue and are escalated once: each in its own transaction, locked and checked again
+    (answered meanwhile, or another run got there first); `escalate(row)` records and tells.
+    Returns how many were escalated."""
     ids = list(
-        DataRequest.objects.filter(
-            status=DataRequest.Status.SUBMITTED, due_by__lt=today, escalated_at__isnull=True
+        model.objects.filter(
+            status=open_status, due_by__lt=today, escalated_at__isnull=True
         ).values_list("pk", flat=True)
     )
+    touched = ["overdue", "escalated_at"]
+    if any(f.name == "updated_at" for f in model._meta.fields):
+        touched.append("updated_at")
     escalated = 0
     for pk in ids:
         with transaction.atomic():
-            request = (
-                DataRequest.objects.select_for_update(of=("self",))
+            row = (
+                model.objects.select_for_update(of=("self",))
                 .select_related("consumer", "dataset", "dataset__provider")
                 .get(pk=pk)
             )
-            if request.status != DataRequest.Status.SUBMITTED or request.escalated_at:
+            if row.status != open_status or row.escalated_at:
                 continue
-            request.overdue = True
-            request.escalated_at = clock.now()
-            request.save(update_fields=["overdue", "escalated_at"])
-            provider = request.dataset.provider
-            audit_decision(
-                action="request.escalate",
-                actor=None,
-                dataset=request.dataset,
-                consumer=request.consumer,
-                fields=declared_masks(request.fields.order_by("position", "id")),
-                target=f"request:{request.pk}",
-                details={"due_by": request.due_by.isoformat()},
-            )
-            subject = _("Overdue: request #%(id)s to %(provider)s") % {
-                "id": request.pk,
-                "provider": provider.name,
-            }
-            body = _(
-                "%(consumer)s asked for %(dataset)s; the answer was due on %(due)s and is "
-                "still missing."
-            ) % {
-                "consumer": request.consumer.name,
-                "dataset": request.dataset.name,
-                "due": request.due_by.isoformat(),
-            }
-            link = f"/admin/sharing/datarequest/{request.pk}/change/"
-            notify(recipients=platform_admins(), subject=subject, body=body, link=link)
-            notify(
-                recipients=department_officers(department=provider),
-                subject=subject,
-                body=body,
-                link=link,
-            )
+            now = clock.now()
+            row.overdue, row.escalated_at = True, now
+            if "updated_at" in touched:
+                row.updated_at = now
+            row.save(update_fields=touched)
+            escalate(row)
             escalated += 1
     return escalated
+
+
+def notify_overdue(*, provider, subject: str, body: str, link: str) -> None:
+    """The platform administrators and the provider's officers."""
+    notify(recipients=platform_admins(), subject=subject, body=body, link=link)
+    notify(
+        recipients=department_officers(department=provider), subject=subject, body=body, link=link
+    )
+
+
+def _escalate_request(request: DataRequest) -> None:
+    provider = request.dataset.provider
+    audit_decision(
+        action="request.escalate",
+        actor=None,
+        dataset=request.dataset,
+        consumer=request.consumer,
+        fields=declared_masks(request.fields.order_by("position", "id")),
+        target=f"request:{request.pk}",
+        details={"due_by": request.due_by.isoformat()},
+    )
+    subject = _("Overdue: request #%(id)s to %(provider)s") % {
+        "id": request.pk,
+        "provider": provider.name,
+    }
+    body = _(
+        "%(consumer)s asked for %(dataset)s; the answer was due on %(due)s and is still missing."
+    ) % {
+        "consumer": request.consumer.name,
+        "dataset": request.dataset.name,
+        "due": request.due_by.isoformat(),
+    }
+    link = f"/admin/sharing/datarequest/{request.pk}/change/"
+    notify_overdue(provider=provider, subject=subject, body=body, link=link)
+
+
+def requests_mark_overdue(*, today: dt.date | None = None) -> int:
+    """Pending requests past their due date become overdue and are escalated, once."""
+    return escalate_overdue(
+        model=DataRequest,
+        open_status=DataRequest.Status.SUBMITTED,
+        today=today or clock.today(),
+        escalate=_escalate_request,
+    )

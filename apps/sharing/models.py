@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import MaskingChoices
+from apps.common.models import StatusTransition
 
 
 class DataRequest(models.Model):
@@ -103,24 +104,10 @@ class DataRequestField(models.Model):
         return f"#{self.request_id} {self.field_id}"
 
 
-class RequestTransition(models.Model):
-    """Who moved a request (or its grant) from which state to which, when and why.
-    Append-only: a database trigger refuses UPDATE and DELETE."""
+class RequestTransition(StatusTransition):
+    """A request's (or its grant's) history. Append-only."""
 
     request = models.ForeignKey(DataRequest, on_delete=models.PROTECT, related_name="transitions")
-    from_status = models.CharField(_("from"), max_length=16, blank=True)
-    to_status = models.CharField(_("to"), max_length=16)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    actor_label = models.CharField(_("by (label)"), max_length=200, blank=True)
-    reason = models.TextField(_("reason"), blank=True)
-    at = models.DateTimeField(_("at"))
 
     class Meta:
         ordering = ["request_id", "at", "id"]

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.records",
     "apps.sharing",
+    "apps.objections",
     "apps.sync",
     "apps.audit",
     "apps.api",

@@ -31,6 +31,13 @@ CELERY_BEAT_SCHEDULE["sharing-requests-overdue"] = {
     "schedule": crontab(hour=8, minute=45),
 }
 
+# apps.objections: open objections past their due date are marked overdue and escalated every
+# morning, after the requests.
+CELERY_BEAT_SCHEDULE["objections-mark-overdue"] = {
+    "task": "objections.objections_mark_overdue",
+    "schedule": crontab(hour=8, minute=50),
+}
+
 # apps.audit: sign the chain head every 5 minutes, look for anomalies every 10, and keep
 # monthly partitions created ahead (and archive old ones when a retention is configured).
 CELERY_BEAT_SCHEDULE["audit-checkpoint-sign"] = {

@@ -8,11 +8,15 @@ from django.core.management.base import BaseCommand
 from django.test.utils import override_settings
 
 from apps.common.demo import access, loader
+from apps.common.demo.objections import objections_load
 from apps.common.demo.spec import DEFAULT_SPEC, spec_load
 
 
 class Command(BaseCommand):
-    help = "Load the demo departments, users, datasets, records, grants and API applications."
+    help = (
+        "Load the demo departments, users, datasets, records, grants, objections and API "
+        "applications."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--spec", type=Path, default=DEFAULT_SPEC)
@@ -31,6 +35,7 @@ class Command(BaseCommand):
         # Demo requests notify demo officers: no point mailing (or printing) those.
         with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
             access.grants_load(spec=world, departments=departments, report=report)
+            objections_load(departments=departments, report=report)
         applications = access.applications_load(
             spec=world, departments=departments, report=report, path=credentials
         )

@@ -1,0 +1,84 @@
+"""The objections test world: the base `world` (GA provides GA-RK-001, WJ consumes, MZ outsider,
+a GA auditor and a platform auditor) with its records loaded and a live grant for WJ on
+id_number, name, birth_date and mobile. MZ reads only the unconditional fields (not the key), so
+it cannot name a record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.records.rows import ROWS
+
+GRANTED = ["id_number", "name", "birth_date", "mobile"]
+KEY = ROWS[0]["id_number"]
+CODE = "GA-RK-001"
+# A fixed Monday, so that working-day arithmetic is predictable.
+MONDAY = dt.datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@dataclass
+class ObjectionWorld:
+    base: Any
+    request_id: int
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+
+def grant(world, consumer, officer, fields, *, row_filter=None, days: int = 30):
+    from apps.common import clock
+    from apps.sharing.services import request_approve, request_submit
+
+    request = request_submit(
+        consumer=consumer,
+        dataset=world.dataset,
+        fields=fields,
+        purpose="数据质量核查",
+        legal_basis="《政务数据共享条例》",
+        valid_until=clock.today() + dt.timedelta(days=days),
+        by=officer,
+    )
+    return request_approve(request=request, by=world.provider_officer, row_filter=row_filter)
+
+
+@pytest.fixture
+def monday():
+    import time_machine
+
+    with time_machine.travel(MONDAY, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def ow(world) -> ObjectionWorld:
+    from apps.records.store import store_ensure_table, store_replace_rows
+
+    store_ensure_table(world.dataset)
+    store_replace_rows(world.dataset, ROWS)
+    from apps.sharing.models import Notification
+
+    granted = grant(world, world.consumer, world.consumer_officer, GRANTED)
+    Notification.objects.all().delete()  # those of the grant: tests count their own
+    return ObjectionWorld(base=world, request_id=granted.request_id)
+
+
+def report(ow, *, by=None, agency=None, consumer=None, **overrides):
+    """objection_submit as WJ's officer, on the first record's name, unless told otherwise."""
+    from apps.objections.services import objection_submit
+
+    values = {
+        "dataset": ow.dataset,
+        "key": KEY,
+        "fields": ["name"],
+        "description": "姓名与户籍登记不一致",
+        "proposed_value": "张叁",
+    }
+    values.update(overrides)
+    if agency is None and by is None:
+        by = ow.consumer_officer
+    return objection_submit(consumer=consumer or ow.consumer, by=by, agency=agency, **values)
