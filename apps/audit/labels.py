@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.audit.models import AuditEvent
 from apps.departments.models import Membership
+from apps.objections.models import Objection
 
 # Every key of apps.audit.models.BODY_KEYS, in the order the detail page lists them.
 KEY_LABELS: dict[str, Any] = {
@@ -61,6 +62,10 @@ ACTION_LABELS: dict[str, Any] = {
     "membership.add": _("Role granted"),
     "membership.remove": _("Role removed"),
     "request.submit": _("Request submitted"),
+    "objection.submit": _("Objection submitted"),
+    "objection.answer": _("Objection answered"),
+    "objection.withdraw": _("Objection withdrawn"),
+    "objection.escalate": _("Overdue objection escalated"),
     "request.approve": _("Request approved"),
     "request.reject": _("Request rejected"),
     "request.withdraw": _("Request withdrawn"),
@@ -117,6 +122,12 @@ DETAIL_LABELS: dict[str, Any] = {
     "valid_until": _("Valid until"),
     "row_filter": _("Row filter"),
     "application": _("Application"),
+    "record_key": _("Record key"),
+    "description": _("What is wrong"),
+    "proposed_value_given": _("Value believed correct given"),
+    "outcome": _("Outcome"),
+    "answer": _("Answer"),
+    "overdue": _("Overdue"),
     "purpose": _("Purpose"),
     "legal_basis": _("Legal basis"),
     "masks": _("Stricter masking"),
@@ -133,6 +144,7 @@ DETAIL_LABELS: dict[str, Any] = {
 }
 DETAIL_VALUE_LABELS: dict[str, Mapping[str, Any]] = {
     "role": dict(Membership.Role.choices),
+    "outcome": dict(Objection.Outcome.choices),
 }
 
 # The reasons the platform records, by their source text. apps/api/views/records.py records
