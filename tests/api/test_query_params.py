@@ -34,7 +34,18 @@ def test_a_parameter_given_twice_is_a_400_naming_it(api_world, path, param):
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
     assert f"“{param}”" in response.json()["detail"]
-    assert AuditEvent.objects.count() == before  # a malformed query reads nothing
+    # A malformed query reads nothing, and is recorded as a refused read (probing shows).
+    [event] = AuditEvent.objects.order_by("-seq")[: AuditEvent.objects.count() - before]
+    assert event.outcome == "denied" and f"“{param}”" in event.reason
+    assert event.request_id == response["X-Request-Id"] and event.row_count is None
+
+
+def test_a_read_without_a_purpose_is_a_400_and_recorded_as_refused(api_world):
+    response = api_world.clients["granted"].get(f"{BASE}/records/?district=天河区")
+    assert response.status_code == 400 and "X-Purpose" in response.json()["detail"]
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert (event.outcome, event.purpose, event.dataset_code) == ("denied", "", "GA-RK-001")
+    assert "X-Purpose" in event.reason and event.filters == {"district": "天河区"}
 
 
 def test_different_filters_still_combine(api_world):

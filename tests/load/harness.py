@@ -42,13 +42,16 @@ def finish_load(proc, out_path: Path, timeout: float) -> list[dict]:
         return [json.loads(line) for line in fh]
 
 
-def access_event_counts() -> collections.Counter:
+def access_event_counts(*, export_ends: bool = False) -> collections.Counter:
     """Access events per request id, straight from the table (the body is JSON, whatever
-    column type stores it)."""
+    column type stores it): the reads, or with `export_ends` the end events of exports."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT body::jsonb ->> 'request_id' FROM audit_event WHERE kind = 'access'")
+        cursor.execute(
+            "SELECT body::jsonb ->> 'request_id' FROM audit_event WHERE kind = 'access'"
+            f" AND action {'=' if export_ends else '<>'} 'export.end'"
+        )
         return collections.Counter(row[0] for row in cursor.fetchall())
 
 

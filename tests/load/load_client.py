@@ -107,6 +107,20 @@ class Worker(threading.Thread):
                 self.record(kind, False, error=f"{type(exc).__name__}: {exc}", rid=rid)
                 return
             self.record(kind, False, response, rid=rid)
+            if response.status_code == 201:
+                # One request per department and dataset is pending at a time (another thread's
+                # submission meanwhile is a 409): take it back, as an agency would to re-ask.
+                rid = uuid.uuid4().hex
+                try:
+                    response = self.client.post(
+                        f"/api/v1/requests/{response.json()['id']}/withdraw/",
+                        json={},
+                        headers={"X-Request-Id": rid},
+                    )
+                except httpx.HTTPError as exc:
+                    self.record(kind, False, error=f"{type(exc).__name__}: {exc}", rid=rid)
+                    return
+                self.record(kind, False, response, rid=rid)
 
     def run(self) -> None:
         kinds = [k for k, w in MIX for _ in range(w)]

@@ -84,9 +84,11 @@ def _header(request, name: str) -> str:
     return value.strip()
 
 
-def read_context(request) -> ReadContext:
+def read_context(request, *, required: bool = True) -> ReadContext:
+    """The read's stated purpose and context; without a purpose a 400, unless not `required`
+    (to record the refused read first)."""
     purpose = _header(request, "X-Purpose")
-    if not purpose:
+    if not purpose and required:
         raise exceptions.ParseError(_("The X-Purpose header is required on every record read."))
     return ReadContext(
         purpose=purpose,

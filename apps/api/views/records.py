@@ -86,7 +86,10 @@ class RecordReadMixin:
     audit_action = "list"
 
     def read_setup(self, request, code: str):
-        ctx = read_context(request)
+        try:
+            ctx, unstated = read_context(request), None
+        except exceptions.ParseError as exc:  # refused once the dataset is known, and recorded
+            ctx, unstated = read_context(request, required=False), exc
         caller = caller_for(request)
         # Dataset, fields and live grants in one query (the policy's rules, evaluated now),
         # already run with the token check for applications.
@@ -113,6 +116,8 @@ class RecordReadMixin:
             "client_ip": ctx.client_ip,
         }
         self._started = time.perf_counter()
+        if unstated is not None:
+            raise unstated
         return caller, dataset, decision
 
     def audit_event(
@@ -142,6 +147,20 @@ class RecordReadMixin:
         from apps.audit.services import audit_record_access
 
         audit_record_access(**self.audit_event(**event))
+        self._audited = True
+
+    def handle_exception(self, exc):
+        # A malformed read of a dataset (no purpose, an unknown field, a forged cursor, a
+        # repeated parameter) is a refused read too: recorded like a forbidden one, so that
+        # probing shows in the log and in its alerts, then answered with its 400.
+        if (
+            isinstance(exc, exceptions.ParseError)
+            and getattr(self, "_audit_base", None) is not None
+            and not getattr(self, "_audited", False)
+        ):
+            filters = {k: v for k, v in self.request.GET.items() if k != "cursor"}
+            self.audit(outcome="denied", filters=filters, reason=str(exc.detail))
+        return super().handle_exception(exc)
 
     def build(self, request, dataset, decision, caller, params):
         filters = {k: v for k, v in params.items() if k != "cursor"}
