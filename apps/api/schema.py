@@ -9,6 +9,7 @@ a new one cannot silently appear with the wrong requirement.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from django.conf import settings
@@ -17,42 +18,54 @@ from drf_spectacular.drainage import set_override, warn
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 from apps.api.auth import ApplicationAuthentication, CsrfSessionAuthentication
-from apps.api.permissions import ActsForDepartment, IsMember, MayWorkOnRequests
+from apps.api.permissions import (
+    ActsForDepartment,
+    FollowsRequests,
+    IsMember,
+    MayWorkOnRequests,
+    SeesCatalogue,
+)
 from apps.audit.permissions import CanViewEvents, IsAuditor
 from apps.records.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RESERVED_PARAMS
 
 OAUTH2 = "oauth2"
 SESSION = "browserSession"
 
-# The token scope each permission class requires of an application (Caller.may), exact classes.
-SCOPE_OF_PERMISSION: dict[type, str] = {
-    IsMember: "read",
-    ActsForDepartment: "read",
-    MayWorkOnRequests: "requests",  # alone: `read` is not needed to submit or act on requests
+# The token scopes each permission class lets an application through with (any one of them;
+# Caller.may), exact classes: the classes' own `scopes`, listed here so that a new class is
+# noticed. `requests` alone is enough to submit and act on requests, and to follow them and
+# read the catalogue; `read` alone to read records and to follow requests.
+SCOPE_OF_PERMISSION: dict[type, tuple[str, ...]] = {
+    cls: cls.scopes
+    for cls in (IsMember, SeesCatalogue, ActsForDepartment, FollowsRequests, MayWorkOnRequests)
 }
 # Permission classes that need a person (request.user with memberships): a client-credentials
 # token authenticates but never passes them (403).
 PEOPLE_ONLY_PERMISSIONS: tuple[type, ...] = (CanViewEvents, IsAuditor)
 
 
-def application_scopes(view) -> list[str] | None:
-    """The scopes an application token needs for this operation, or None when no application
-    token is let through."""
-    scopes: list[str] = []
+def application_scopes(view) -> list[list[str]] | None:
+    """The alternative sets of scopes an application token needs for this operation (any one
+    set lets it through), or None when no application token is let through."""
+    choices: list[tuple[str, ...]] = []
     for permission in view.get_permissions():
         cls = type(permission)
         if cls in PEOPLE_ONLY_PERMISSIONS:
             return None
-        scope = SCOPE_OF_PERMISSION.get(cls)
-        if scope is None:
+        scopes = SCOPE_OF_PERMISSION.get(cls)
+        if scopes is None:
             warn(
                 f"{view.__class__.__name__}: no OpenAPI scope known for permission "
                 f"{cls.__module__}.{cls.__qualname__} (apps/api/schema.py SCOPE_OF_PERMISSION)"
             )
             return None
-        if scope not in scopes:
-            scopes.append(scope)
-    return scopes
+        choices.append(scopes)
+    alternatives: list[list[str]] = []
+    for combination in itertools.product(*choices):  # every permission must pass
+        needed = list(dict.fromkeys(combination))
+        if needed not in alternatives:
+            alternatives.append(needed)
+    return alternatives
 
 
 class OAuth2ClientCredentialsScheme(OpenApiAuthenticationExtension):
@@ -66,8 +79,10 @@ class OAuth2ClientCredentialsScheme(OpenApiAuthenticationExtension):
     name = OAUTH2
 
     def get_security_requirement(self, auto_schema):
-        scopes = application_scopes(auto_schema.view)
-        return None if scopes is None else {self.name: scopes}
+        alternatives = application_scopes(auto_schema.view)
+        if alternatives is None:
+            return None
+        return [{self.name: scopes} for scopes in alternatives]
 
     def get_security_definition(self, auto_schema):
         from oauth2_provider.scopes import get_scopes_backend

@@ -4,6 +4,7 @@ caller's read must fail when its event cannot be written."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -136,6 +137,15 @@ def audit_record_read(
     return value
 
 
+@dataclass(frozen=True)
+class RequestOrigin:
+    """The API call an administrative action came through, for its audit event: the call's
+    X-Request-Id and the client's address (as on access events)."""
+
+    request_id: str = ""
+    client_ip: str | None = None
+
+
 def audit_record_admin(
     *,
     action: str,
@@ -146,22 +156,29 @@ def audit_record_admin(
     consumer=None,
     dataset=None,
     fields: dict[str, str] | None = None,
+    application=None,
+    origin: RequestOrigin | None = None,
 ) -> AuditEvent:
     """Append an administrative decision (publication, approval, rejection, revocation,
     credential or role change). `department` is the department the decision concerns (recorded
     as the provider). A decision about one department's use of a dataset (a data request or a
     grant) also names the `consumer` department, the `dataset` and the `fields` concerned (name
     to masking rule, as on an access event), so that the auditors' searches by consumer, dataset
-    and field find it like a read."""
+    and field find it like a read. A decision taken through the API also names the agency
+    `application` acting (its OAuth2 client: id and name), if any, and the call's `origin`
+    (request id, client address), like an access event."""
     if not action or len(action) > 64:
         raise ValueError(_("An audit action must be 1 to 64 characters."))
+    origin = origin or RequestOrigin()
     values = {
         "kind": AuditEvent.Kind.ADMIN.value,
         "action": action,
-        "request_id": "",
+        "request_id": _text(origin.request_id, 64),
         **_user_values(actor),
-        "application_id": None,
-        "application_name": "",
+        "application_id": _id(application),
+        "application_name": _text(getattr(application, "name", application), 255)
+        if application is not None
+        else "",
         "consumer_id": _id(consumer),
         "consumer_code": _text(getattr(consumer, "code", ""), 32),
         "provider_id": _id(department),
@@ -177,7 +194,7 @@ def audit_record_admin(
         "grant_ids": [],
         "outcome": "",
         "reason": "",
-        "client_ip": "",
+        "client_ip": _text(origin.client_ip, 45),
         "duration_ms": None,
         "target": _text(target, 255),
         "details": plain_json(details or {}),

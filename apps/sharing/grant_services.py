@@ -51,6 +51,7 @@ def _end_grant(
     reason: str,
     action: str,
     fields: dict[str, str] | None = None,
+    origin=None,
 ) -> None:
     """`fields`: those the holder loses (name to mask), by default the grant's remaining ones."""
     now = clock.now()
@@ -82,6 +83,7 @@ def _end_grant(
         consumer=grant.consumer,
         fields=fields,
         target=f"grant:{grant.pk}",
+        origin=origin,
         details={"request": request.pk, "reason": reason},
     )
     notify(
@@ -102,10 +104,12 @@ def _end_grant(
 
 
 @transaction.atomic
-def grant_revoke(*, grant: Grant, by, reason: str) -> Grant:
+def grant_revoke(*, grant: Grant, by, reason: str, origin=None) -> Grant:
+    """`origin` (apps.audit.services.RequestOrigin): the API call, named in the audit event.
+    The right is asked first: a caller who may not revoke is refused whatever the input."""
+    policy.require_may_revoke_grant(user=by, grant=grant)
     if not reason or not reason.strip():
         raise ValidationError({"reason": _("A revocation must give its reason.")})
-    policy.require_may_revoke_grant(user=by, grant=grant)
     request, grant = _lock_grant(grant)
     if grant.status != Grant.Status.ACTIVE:
         raise InvalidTransition(
@@ -118,6 +122,7 @@ def grant_revoke(*, grant: Grant, by, reason: str) -> Grant:
         by=by,
         reason=reason.strip(),
         action="grant.revoke",
+        origin=origin,
     )
     return grant
 

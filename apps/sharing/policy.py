@@ -279,10 +279,11 @@ def access_for_published_code(
 
 
 # Decision rights. Approving, rejecting and revoking belong to the providing department's data
-# officers, withdrawing to the requesting department's, submitting to the requester's; a
-# superuser (platform administrator) may do all. Department auditors and platform auditors
-# only look. The officer's departments are read once per request (user_department_ids), so
-# asking for every row of a list costs no query.
+# officers; withdrawing to the requesting department's, submitting to the requester's, officers
+# or the department's active agency applications (through the API; the token's `requests`
+# scope is the API's own check). A superuser (platform administrator) may do all that officers
+# may. Department auditors and platform auditors only look. The officer's departments are read
+# once per request (user_department_ids), so asking for every row of a list costs no query.
 
 APPROVE, REJECT, WITHDRAW, REVOKE = "approve", "reject", "withdraw", "revoke"
 
@@ -295,8 +296,15 @@ def _officer_of(user, department_id: int) -> bool:
     return department_id in user_department_ids(user=user, role=Membership.Role.OFFICER)
 
 
-def may_submit_request(*, user, consumer) -> bool:
-    return _officer_of(user, consumer.pk)
+def _acts_for(*, department_id: int, user=None, agency=None) -> bool:
+    """An officer of the department, or an active agency application of it."""
+    if agency is not None:
+        return bool(getattr(agency, "is_active", True)) and agency.department_id == department_id
+    return _officer_of(user, department_id)
+
+
+def may_submit_request(*, consumer, user=None, agency=None) -> bool:
+    return _acts_for(department_id=consumer.pk, user=user, agency=agency)
 
 
 def may_decide_request(*, user, request) -> bool:
@@ -304,12 +312,18 @@ def may_decide_request(*, user, request) -> bool:
     return _officer_of(user, request.dataset.provider_id)
 
 
-def may_withdraw_request(*, user, request) -> bool:
-    return _officer_of(user, request.consumer_id)
+def may_withdraw_request(*, request, user=None, agency=None) -> bool:
+    return _acts_for(department_id=request.consumer_id, user=user, agency=agency)
 
 
 def may_revoke_grant(*, user, grant) -> bool:
     return _officer_of(user, grant.dataset.provider_id)
+
+
+def may_revoke_request(*, user, request) -> bool:
+    """Revoke the grant of `request`, whatever the request's state (whether it has a grant yet
+    or still): the same right as may_revoke_grant, asked before the grant is looked for."""
+    return _officer_of(user, request.dataset.provider_id)
 
 
 def may_withdraw_requests(*, user) -> bool:
@@ -342,15 +356,20 @@ def grant_actions(*, user, grant) -> frozenset[str]:
     return frozenset()
 
 
-def _refuse(department) -> PermissionDenied:
+def _refuse(department, *, agency=None) -> PermissionDenied:
+    if agency is not None:
+        return PermissionDenied(
+            _("Only data officers or applications of %(dept)s may do this.")
+            % {"dept": department.name}
+        )
     return PermissionDenied(
         _("Only data officers of %(dept)s may do this.") % {"dept": department.name}
     )
 
 
-def require_may_submit_request(*, user, consumer) -> None:
-    if not may_submit_request(user=user, consumer=consumer):
-        raise _refuse(consumer)
+def require_may_submit_request(*, consumer, user=None, agency=None) -> None:
+    if not may_submit_request(consumer=consumer, user=user, agency=agency):
+        raise _refuse(consumer, agency=agency)
 
 
 def require_may_decide_request(*, user, request) -> None:
@@ -358,14 +377,22 @@ def require_may_decide_request(*, user, request) -> None:
         raise _refuse(request.dataset.provider)
 
 
-def require_may_withdraw_request(*, user, request) -> None:
-    if not may_withdraw_request(user=user, request=request):
-        raise _refuse(request.consumer)
+def require_may_withdraw_request(*, request, user=None, agency=None) -> None:
+    if not may_withdraw_request(request=request, user=user, agency=agency):
+        raise _refuse(request.consumer, agency=agency)
+
+
+def _refuse_revocation(provider) -> PermissionDenied:
+    return PermissionDenied(
+        _("Only data officers of %(dept)s may revoke.") % {"dept": provider.name}
+    )
 
 
 def require_may_revoke_grant(*, user, grant) -> None:
     if not may_revoke_grant(user=user, grant=grant):
-        provider = grant.dataset.provider
-        raise PermissionDenied(
-            _("Only data officers of %(dept)s may revoke.") % {"dept": provider.name}
-        )
+        raise _refuse_revocation(grant.dataset.provider)
+
+
+def require_may_revoke_request(*, user, request) -> None:
+    if not may_revoke_request(user=user, request=request):
+        raise _refuse_revocation(request.dataset.provider)

@@ -45,10 +45,14 @@ def audit_decision(
     fields: Mapping[str, str],
     target: str,
     details: dict[str, Any],
+    agency=None,
+    origin=None,
 ) -> None:
     """The admin audit event of a decision about `consumer`'s use of `dataset`: provider,
     consumer, dataset and the fields concerned (name to masking rule) go into the event's
-    searchable attributes, the rest into its details."""
+    searchable attributes, the rest into its details. Taken through the API, it also names the
+    acting agency application (`agency`, an AgencyApplication) and the call (`origin`, an
+    apps.audit.services.RequestOrigin: request id and client address)."""
     # Imported here so that this module loads even where the audit app is not ready yet; a
     # failure to write the event aborts the decision (no decision without its audit record).
     from apps.audit.services import audit_record_admin
@@ -62,6 +66,8 @@ def audit_decision(
         fields=fields,
         target=target,
         details=details,
+        application=agency.application if agency is not None else None,
+        origin=origin,
     )
 
 

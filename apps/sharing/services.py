@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from apps.catalog.models import Dataset, Field
@@ -36,6 +36,27 @@ from govdata.masking import MASK_STRICTNESS, is_known_rule
 from govdata.vocabulary import SharingType
 
 Status = DataRequest.Status
+# Advisory-lock class id of a department's submissions (apps.sync.engine uses "SYNC").
+SUBMIT_LOCK_NAMESPACE = 0x53554252  # "SUBR"
+
+
+class PendingRequestExists(InvalidTransition):
+    """The department already has a pending request for the dataset: one request per
+    department and dataset is reviewed at a time (withdraw it to ask differently). An API maps
+    it to 409 Conflict naming the pending request (`pending_id`)."""
+
+    def __init__(self, message: str, *, pending_id: int) -> None:
+        super().__init__(message)
+        self.pending_id = pending_id
+
+
+def request_limits() -> tuple[int, int]:
+    """(most days ahead a request's end date may be, most characters of its purpose and of its
+    legal basis): settings.GOVDATA REQUEST_MAX_VALIDITY_DAYS and REQUEST_TEXT_MAX_CHARS."""
+    return (
+        int(settings.GOVDATA["REQUEST_MAX_VALIDITY_DAYS"]),
+        int(settings.GOVDATA["REQUEST_TEXT_MAX_CHARS"]),
+    )
 
 
 def _lock(request: DataRequest, *expected: str) -> DataRequest:
@@ -73,14 +94,19 @@ def request_submit(
     legal_basis: str,
     valid_until: dt.date,
     by=None,
-    application_id: int | None = None,
+    agency=None,
+    origin=None,
 ) -> DataRequest:
-    """Unconditional fields are refused, not silently dropped: they need no request, and a
-    request that says something else than what is reviewed would mislead both sides."""
-    if by is not None:
-        policy.require_may_submit_request(user=by, consumer=consumer)
-    elif application_id is None:
+    """Submitted by an officer (`by`) or an agency application (`agency`) of `consumer`;
+    `origin` (apps.audit.services.RequestOrigin) names the API call in the audit event.
+
+    Unconditional fields are refused, not silently dropped: they need no request, and a
+    request that says something else than what is reviewed would mislead both sides. While the
+    department has a request for the dataset pending, another is refused
+    (PendingRequestExists): the provider reviews one at a time."""
+    if by is None and agency is None:
         raise PermissionDenied(_("A request needs a submitting officer or application."))
+    policy.require_may_submit_request(consumer=consumer, user=by, agency=agency)
     if dataset.provider_id == consumer.pk:
         raise ValidationError({"dataset": _("A department does not request its own data.")})
     if dataset.status != Dataset.Status.PUBLISHED:
@@ -122,15 +148,30 @@ def request_submit(
             }
         )
     errors = {}
+    max_days, max_chars = request_limits()
     if not purpose.strip():
         errors["purpose"] = _("State the purpose the data will be used for.")
     if not legal_basis.strip():
         errors["legal_basis"] = _("State the legal basis of the request.")
+    for name, text in (("purpose", purpose.strip()), ("legal_basis", legal_basis.strip())):
+        if len(text) > max_chars:
+            errors[name] = _(
+                "At most %(max)s characters are allowed here; this has %(length)s."
+            ) % {
+                "max": max_chars,
+                "length": len(text),
+            }
     today = clock.today()
+    latest = today + dt.timedelta(days=max_days)
     if valid_until <= today:
         errors["valid_until"] = _("The end date must be after today.")
+    elif valid_until > latest:
+        errors["valid_until"] = _(
+            "The end date may be at most %(days)s days ahead, on %(latest)s at the latest."
+        ) % {"days": max_days, "latest": latest.isoformat()}
     if errors:
         raise ValidationError(errors)
+    _refuse_second_pending(consumer=consumer, dataset=dataset)
 
     now = clock.now()
     request = DataRequest.objects.create(
@@ -140,8 +181,8 @@ def request_submit(
         legal_basis=legal_basis.strip(),
         valid_until=valid_until,
         due_by=working_days_add(start=today, days=settings.GOVDATA["REQUEST_ANSWER_WORKING_DAYS"]),
-        created_by=by,
-        created_by_application_id=application_id,
+        created_by=by if agency is None else None,
+        created_by_application_id=agency.application_id if agency is not None else None,
         created_at=now,
     )
     DataRequestField.objects.bulk_create(
@@ -152,7 +193,7 @@ def request_submit(
         from_status="",
         to_status=Status.SUBMITTED,
         actor=by,
-        actor_label="" if by else f"application:{application_id}",
+        actor_label=_actor_label(by=by, agency=agency),
         reason=request.purpose,
     )
     audit_decision(
@@ -162,8 +203,10 @@ def request_submit(
         consumer=consumer,
         fields=declared_masks(chosen),
         target=f"request:{request.pk}",
+        agency=agency,
+        origin=origin,
         details={
-            "application": application_id,
+            "application": agency.application_id if agency is not None else None,
             "purpose": request.purpose,
             "legal_basis": request.legal_basis,
             "valid_until": valid_until.isoformat(),
@@ -184,6 +227,32 @@ def request_submit(
         link=f"/admin/sharing/datarequest/{request.pk}/change/",
     )
     return request
+
+
+def _actor_label(*, by=None, agency=None) -> str:
+    return f"application:{agency.application_id}" if agency is not None else ""
+
+
+def _refuse_second_pending(*, consumer, dataset: Dataset) -> None:
+    """Concurrent submissions of one department wait for each other (a transaction-scoped
+    advisory lock), so that two identical requests sent at once cannot both pass."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [SUBMIT_LOCK_NAMESPACE, consumer.pk])
+    pending = (
+        DataRequest.objects.filter(consumer=consumer, dataset=dataset, status=Status.SUBMITTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if pending is not None:
+        raise PendingRequestExists(
+            _(
+                "Request #%(id)s of %(dept)s for %(code)s is still pending; wait for its answer "
+                "or withdraw it before asking again."
+            )
+            % {"id": pending, "dept": consumer.name, "code": dataset.code},
+            pending_id=pending,
+        )
 
 
 def _declared_mask(field: Field) -> str:
@@ -225,6 +294,7 @@ def request_approve(
     valid_until: dt.date | None = None,
     row_filter: dict | None = None,
     masks: dict[str, str] | None = None,
+    origin=None,
 ) -> Grant:
     """Approves all requested fields or a subset, possibly for less time, under a row filter
     and with stricter masks; the consumer's group gets `catalog.read_field` on exactly those."""
@@ -294,6 +364,7 @@ def request_approve(
         consumer=consumer,
         fields=declared_masks(approved, overrides=masks),
         target=f"request:{request.pk}",
+        origin=origin,
         details={
             "grant": grant.pk,
             "partial": partial,
@@ -318,7 +389,7 @@ def request_approve(
 
 
 @transaction.atomic
-def request_reject(*, request: DataRequest, by, reason: str) -> DataRequest:
+def request_reject(*, request: DataRequest, by, reason: str, origin=None) -> DataRequest:
     dataset = Dataset.objects.select_related("provider").get(pk=request.dataset_id)
     policy.require_may_decide_request(user=by, request=request)
     if not reason or not reason.strip():
@@ -342,6 +413,7 @@ def request_reject(*, request: DataRequest, by, reason: str) -> DataRequest:
         consumer=request.consumer,
         fields=declared_masks(_requested_fields(request)),
         target=f"request:{request.pk}",
+        origin=origin,
         details={"reason": reason},
     )
     notify(
@@ -356,14 +428,14 @@ def request_reject(*, request: DataRequest, by, reason: str) -> DataRequest:
 
 @transaction.atomic
 def request_withdraw(
-    *, request: DataRequest, by=None, application_id: int | None = None, reason: str = ""
+    *, request: DataRequest, by=None, agency=None, origin=None, reason: str = ""
 ) -> DataRequest:
-    """The requester takes back a pending request (an approved one ends by revocation)."""
+    """The requester (an officer `by` or an agency application `agency` of the requesting
+    department) takes back a pending request (an approved one ends by revocation)."""
     consumer, dataset = request.consumer, request.dataset
-    if by is not None:
-        policy.require_may_withdraw_request(user=by, request=request)
-    elif application_id is None:
+    if by is None and agency is None:
         raise PermissionDenied(_("A withdrawal needs an officer or application."))
+    policy.require_may_withdraw_request(request=request, user=by, agency=agency)
     request = _lock(request, Status.SUBMITTED)
     request.status = Status.WITHDRAWN
     request.decided_at = clock.now()
@@ -373,7 +445,7 @@ def request_withdraw(
         from_status=Status.SUBMITTED,
         to_status=Status.WITHDRAWN,
         actor=by,
-        actor_label="" if by else f"application:{application_id}",
+        actor_label=_actor_label(by=by, agency=agency),
         reason=reason,
     )
     audit_decision(
@@ -383,6 +455,25 @@ def request_withdraw(
         consumer=consumer,
         fields=declared_masks(_requested_fields(request)),
         target=f"request:{request.pk}",
-        details={"application": application_id, "reason": reason},
+        agency=agency,
+        origin=origin,
+        details={
+            "application": agency.application_id if agency is not None else None,
+            "reason": reason,
+        },
     )
     return request
+
+
+def request_revoke(*, request: DataRequest, by, reason: str, origin=None) -> Grant:
+    """Revokes the grant of `request`. The right is asked first, so that a caller who may never
+    revoke is refused (PermissionDenied) whatever the request's state; a request without a grant
+    (still pending, rejected, withdrawn) is then an InvalidTransition."""
+    policy.require_may_revoke_request(user=by, request=request)
+    grant = Grant.objects.select_related("dataset__provider").filter(request=request).first()
+    if grant is None:
+        raise InvalidTransition(
+            _("Request #%(id)s is %(status)s; it has no grant to revoke.")
+            % {"id": request.pk, "status": request.get_status_display()}
+        )
+    return grant_revoke(grant=grant, by=by, reason=reason, origin=origin)

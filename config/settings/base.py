@@ -187,6 +187,11 @@ OAUTH2_PROVIDER = {
 GOVDATA = {
     "REQUEST_ANSWER_WORKING_DAYS": 10,
     "REMINDER_WORKING_DAYS_BEFORE": 2,
+    # Limits of a data request (apps.sharing.services.request_submit): its end date at most
+    # this many days ahead (1096: three years), its purpose and its legal basis at most this
+    # many characters each.
+    "REQUEST_MAX_VALIDITY_DAYS": env_int("GOVDATA_REQUEST_MAX_VALIDITY_DAYS", 1096),
+    "REQUEST_TEXT_MAX_CHARS": env_int("GOVDATA_REQUEST_TEXT_MAX_CHARS", 2000),
     "HASH_MASK_KEY": env_str("GOVDATA_HASH_MASK_KEY", SECRET_KEY),
     "CREDENTIALS_KEY": env_str("GOVDATA_CREDENTIALS_KEY", ""),
     "AUDIT_SIGNING_KEY_FILE": env_str(

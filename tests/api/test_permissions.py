@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from tests.api.conftest import PURPOSE, ROLES, ROWS
+from apps.common import clock
+from tests.api.conftest import PURPOSE, ROLES, ROWS, app_client
 
 KEY = ROWS[0]["id_number"]
 CODE = "GA-RK-001"
@@ -21,6 +24,7 @@ ENDPOINTS = {
     "record": ("get", f"/api/v1/datasets/{CODE}/records/{KEY}/", [200, 200, 403, 403, 403, 401]),
     "export": ("get", f"/api/v1/datasets/{CODE}/export/?format=ndjson", [200] * 4 + [403, 401]),
     "requests": ("get", "/api/v1/requests/", [200, 200, 200, 200, 403, 401]),
+    "request_detail": ("get", "/api/v1/requests/{id}/", [200, 200, 404, 404, 403, 401]),
 }
 CASES = [
     (name, role, expected[i])
@@ -32,12 +36,56 @@ CASES = [
 @pytest.mark.parametrize(("endpoint", "role", "status"), CASES)
 def test_endpoint_status_by_role(api_world, later, endpoint, role, status):
     method, path, _expected = ENDPOINTS[endpoint]
+    path = path.format(id=api_world.request_id)
     response = getattr(api_world.clients[role], method)(path, **PURPOSE)
     assert response.status_code == status, response.content[:300]
     assert response["X-Request-Id"]
     if status >= 400:
         assert response["Content-Type"] == "application/problem+json"
         assert response.json()["status"] == status and response.json()["request_id"]
+
+
+# The same endpoints for an application of the granted department by the scopes of its token:
+# `read` reads records, `requests` submits; both find datasets and follow requests.
+SCOPES = ["read requests", "read", "requests", ""]
+SCOPE_TABLE = {
+    "departments": [200, 200, 200, 403],
+    "catalog": [200, 200, 200, 403],
+    "catalog_detail": [200, 200, 200, 403],
+    "records": [200, 200, 403, 403],
+    "record": [200, 200, 403, 403],
+    "export": [200, 200, 403, 403],
+    "requests": [200, 200, 200, 403],
+    "request_detail": [200, 200, 200, 403],
+}
+SCOPE_CASES = [
+    (name, scopes, expected[i])
+    for name, expected in SCOPE_TABLE.items()
+    for i, scopes in enumerate(SCOPES)
+]
+
+
+def test_the_scope_table_covers_every_endpoint():
+    assert set(SCOPE_TABLE) == set(ENDPOINTS)
+
+
+@pytest.mark.parametrize(("endpoint", "scopes", "status"), SCOPE_CASES)
+def test_endpoint_status_by_token_scope(api_world, endpoint, scopes, status):
+    method, path, _expected = ENDPOINTS[endpoint]
+    client = app_client(api_world.base.consumer, scopes=scopes)
+    response = getattr(client, method)(path.format(id=api_world.request_id), **PURPOSE)
+    assert response.status_code == status, response.content[:300]
+    if status == 403:
+        assert "scope" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("scopes", "status"), [("read requests", 201), ("requests", 201),
+                                                ("read", 403), ("", 403)])  # fmt: skip
+def test_request_submission_by_token_scope(api_world, scopes, status):
+    response = app_client(api_world.base.outsider, scopes=scopes).post(
+        "/api/v1/requests/", _submission(), format="json"
+    )
+    assert response.status_code == status, response.content[:300]
 
 
 # Which fields each role reads in records (expired grants fall back to open fields).
@@ -64,19 +112,22 @@ def test_auditor_sees_catalog_without_my_access(api_world):
     assert body["my_access"] is None
 
 
+def _submission() -> dict:
+    return {
+        "dataset": CODE,
+        "fields": ["address"],
+        "purpose": "低保核查",
+        "legal_basis": "《社会救助暂行办法》",
+        "valid_until": (clock.today() + dt.timedelta(days=365)).isoformat(),
+    }
+
+
 @pytest.mark.parametrize(
     ("role", "status"),
     [("owner", 400), ("granted", 201), ("no_grant", 201), ("auditor", 403), ("anonymous", 401)],
 )
 def test_request_submission_by_role(api_world, role, status):
-    body = {
-        "dataset": CODE,
-        "fields": ["address"],
-        "purpose": "低保核查",
-        "legal_basis": "《社会救助暂行办法》",
-        "valid_until": "2099-01-01",
-    }
-    response = api_world.clients[role].post("/api/v1/requests/", body, format="json")
+    response = api_world.clients[role].post("/api/v1/requests/", _submission(), format="json")
     assert response.status_code == status, response.content[:300]
     if status == 201:
         assert set(response.json()) >= {"id", "status", "due_by"}

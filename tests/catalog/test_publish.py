@@ -103,6 +103,7 @@ def test_an_unpublished_field_is_deleted_at_once(world, draft):
 
 
 def test_field_becoming_not_shared_ends_the_grants_that_hold_it(world, draft):
+    from apps.common import clock
     from apps.sharing.models import Grant, GrantField
     from apps.sharing.services import request_approve, request_submit
 
@@ -113,7 +114,7 @@ def test_field_becoming_not_shared_ends_the_grants_that_hold_it(world, draft):
     request = request_submit(
         consumer=world.consumer, dataset=draft, by=world.consumer_officer,
         fields=["id_number"], purpose="疫苗接种核验", legal_basis=LEGAL,
-        valid_until=dt.date(2030, 1, 1),
+        valid_until=clock.today() + dt.timedelta(days=365),
     )  # fmt: skip
     request_approve(request=request, by=officer)
     services.field_update(field=id_number, by=officer, sharing_type="none", masking="redact")

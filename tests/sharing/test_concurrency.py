@@ -13,6 +13,7 @@ from apps.catalog.models import FieldGroupObjectPermission
 from apps.sharing.models import DataRequest, Grant, RequestTransition
 from apps.sharing.services import (
     InvalidTransition,
+    PendingRequestExists,
     grant_revoke,
     grants_expire_due,
     request_approve,
@@ -104,3 +105,16 @@ def test_concurrent_revoke_and_expiry_end_the_grant_once(sw):
         assert isinstance(outcomes[0], InvalidTransition)
     else:
         assert outcomes[1] == 0
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_two_identical_submissions_at_once_make_one_pending_request(sw, attempt):
+    outcomes = race(
+        lambda: submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"]),
+        lambda: submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"]),
+    )
+    [created] = [o for o in outcomes if isinstance(o, DataRequest)]
+    [refused] = [o for o in outcomes if not isinstance(o, DataRequest)]
+    assert isinstance(refused, PendingRequestExists), outcomes
+    assert refused.pending_id == created.pk
+    assert list(DataRequest.objects.values_list("pk", flat=True)) == [created.pk]

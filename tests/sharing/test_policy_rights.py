@@ -32,14 +32,15 @@ def _user(sw, who: str):
 
 
 @pytest.fixture
-def pending(sw):
-    return submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
-
-
-@pytest.fixture
 def grant(sw):
     request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["name"])
     return request_approve(request=request, by=sw.provider_officer)
+
+
+@pytest.fixture
+def pending(sw, grant):
+    # After the grant: a department has one request per dataset pending at a time.
+    return submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
 
 
 @pytest.mark.parametrize("who", sorted(EXPECTED))
@@ -103,3 +104,59 @@ def test_deciding_for_every_row_of_a_list_costs_one_query_per_viewer(
             policy.request_actions(user=user, request=request)
         for item in grants:
             policy.grant_actions(user=user, grant=item)
+
+
+# Agency applications (through the API): they submit and withdraw for their own department
+# only, and never decide or revoke. agency -> (may submit for WJ, may withdraw WJ's request)
+AGENCY_EXPECTED = {
+    "consumer": (True, True),
+    "consumer_inactive": (False, False),
+    "provider": (False, False),
+    "outsider": (False, False),
+}
+
+
+def _agency(sw, who: str):
+    from apps.api.services import application_create
+
+    department = getattr(sw, who.removesuffix("_inactive"))
+    agency, _secret = application_create(department=department, name=f"app-{who}")
+    if who.endswith("_inactive"):
+        agency.is_active = False
+    return agency
+
+
+@pytest.mark.parametrize("who", sorted(AGENCY_EXPECTED))
+def test_an_application_acts_only_for_its_own_department_and_never_decides(sw, pending, grant, who):
+    agency = _agency(sw, who)
+    may_submit, may_withdraw = AGENCY_EXPECTED[who]
+    assert policy.may_submit_request(consumer=sw.consumer, agency=agency) is may_submit
+    assert policy.may_withdraw_request(request=pending, agency=agency) is may_withdraw
+    checks = [
+        (
+            may_submit,
+            lambda: policy.require_may_submit_request(consumer=sw.consumer, agency=agency),
+        ),
+        (may_withdraw, lambda: policy.require_may_withdraw_request(request=pending, agency=agency)),
+    ]
+    for allowed, check in checks:
+        if allowed:
+            check()
+        else:
+            with pytest.raises(PermissionDenied, match="Only data officers or applications of"):
+                check()
+    # Deciding and revoking are officers' acts: an application has no user.
+    assert not policy.may_decide_request(user=None, request=pending)
+    assert not policy.may_revoke_grant(user=None, grant=grant)
+    assert not policy.may_revoke_request(user=None, request=grant.request)
+
+
+@pytest.mark.parametrize("who", sorted(EXPECTED))
+def test_revoking_a_request_is_the_right_to_revoke_its_grant_asked_before_any_grant(
+    sw, pending, grant, who
+):
+    user = _user(sw, who)
+    allowed = "revoke" in EXPECTED[who][1]
+    # Pending, the request has no grant yet: the right is the same, the state comes after.
+    assert policy.may_revoke_request(user=user, request=pending) is allowed
+    assert policy.may_revoke_request(user=user, request=grant.request) is allowed

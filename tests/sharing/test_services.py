@@ -244,10 +244,18 @@ def test_history_is_append_only_in_the_database(sw):
     assert RequestTransition.objects.get(pk=entry.pk).reason == "健康码核验"
 
 
+def _agency(department, name: str = "wj-app"):
+    from apps.api.services import application_create
+
+    agency, _secret = application_create(department=department, name=name, scopes="requests")
+    return agency
+
+
 def test_an_application_submits_and_withdraws_for_its_department(sw):
     from apps.common import clock
     from apps.sharing.services import request_submit
 
+    agency = _agency(sw.consumer)
     request = request_submit(
         consumer=sw.consumer,
         dataset=sw.dataset,
@@ -255,15 +263,35 @@ def test_an_application_submits_and_withdraws_for_its_department(sw):
         purpose="健康码核验",
         legal_basis="《突发公共卫生事件应急条例》",
         valid_until=clock.today() + dt.timedelta(days=30),
-        application_id=42,
+        agency=agency,
     )
-    assert request.created_by is None and request.created_by_application_id == 42
-    assert request.transitions.get().actor_label == "application:42"
-    request_withdraw(request=request, application_id=42)
+    app_id = agency.application_id
+    assert request.created_by is None and request.created_by_application_id == app_id
+    assert request.transitions.get().actor_label == f"application:{app_id}"
+    with pytest.raises(PermissionDenied, match="Only data officers or applications of"):
+        request_withdraw(request=request, agency=_agency(sw.outsider, "mz-app"))
+    request_withdraw(request=request, agency=agency)
     request.refresh_from_db()
     assert request.status == "withdrawn"
     with pytest.raises(PermissionDenied):
         request_withdraw(request=request)
+
+
+def test_an_application_cannot_submit_for_another_department(sw):
+    from apps.common import clock
+    from apps.sharing.services import request_submit
+
+    with pytest.raises(PermissionDenied, match="Only data officers or applications of"):
+        request_submit(
+            consumer=sw.consumer,
+            dataset=sw.dataset,
+            fields=["mobile"],
+            purpose="健康码核验",
+            legal_basis="《突发公共卫生事件应急条例》",
+            valid_until=clock.today() + dt.timedelta(days=30),
+            agency=_agency(sw.outsider, "mz-app"),
+        )
+    assert not DataRequest.objects.exists()
 
 
 def test_revocation_notice_labels_the_reason(sw):
@@ -305,10 +333,12 @@ def test_submit_is_audited_with_requested_fields_and_declared_masks(sw):
     assert event.details["due_by"] == "2026-03-16"
 
 
-def test_submit_by_an_application_is_audited_without_a_user(sw):
+def test_submit_by_an_application_is_audited_with_the_application_and_the_call(sw):
+    from apps.audit.services import RequestOrigin
     from apps.common import clock
     from apps.sharing.services import request_submit
 
+    agency = _agency(sw.consumer)
     request = request_submit(
         consumer=sw.consumer,
         dataset=sw.dataset,
@@ -316,11 +346,23 @@ def test_submit_by_an_application_is_audited_without_a_user(sw):
         purpose="低保核验",
         legal_basis="《社会救助暂行办法》",
         valid_until=clock.today() + dt.timedelta(days=30),
-        application_id=42,
+        agency=agency,
+        origin=RequestOrigin(request_id="req-submit-1", client_ip="10.1.2.3"),
     )
     event = _event("request.submit", f"request:{request.pk}")
     assert _sides(event) == _expected(sw) and event.user_id is None
-    assert event.details["application"] == 42 and event.fields == {"address": "address"}
+    assert (event.application_id, event.application_name) == (agency.application_id, "wj-app")
+    assert (event.request_id, event.client_ip) == ("req-submit-1", "10.1.2.3")
+    assert event.details["application"] == agency.application_id
+    assert event.fields == {"address": "address"}
+
+
+def test_a_decision_outside_the_api_names_no_application_nor_call(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    event = _event("request.submit", f"request:{request.pk}")
+    assert event.user_id == sw.consumer_officer.pk
+    assert (event.application_id, event.application_name) == (None, "")
+    assert event.request_id == "" and not event.client_ip
 
 
 def test_approval_is_audited_with_the_approved_fields_and_their_masks(sw):

@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, serializers
 
 from apps.api.auth import caller_for
+from apps.api.permissions import SeesCatalogue
 from apps.api.views.base import ApiView, json_response, page_link, problems
 from apps.catalog.models import Dataset, SharingTypeChoices
 from apps.catalog.selectors import catalog_published, dataset_by_code
@@ -105,6 +106,8 @@ def dataset_out(dataset: Dataset) -> dict:
 
 
 class CatalogListView(ApiView):
+    permission_classes = [SeesCatalogue]  # scope `read` or `requests`
+
     @extend_schema(
         operation_id="catalog_list",
         summary=_("The responsibility list"),
@@ -161,6 +164,8 @@ class CatalogListView(ApiView):
 
 
 class CatalogDetailView(ApiView):
+    permission_classes = [SeesCatalogue]  # scope `read` or `requests`
+
     @extend_schema(
         operation_id="catalog_retrieve",
         summary=_("One dataset, its fields, and what you may read of it now"),

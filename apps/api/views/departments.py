@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 
+from apps.api.permissions import SeesCatalogue
 from apps.api.views.base import ApiView, json_response, problems
 from apps.departments.models import Department
 
@@ -17,6 +18,8 @@ DEPARTMENTS = inline_serializer(
 
 
 class DepartmentListView(ApiView):
+    permission_classes = [SeesCatalogue]  # scope `read` or `requests`
+
     @extend_schema(
         operation_id="departments_list",
         summary=_("Departments"),

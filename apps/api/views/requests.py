@@ -2,29 +2,47 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers
 
 from apps.api.auth import caller_for
-from apps.api.permissions import ActsForDepartment, MayWorkOnRequests
+from apps.api.permissions import FollowsRequests, MayWorkOnRequests
 from apps.api.schema import SESSION
 from apps.api.views.base import ApiView, json_response, problems
-from apps.catalog.models import Dataset, Field
+from apps.audit.services import RequestOrigin
+from apps.catalog.models import Dataset
 from apps.catalog.selectors import dataset_by_code
-from apps.sharing import services
-from apps.sharing.models import DataRequest, Grant
-from apps.sharing.selectors import requests_for_department
+from apps.common.openapi import PROBLEM, PROBLEM_MEDIA_TYPE
+from apps.common.problems import problem_response
+from apps.sharing import policy, services
+from apps.sharing.models import DataRequest
+from apps.sharing.selectors import (
+    grant_fields_held,
+    grant_last_day,
+    request_grant,
+    requests_followed,
+)
+
+LIST_LIMIT = 1000
+STATUSES = DataRequest.Status.values
 
 
 class RequestIn(serializers.Serializer):
     dataset = serializers.CharField(help_text="Catalogue code.")
     fields = serializers.ListField(child=serializers.CharField(), min_length=1)
-    purpose = serializers.CharField()
-    legal_basis = serializers.CharField()
-    valid_until = serializers.DateField()
+    purpose = serializers.CharField(
+        help_text="At most GOVDATA_REQUEST_TEXT_MAX_CHARS characters (default 2000), else 400."
+    )
+    legal_basis = serializers.CharField(
+        help_text="At most GOVDATA_REQUEST_TEXT_MAX_CHARS characters (default 2000), else 400."
+    )
+    valid_until = serializers.DateField(
+        help_text="After today, and at most GOVDATA_REQUEST_MAX_VALIDITY_DAYS days ahead "
+        "(default 1096, three years), else 400."
+    )
 
 
 class ApproveIn(serializers.Serializer):
@@ -45,26 +63,39 @@ class RequestOut(serializers.Serializer):
     dataset = serializers.CharField()
     provider = serializers.CharField()
     consumer = serializers.CharField()
-    fields = serializers.ListField(child=serializers.CharField())
+    fields = serializers.ListField(child=serializers.CharField(), help_text="As requested.")
     purpose = serializers.CharField()
     legal_basis = serializers.CharField()
-    valid_until = serializers.DateField()
+    valid_until = serializers.DateField(help_text="The end date asked for.")
     status = serializers.ChoiceField(choices=DataRequest.Status.choices)
     due_by = serializers.DateField()
     overdue = serializers.BooleanField()
-    decided_at = serializers.DateTimeField(allow_null=True)
-    decision_reason = serializers.CharField()
+    decided_at = serializers.DateTimeField(
+        allow_null=True, help_text="When it was approved, rejected or withdrawn."
+    )
+    decision_reason = serializers.CharField(help_text="The reasons of a rejection.")
     grant = serializers.IntegerField(allow_null=True)
-
-
-def _visible(department):
-    return requests_for_department(department=department).prefetch_related(
-        Prefetch("fields", queryset=Field.objects.order_by("position", "id"))
+    granted_until = serializers.DateField(
+        allow_null=True,
+        help_text="The grant's last day (it may be earlier than `valid_until`); null without a "
+        "grant.",
+    )
+    granted_fields = serializers.DictField(
+        child=serializers.CharField(),
+        help_text="Field -> masking, as granted (possibly fewer fields, or stricter masks, "
+        "than asked for); empty without a grant.",
+    )
+    revoked_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the provider revoked the grant; null if it did not."
+    )
+    revocation_reason = serializers.CharField(
+        help_text="The reason the provider gave for revoking the grant; empty if it did not."
     )
 
 
 def request_out(r: DataRequest) -> dict:
-    grant = Grant.objects.filter(request=r).values_list("pk", flat=True).first()
+    grant = request_grant(r)
+    revoked = grant is not None and grant.revoked_at is not None
     return {
         "id": r.pk,
         "dataset": r.dataset.code,
@@ -79,7 +110,11 @@ def request_out(r: DataRequest) -> dict:
         "overdue": r.overdue,
         "decided_at": r.decided_at,
         "decision_reason": r.decision_reason,
-        "grant": grant,
+        "grant": grant.pk if grant is not None else None,
+        "granted_until": grant_last_day(grant=grant) if grant is not None else None,
+        "granted_fields": grant_fields_held(grant=grant) if grant is not None else {},
+        "revoked_at": grant.revoked_at if revoked else None,
+        "revocation_reason": grant.revoked_reason if revoked else "",
     }
 
 
@@ -89,25 +124,56 @@ def _valid(serializer_class, request) -> dict:
     return serializer.validated_data
 
 
+def _origin(request) -> RequestOrigin:
+    """The API call, for the audit events of what it changes (as on record reads)."""
+    return RequestOrigin(
+        request_id=getattr(request, "request_id", ""), client_ip=request.META.get("REMOTE_ADDR")
+    )
+
+
+STATUS_PARAM = OpenApiParameter(
+    "status",
+    OpenApiTypes.STR,
+    enum=STATUSES,
+    description="Only requests in this status; another value is a 400.",
+)
+SUBMIT_CONFLICT = OpenApiResponse(
+    PROBLEM,
+    description="Your department already has a request for this dataset pending: the "
+    "problem's `pending_request` member is its id (withdraw it to ask differently).",
+)
+
+
 class RequestListView(ApiView):
     def get_permissions(self):
-        cls = MayWorkOnRequests if self.request.method == "POST" else ActsForDepartment
+        cls = MayWorkOnRequests if self.request.method == "POST" else FollowsRequests
         return [cls()]
 
     @extend_schema(
         operation_id="requests_list",
         summary=_("Requests where your department is the requester or the provider"),
-        responses={200: RequestOut(many=True), **problems(401, 403, 429)},
+        parameters=[STATUS_PARAM],
+        responses={200: RequestOut(many=True), **problems(400, 401, 403, 429)},
     )
     def get(self, request):
+        status = request.query_params.get("status") or None
+        if status is not None and status not in STATUSES:
+            raise exceptions.ParseError(
+                _("Unknown status; use one of: %(allowed)s.") % {"allowed": ", ".join(STATUSES)}
+            )
         caller = caller_for(request)
-        return json_response([request_out(r) for r in _visible(caller.department)[:1000]])
+        rows = requests_followed(department=caller.department, status=status)[:LIST_LIMIT]
+        return json_response([request_out(r) for r in rows])
 
     @extend_schema(
         operation_id="requests_create",
         summary=_("Submit a data request"),
         request=RequestIn,
-        responses={201: RequestOut, **problems(400, 401, 403, 404, 429)},
+        responses={
+            201: RequestOut,
+            **problems(400, 401, 403, 404, 429),
+            (409, PROBLEM_MEDIA_TYPE): SUBMIT_CONFLICT,
+        },
     )
     def post(self, request):
         data = _valid(RequestIn, request)
@@ -116,30 +182,41 @@ class RequestListView(ApiView):
             dataset = dataset_by_code(code=data["dataset"])
         except Dataset.DoesNotExist as exc:
             raise Http404(_("No published dataset with this code.")) from exc
-        created = services.request_submit(
-            consumer=caller.department,
-            dataset=dataset,
-            fields=data["fields"],
-            purpose=data["purpose"],
-            legal_basis=data["legal_basis"],
-            valid_until=data["valid_until"],
-            by=caller.user,
-            application_id=caller.agency.application_id if caller.agency else None,
-        )
-        return json_response(request_out(_visible(caller.department).get(pk=created.pk)), 201)
+        try:
+            created = services.request_submit(
+                consumer=caller.department,
+                dataset=dataset,
+                fields=data["fields"],
+                purpose=data["purpose"],
+                legal_basis=data["legal_basis"],
+                valid_until=data["valid_until"],
+                by=caller.user,
+                agency=caller.agency,
+                origin=_origin(request),
+            )
+        except services.PendingRequestExists as exc:
+            return problem_response(
+                request,
+                409,
+                " ".join(exc.messages),
+                type_=Conflict.default_code,
+                pending_request=exc.pending_id,
+            )
+        detail = requests_followed(department=caller.department).get(pk=created.pk)
+        return json_response(request_out(detail), 201)
 
 
 class RequestDetailMixin:
     def get_request(self, request, pk: int) -> DataRequest:
         caller = caller_for(request)
         try:
-            return _visible(caller.department).get(pk=pk)
+            return requests_followed(department=caller.department).get(pk=pk)
         except DataRequest.DoesNotExist as exc:
             raise Http404(_("No such request.")) from exc
 
 
 class RequestDetailView(RequestDetailMixin, ApiView):
-    permission_classes = [ActsForDepartment]
+    permission_classes = [FollowsRequests]
 
     @extend_schema(
         operation_id="requests_retrieve",
@@ -150,16 +227,25 @@ class RequestDetailView(RequestDetailMixin, ApiView):
 
 
 class _ActionView(RequestDetailMixin, ApiView):
+    """One decision on a request. The sharing policy is asked first (403 for a caller who may
+    never take it, whatever the body or the request's state); then the body is read (400) and
+    the service, which asks the policy again, changes the state (409 when the state does not
+    allow it)."""
+
     permission_classes = [MayWorkOnRequests]
     input_class: type[serializers.Serializer] = OptionalReasonIn
+
+    def authorize(self, data_request: DataRequest, caller) -> None:
+        raise NotImplementedError
 
     def act(self, request, data_request: DataRequest, data: dict, caller):
         raise NotImplementedError
 
     def post(self, request, pk: int):
         data_request = self.get_request(request, pk)
-        data = _valid(self.input_class, request)
         caller = caller_for(request)
+        self.authorize(data_request, caller)
+        data = _valid(self.input_class, request)
         try:
             self.act(request, data_request, data, caller)
         except services.InvalidTransition as exc:
@@ -179,7 +265,12 @@ ACTION_RESPONSES = {200: RequestOut, **problems(400, 401, 403, 404, 409, 429)}
 OFFICERS_ONLY = [{SESSION: []}]
 
 
-class RequestApproveView(_ActionView):
+class _DecisionView(_ActionView):
+    def authorize(self, data_request, caller):
+        policy.require_may_decide_request(user=caller.user, request=data_request)
+
+
+class RequestApproveView(_DecisionView):
     input_class = ApproveIn
 
     @extend_schema(
@@ -197,10 +288,11 @@ class RequestApproveView(_ActionView):
             by=caller.user,
             fields=data.get("fields"),
             valid_until=data.get("valid_until"),
+            origin=_origin(request),
         )
 
 
-class RequestRejectView(_ActionView):
+class RequestRejectView(_DecisionView):
     input_class = ReasonIn
 
     @extend_schema(
@@ -213,7 +305,9 @@ class RequestRejectView(_ActionView):
         return super().post(request, pk)
 
     def act(self, request, data_request, data, caller):
-        services.request_reject(request=data_request, by=caller.user, reason=data["reason"])
+        services.request_reject(
+            request=data_request, by=caller.user, reason=data["reason"], origin=_origin(request)
+        )
 
 
 class RequestRevokeView(_ActionView):
@@ -228,13 +322,13 @@ class RequestRevokeView(_ActionView):
     def post(self, request, pk: int):
         return super().post(request, pk)
 
+    def authorize(self, data_request, caller):
+        policy.require_may_revoke_request(user=caller.user, request=data_request)
+
     def act(self, request, data_request, data, caller):
-        grant = (
-            Grant.objects.select_related("dataset__provider").filter(request=data_request).first()
+        services.request_revoke(
+            request=data_request, by=caller.user, reason=data["reason"], origin=_origin(request)
         )
-        if grant is None:
-            raise services.InvalidTransition(_("This request has no grant to revoke."))
-        services.grant_revoke(grant=grant, by=caller.user, reason=data["reason"])
 
 
 class RequestWithdrawView(_ActionView):
@@ -246,12 +340,16 @@ class RequestWithdrawView(_ActionView):
     def post(self, request, pk: int):
         return super().post(request, pk)
 
+    def authorize(self, data_request, caller):
+        policy.require_may_withdraw_request(
+            request=data_request, user=caller.user, agency=caller.agency
+        )
+
     def act(self, request, data_request, data, caller):
-        if data_request.consumer_id != caller.department.pk:
-            raise exceptions.PermissionDenied(_("Only the requester may withdraw a request."))
         services.request_withdraw(
             request=data_request,
             by=caller.user,
-            application_id=caller.agency.application_id if caller.agency else None,
+            agency=caller.agency,
+            origin=_origin(request),
             reason=data.get("reason", ""),
         )
