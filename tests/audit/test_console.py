@@ -357,7 +357,7 @@ def test_detail_translates_a_reason_code_and_keeps_the_recorded_one_beside_it(cl
         (
             "You may not look up by the field “id_number”.",
             "zh-hans",
-            "您无权对信息项“id_number”进行按其查询。",
+            "您无权对信息项“id_number”进行主键查询。",
         ),
         (
             "Field mobile was removed: 不再采集",
