@@ -106,6 +106,7 @@ def test_postgres_restart_under_load_gives_503_then_recovers_with_an_intact_audi
         assert r["retry_after"] and int(r["retry_after"]) > 0, r
         assert r["content_type"].startswith("application/problem+json"), r
         assert down_at - 1 <= r["at"] <= up_at + 10, r
+
     # Anything but success or a clean 503 may only be a stream cut by the outage itself.
     # A submission while another thread's is still pending is refused (409, documented).
     def succeeded(r) -> bool:
