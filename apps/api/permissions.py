@@ -97,3 +97,27 @@ class MayWorkOnRequests(IsMember):
 
     def person_may(self, caller) -> bool:
         return caller.department is not None
+
+
+class FollowsObjections(IsMember):
+    """Listing and reading data-quality objections: any department member (which ones is the
+    objections policy's business), and applications with scope `read` or `requests`, so that
+    an application that reports an objection can follow it."""
+
+    scopes = ("read", "requests")
+
+
+class MayWorkOnObjections(MayWorkOnRequests):
+    """Reporting, answering and withdrawing objections: officers, and applications with scope
+    `requests`."""
+
+    message = _(
+        "Only data officers, and applications with the “requests” scope, report and answer "
+        "objections."
+    )
+
+    def scope_refusal(self) -> str:
+        return gettext(
+            "Reporting and answering objections needs the “requests” scope, which this token "
+            "does not hold."
+        )

@@ -20,8 +20,10 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from apps.api.auth import ApplicationAuthentication, CsrfSessionAuthentication
 from apps.api.permissions import (
     ActsForDepartment,
+    FollowsObjections,
     FollowsRequests,
     IsMember,
+    MayWorkOnObjections,
     MayWorkOnRequests,
     SeesCatalogue,
 )
@@ -37,7 +39,15 @@ SESSION = "browserSession"
 # read the catalogue; `read` alone to read records and to follow requests.
 SCOPE_OF_PERMISSION: dict[type, tuple[str, ...]] = {
     cls: cls.scopes
-    for cls in (IsMember, SeesCatalogue, ActsForDepartment, FollowsRequests, MayWorkOnRequests)
+    for cls in (
+        IsMember,
+        SeesCatalogue,
+        ActsForDepartment,
+        FollowsRequests,
+        MayWorkOnRequests,
+        FollowsObjections,
+        MayWorkOnObjections,
+    )
 }
 # Permission classes that need a person (request.user with memberships): a client-credentials
 # token authenticates but never passes them (403).

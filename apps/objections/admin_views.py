@@ -145,9 +145,24 @@ def submit_view(model_admin, request):
     )
 
 
+def _closed(request, obj: Objection):
+    """A closed objection's action pages say so at once, on the objection's page, instead of
+    offering a form whose answer can only be refused."""
+    if obj.status == Objection.Status.OPEN:
+        return None
+    messages.error(
+        request,
+        _("Objection #%(id)s is %(status)s; it can no longer be changed.")
+        % {"id": obj.pk, "status": obj.get_status_display()},
+    )
+    return HttpResponseRedirect(reverse("admin:objections_objection_change", args=[obj.pk]))
+
+
 def answer_view(model_admin, request, pk):
     obj = _objection_or_404(request, pk)
     policy.require_may_answer_objection(objection=obj, user=request.user)
+    if (closed := _closed(request, obj)) is not None:
+        return closed
     form = AnswerForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -175,6 +190,8 @@ def answer_view(model_admin, request, pk):
 def withdraw_view(model_admin, request, pk):
     obj = _objection_or_404(request, pk)
     policy.require_may_withdraw_objection(objection=obj, user=request.user)
+    if (closed := _closed(request, obj)) is not None:
+        return closed
     form = WithdrawForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

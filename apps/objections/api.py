@@ -10,7 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
 from apps.api.auth import Caller, caller_for
-from apps.api.permissions import IsMember, MayWorkOnRequests
+from apps.api.permissions import FollowsObjections, MayWorkOnObjections
 from apps.api.views.base import ApiView, json_response, problems
 from apps.api.views.requests import Conflict
 from apps.catalog.models import Dataset
@@ -120,7 +120,7 @@ STATUS_PARAM = OpenApiParameter(
 
 class ObjectionListView(ApiView):
     def get_permissions(self):
-        cls = MayWorkOnRequests if self.request.method == "POST" else IsMember
+        cls = MayWorkOnObjections if self.request.method == "POST" else FollowsObjections
         return [cls()]
 
     @extend_schema(
@@ -165,7 +165,7 @@ class ObjectionListView(ApiView):
 
 
 class ObjectionDetailView(ApiView):
-    permission_classes = [IsMember]
+    permission_classes = [FollowsObjections]
 
     @extend_schema(
         operation_id="objections_retrieve",
@@ -179,7 +179,7 @@ ACTION_RESPONSES = {200: ObjectionOut, **problems(400, 401, 403, 404, 409, 429)}
 
 
 class _ActionView(ApiView):
-    permission_classes = [MayWorkOnRequests]
+    permission_classes = [MayWorkOnObjections]
     input_class: type[serializers.Serializer]
 
     def act(self, objection: Objection, data: dict, caller: Caller) -> None:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.sync.hosts import source_host_policy
 from apps.sync.models import SyncConfig
+from apps.sync.services import upload_check
 from govdata.connectors import SourceFormatError
 
 
@@ -129,4 +130,6 @@ class SyncConfigForm(forms.ModelForm):
                     "limit": filesizeformat(limit),
                 }
             )
+        if upload is not None:
+            upload_check(upload)  # refused here, the form comes back and nothing is saved
         return upload

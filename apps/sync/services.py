@@ -132,10 +132,9 @@ def upload_dir(dataset) -> Path:
     return Path(settings.MEDIA_ROOT) / "sync" / str(dataset.pk)
 
 
-def sync_upload_store(*, dataset, upload, by=None, encoding: str = "", enqueue: bool = True):
-    """Check and store an officer's file, point the dataset's source at it and queue a run."""
-    if by is not None:
-        require_manage_dataset_sync(by, dataset)
+def upload_check(upload) -> tuple[str, str]:
+    """(file name, suffix) of an upload the platform can read; else a ValidationError saying
+    what is wrong with it (the admin's form asks before it saves anything)."""
     limit = int(settings.GOVDATA["UPLOAD_MAX_BYTES"])
     name = Path(getattr(upload, "name", "") or "upload").name
     suffix = Path(name).suffix.lower()
@@ -151,6 +150,15 @@ def sync_upload_store(*, dataset, upload, by=None, encoding: str = "", enqueue: 
             % {"name": name, "size": filesizeformat(upload.size), "limit": filesizeformat(limit)},
             code="too_large",
         )
+    return name, suffix
+
+
+def sync_upload_store(*, dataset, upload, by=None, encoding: str = "", enqueue: bool = True):
+    """Check and store an officer's file, point the dataset's source at it and queue a run."""
+    if by is not None:
+        require_manage_dataset_sync(by, dataset)
+    name, suffix = upload_check(upload)
+    limit = int(settings.GOVDATA["UPLOAD_MAX_BYTES"])
     target_dir = upload_dir(dataset)
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / f"{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}{suffix}"

@@ -108,6 +108,10 @@ def test_the_provider_officer_answers_through_the_form(client, ow, late):
         ow.provider_officer,
     )
     assert _answer_url(late.pk) not in _page(client, ow.provider_officer)
+    # The answered objection's action pages say so at once instead of offering a form.
+    again = client.get(url, follow=True)
+    assert again.redirect_chain[-1][0].endswith(f"/objections/objection/{late.pk}/change/")
+    assert "can no longer be changed" in again.content.decode()
 
 
 def test_the_reporter_withdraws_through_the_form(client, ow, late):
@@ -115,7 +119,8 @@ def test_the_reporter_withdraws_through_the_form(client, ow, late):
     assert client.post(_withdraw_url(late.pk), {"reason": "误报"}).status_code == 302
     late.refresh_from_db()
     assert late.status == "withdrawn"
-    assert client.post(_withdraw_url(late.pk), {"reason": ""}).status_code == 200  # now closed
+    closed = client.post(_withdraw_url(late.pk), {"reason": ""}, follow=True)
+    assert "can no longer be changed" in closed.content.decode()  # now closed, said at once
 
 
 def test_an_officer_reports_in_two_steps_choosing_among_readable_fields(client, ow):

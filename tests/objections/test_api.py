@@ -154,7 +154,18 @@ def test_the_read_scope_alone_lists_but_does_not_report_or_answer(ow, objection)
     assert reader.post("/api/v1/objections/", BODY, format="json").status_code == 403
     provider_reader = app_client(ow.provider, scopes="read")
     url = f"/api/v1/objections/{objection.pk}/answer/"
-    assert provider_reader.post(url, ANSWER, format="json").status_code == 403
+    refused = provider_reader.post(url, ANSWER, format="json")
+    assert refused.status_code == 403
+    assert "objections" in refused.json()["detail"] and "requests" in refused.json()["detail"]
+
+
+def test_the_requests_scope_alone_reports_and_follows_its_objection(ow):
+    reporter = app_client(ow.consumer, scopes="requests")
+    created = reporter.post("/api/v1/objections/", BODY, format="json")
+    assert created.status_code == 201, created.content
+    pk = created.json()["id"]
+    assert [o["id"] for o in reporter.get("/api/v1/objections/").json()] == [pk]
+    assert reporter.get(f"/api/v1/objections/{pk}/").status_code == 200
 
 
 def _get_queries(client, path: str) -> int:

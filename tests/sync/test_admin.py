@@ -341,3 +341,23 @@ def test_department_auditor_views_own_departments_runs_only(world, client):
         f"/sync/syncrun/{own.pk}/" not in listing and f"/sync/syncrun/{foreign.pk}/" not in listing
     )
     assert client.get(reverse("admin:sync_syncrun_progress", args=[own.pk])).status_code == 404
+
+
+def test_an_upload_of_the_wrong_kind_brings_the_form_back_and_saves_nothing(
+    world, officer_client, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    config = SyncConfig.objects.get(pk=stored_run(world, tmp_path).config_id)
+    SyncRun.objects.update(status="succeeded", finished_at=clock.now())
+    before = (dict(config.options), config.updated_at, SyncRun.objects.count())
+    url = reverse("admin:sync_syncconfig_change", args=[config.pk])
+    data = {**config_form_data(world, ""), "reject_threshold": "0.5"}
+    data["upload"] = SimpleUploadedFile("x.exe", b"MZ\x90\x00")
+    response = officer_client.post(url, data)
+    assert response.status_code == 200
+    assert "upload" in response.context["adminform"].form.errors
+    assert not list(response.context["messages"])  # no "changed successfully" beside it
+    config.refresh_from_db()
+    assert (config.options, config.updated_at, SyncRun.objects.count()) == before
+    assert config.reject_threshold != 0.5
