@@ -142,7 +142,7 @@ class ObjectionListView(ApiView):
         operation_id="objections_create",
         summary=_("Report a record believed wrong"),
         request=ObjectionIn,
-        responses={201: ObjectionOut, **problems(400, 401, 403, 404, 429)},
+        responses={201: ObjectionOut, **problems(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request):
         data = _valid(ObjectionIn, request)
@@ -151,16 +151,19 @@ class ObjectionListView(ApiView):
             dataset = dataset_by_code(code=data["dataset"])
         except Dataset.DoesNotExist as exc:
             raise Http404(_("No published dataset with this code.")) from exc
-        created = services.objection_submit(
-            consumer=caller.department,
-            dataset=dataset,
-            key=data["key"],
-            fields=data["fields"],
-            description=data["description"],
-            proposed_value=data["proposed_value"],
-            by=caller.user,
-            agency=caller.agency,
-        )
+        try:
+            created = services.objection_submit(
+                consumer=caller.department,
+                dataset=dataset,
+                key=data["key"],
+                fields=data["fields"],
+                description=data["description"],
+                proposed_value=data["proposed_value"],
+                by=caller.user,
+                agency=caller.agency,
+            )
+        except services.ObjectionPending as exc:
+            raise Conflict(" ".join(exc.messages)) from exc
         return json_response(objection_out(_get(caller, created.pk)), 201)
 
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.catalog.models import Dataset, Field
 from apps.common import clock
+from apps.departments.models import Department
 from apps.objections import policy
 from apps.objections.models import (
     ANSWER_MAX_LENGTH,
@@ -46,6 +47,20 @@ DEFAULT_ANSWER_WORKING_DAYS = 10  # as for data requests (product.md)
 class ObjectionClosed(ValidationError):
     """The objection is no longer open (answered or withdrawn, perhaps by a concurrent call).
     The API maps it to 409 Conflict."""
+
+
+class ObjectionPending(ValidationError):
+    """The department already has an open objection on this record. The API maps it to 409."""
+
+    def __init__(self, pending: Objection) -> None:
+        super().__init__(
+            _(
+                "Objection #%(id)s of your department on this record is still open; wait for "
+                "its answer, or withdraw it and report again."
+            )
+            % {"id": pending.pk}
+        )
+        self.pending_id = pending.pk
 
 
 def answer_working_days() -> int:
@@ -165,6 +180,14 @@ def objection_submit(
         raise ValidationError(errors)
     chosen = _fields_readable(dataset, decision, fields)
     _check_key(dataset, decision, key)
+    # One open objection per department and record: the department's row lock makes two
+    # identical reports sent at once wait for each other, and the second one sees the first.
+    list(Department.objects.select_for_update().filter(pk=consumer.pk).values_list("pk"))
+    pending = Objection.objects.filter(
+        consumer=consumer, dataset=dataset, record_key=key, status=Status.OPEN
+    ).first()
+    if pending is not None:
+        raise ObjectionPending(pending)
 
     now = clock.now()
     objection = Objection.objects.create(

@@ -67,13 +67,27 @@ def ow(world) -> ObjectionWorld:
     return ObjectionWorld(base=world, request_id=granted.request_id)
 
 
+def _free_key(consumer) -> str:
+    """The first record's key, or the next one on which `consumer` has no open objection (a
+    department has one open objection per record)."""
+    from apps.objections.models import Objection
+
+    taken = set(
+        Objection.objects.filter(consumer=consumer, status="open").values_list(
+            "record_key", flat=True
+        )
+    )
+    return next(r["id_number"] for r in ROWS if r["id_number"] not in taken)
+
+
 def report(ow, *, by=None, agency=None, consumer=None, **overrides):
-    """objection_submit as WJ's officer, on the first record's name, unless told otherwise."""
+    """objection_submit as WJ's officer, on the first record's name (the next record's when that
+    one already has an open objection of the department), unless told otherwise."""
     from apps.objections.services import objection_submit
 
     values = {
         "dataset": ow.dataset,
-        "key": KEY,
+        "key": _free_key(consumer or ow.consumer),
         "fields": ["name"],
         "description": "姓名与户籍登记不一致",
         "proposed_value": "张叁",

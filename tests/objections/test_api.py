@@ -10,12 +10,14 @@ from rest_framework.test import APIClient
 
 from tests.api.conftest import app_client
 from tests.objections.conftest import CODE, KEY, report
+from tests.records.rows import ROWS
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ["owner", "granted", "no_grant", "auditor", "platform", "anonymous"]
 BODY = {"dataset": CODE, "key": KEY, "fields": ["name"], "description": "姓名有误"}
 ANSWER = {"outcome": "corrected", "answer": "已更正"}
+OTHER_RECORD = {**BODY, "key": ROWS[1]["id_number"]}
 
 
 def _session(user, csrf: bool = False) -> APIClient:
@@ -45,7 +47,8 @@ def objection(ow):
 ENDPOINTS = {
     "list": ("get", "/api/v1/objections/", None, [200, 200, 200, 200, 200, 401]),
     "detail": ("get", "/api/v1/objections/{id}/", None, [200, 200, 404, 200, 200, 401]),
-    "create": ("post", "/api/v1/objections/", BODY, [400, 201, 403, 403, 403, 401]),
+    # Another record than the `objection` fixture's: one open objection per record.
+    "create": ("post", "/api/v1/objections/", OTHER_RECORD, [400, 201, 403, 403, 403, 401]),
     "answer": ("post", "/api/v1/objections/{id}/answer/", ANSWER, [200, 403, 404, 403, 403, 401]),
     "withdraw": ("post", "/api/v1/objections/{id}/withdraw/", {}, [403, 200, 404, 403, 403, 401]),
 }
@@ -205,3 +208,14 @@ def test_the_schema_documents_the_endpoints_and_real_answers_match_it(clients, o
     _check(openapi, "/api/v1/objections/{id}/", "get", detail)
     problem = clients["no_grant"].post("/api/v1/objections/", BODY, format="json")
     _check(openapi, "/api/v1/objections/", "post", problem)
+
+
+def test_a_second_open_objection_on_the_same_record_is_a_409_naming_the_first(ow, clients):
+    first = clients["granted"].post("/api/v1/objections/", BODY, format="json")
+    assert first.status_code == 201
+    again = clients["granted"].post(
+        "/api/v1/objections/", {**BODY, "fields": ["gender"]}, format="json"
+    )
+    assert again.status_code == 409, again.content
+    assert f"#{first.json()['id']}" in again.json()["detail"]
+    assert again["Content-Type"].startswith("application/problem+json")
