@@ -50,6 +50,7 @@ def test_the_provider_officer_sees_the_incoming_objection_overdue_with_an_answer
         client, ow.provider_officer, reverse("admin:objections_objection_change", args=[late.pk])
     )
     assert _answer_url(late.pk) in change and KEY in change and "姓名与户籍登记不一致" in change
+    assert f"/objection/{late.pk}/history/" not in change  # Django's history is always empty
 
 
 def test_the_reporter_sees_its_objection_with_a_withdraw_link_only(client, ow, late):
