@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import MaskingChoices
@@ -32,12 +33,14 @@ class ApproveForm(forms.Form):
         label=_("Stricter masks"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 60}),
-        help_text=_('Optional, e.g. {"name": "hash"}. Rules: %(rules)s')
-        % {"rules": ", ".join(MaskingChoices.values)},
     )
 
     def __init__(self, *args, request_obj, **kwargs):
         super().__init__(*args, **kwargs)
+        # Formatted per form, in the request's language: formatted at import it stayed English.
+        self.fields["masks"].help_text = gettext(
+            'Optional, e.g. {"name": "hash"}. Rules: %(rules)s'
+        ) % {"rules": ", ".join(MaskingChoices.values)}
         names = list(request_obj.fields.order_by("position").values_list("name", "label"))
         self.fields["fields"].choices = [(n, f"{n} {label}") for n, label in names]
         self.fields["fields"].initial = [n for n, _label in names]

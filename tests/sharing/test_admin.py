@@ -347,3 +347,11 @@ def test_approving_an_approved_request_shows_the_error_once(client, sw, grant):
     response = client.post(url, {"fields": ["mobile"], "valid_until": "2026-05-01"})
     assert response.status_code == 200
     assert response.content.decode().count("it can no longer be changed this way") == 1
+
+
+def test_the_approve_form_explains_stricter_masks_in_the_users_language(client, sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    client.force_login(sw.provider_officer)
+    url = reverse("admin:sharing_datarequest_approve", args=[request.pk])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "可用规则" in page and "Rules:" not in page
