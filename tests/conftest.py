@@ -117,3 +117,14 @@ def _audit_log_flushable(request):
             cursor.execute("SET session_replication_role = replica")
     except Exception:  # noqa: BLE001 - a broken connection is reopened by the flush itself
         connection.close()
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A request through the test client activates its Accept-Language for the rest of the
+    thread (LocaleMiddleware does not undo it); later tests would then see another language's
+    messages. Each test ends in the language it started with."""
+    from django.utils import translation
+
+    with translation.override(translation.get_language()):
+        yield
