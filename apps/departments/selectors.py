@@ -34,6 +34,31 @@ def user_is_platform_auditor(*, user: AbstractBaseUser) -> bool:
     return user.is_superuser or user.groups.filter(name=PLATFORM_AUDITORS_GROUP).exists()
 
 
+def user_works_in_departments(*, user: AbstractBaseUser) -> bool:
+    """An active staff member of some department (officer or auditor), or a platform auditor:
+    whom the department-facing admin pages (requests, grants, objections) are for; which rows
+    each sees is its app's selectors' business."""
+    return (
+        user.is_active
+        and user.is_staff
+        and (bool(user_department_ids(user=user)) or user_is_platform_auditor(user=user))
+    )
+
+
+def acts_for_department(
+    *, department_id: int, user=None, agency=None, superuser_acts: bool = False
+) -> bool:
+    """An officer of the department (a superuser too when `superuser_acts`), or an active agency
+    application of it."""
+    if agency is not None:
+        return bool(getattr(agency, "is_active", True)) and agency.department_id == department_id
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if superuser_acts and user.is_superuser:
+        return True
+    return department_id in user_department_ids(user=user, role=Membership.Role.OFFICER)
+
+
 def department_acting_for_user(*, user: AbstractBaseUser) -> Department | None:
     """The department a logged-in officer acts for when calling the API from the browser."""
     membership = (

@@ -14,24 +14,19 @@ from apps.catalog.models import Field
 from apps.common import admin_mixins as common_admin
 from apps.common import clock
 from apps.common.admin_mixins import ReadOnlyAdminMixin
-from apps.departments.selectors import user_department_ids, user_is_platform_auditor
+from apps.departments.selectors import (
+    user_department_ids,
+    user_works_in_departments,
+)
 from apps.objections import policy
 from apps.objections.admin_views import answer_view, submit_view, withdraw_view
 from apps.objections.models import Objection, ObjectionField, ObjectionTransition
 from apps.objections.selectors import objections_visible_to
 
 
-def _is_objections_user(user) -> bool:
-    return (
-        user.is_active
-        and user.is_staff
-        and (bool(user_department_ids(user=user)) or user_is_platform_auditor(user=user))
-    )
-
-
 class _ObjectionsInline:
     def has_view_permission(self, request, obj=None) -> bool:
-        return _is_objections_user(request.user)
+        return user_works_in_departments(user=request.user)
 
 
 class ReadOnlyInline(_ObjectionsInline, common_admin.ReadOnlyInline):
@@ -111,10 +106,10 @@ class ObjectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     )  # fmt: skip
 
     def has_module_permission(self, request) -> bool:
-        return _is_objections_user(request.user)
+        return user_works_in_departments(user=request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return _is_objections_user(request.user)  # rows are narrowed by get_queryset
+        return user_works_in_departments(user=request.user)  # rows are narrowed by get_queryset
 
     def has_add_permission(self, request, obj=None) -> bool:
         # "Add" is the submission form (submit_view), offered to data officers only.

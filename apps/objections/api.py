@@ -11,8 +11,7 @@ from rest_framework import serializers
 
 from apps.api.auth import Caller, caller_for
 from apps.api.permissions import FollowsObjections, MayWorkOnObjections
-from apps.api.views.base import ApiView, json_response, problems
-from apps.api.views.requests import Conflict
+from apps.api.views.base import ApiView, Conflict, json_response, problems, valid_input
 from apps.catalog.models import Dataset
 from apps.catalog.selectors import dataset_by_code
 from apps.objections import services
@@ -100,12 +99,6 @@ def _visible(caller: Caller):
     return objections_visible(department_ids=ids, everything=caller.is_platform_auditor)
 
 
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _get(caller: Caller, pk: int) -> Objection:
     try:
         return _visible(caller).get(pk=pk)
@@ -145,7 +138,7 @@ class ObjectionListView(ApiView):
         responses={201: ObjectionOut, **problems(400, 401, 403, 404, 409, 429)},
     )
     def post(self, request):
-        data = _valid(ObjectionIn, request)
+        data = valid_input(ObjectionIn, request)
         caller = caller_for(request)
         try:
             dataset = dataset_by_code(code=data["dataset"])
@@ -191,7 +184,7 @@ class _ActionView(ApiView):
     def post(self, request, pk: int):
         caller = caller_for(request)
         objection = _get(caller, pk)
-        data = _valid(self.input_class, request)
+        data = valid_input(self.input_class, request)
         try:
             self.act(objection, data, caller)
         except services.ObjectionClosed as exc:

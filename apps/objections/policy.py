@@ -19,7 +19,11 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from apps.departments.models import Membership
-from apps.departments.selectors import user_department_ids, user_is_platform_auditor
+from apps.departments.selectors import (
+    acts_for_department,
+    user_department_ids,
+    user_is_platform_auditor,
+)
 
 SUBMIT, ANSWER, WITHDRAW = "submit", "answer", "withdraw"
 
@@ -36,10 +40,9 @@ def officer_department_ids(*, user) -> set[int]:
 
 
 def _acts_for(*, department_id: int, user=None, agency=None) -> bool:
-    """An officer of the department, or an active agency application of it."""
-    if agency is not None:
-        return bool(getattr(agency, "is_active", True)) and agency.department_id == department_id
-    return department_id in officer_department_ids(user=user)
+    """An officer of the department (no superuser override: only the provider knows whether
+    its record is right), or an active agency application of it."""
+    return acts_for_department(department_id=department_id, user=user, agency=agency)
 
 
 def may_submit_objection(*, consumer, user=None, agency=None) -> bool:

@@ -13,7 +13,10 @@ from apps.catalog.models import Field
 from apps.common import admin_mixins as common_admin
 from apps.common import clock
 from apps.common.admin_mixins import ReadOnlyAdminMixin
-from apps.departments.selectors import user_department_ids, user_is_platform_auditor
+from apps.departments.selectors import (
+    user_department_ids,
+    user_works_in_departments,
+)
 from apps.sharing import policy, services
 from apps.sharing.admin_views import approve_view, reject_view, revoke_view
 from apps.sharing.models import (
@@ -29,17 +32,9 @@ from apps.sharing.notifications import notification_mark_read
 from apps.sharing.selectors import grants_visible_to, requests_visible_to
 
 
-def _is_sharing_user(user) -> bool:
-    return (
-        user.is_active
-        and user.is_staff
-        and (bool(user_department_ids(user=user)) or user_is_platform_auditor(user=user))
-    )
-
-
 class _SharingInline:
     def has_view_permission(self, request, obj=None) -> bool:
-        return _is_sharing_user(request.user)
+        return user_works_in_departments(user=request.user)
 
 
 class ReadOnlyInline(_SharingInline, common_admin.ReadOnlyInline):
@@ -102,10 +97,10 @@ class SharingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/sharing/change_form.html"
 
     def has_module_permission(self, request) -> bool:
-        return _is_sharing_user(request.user)
+        return user_works_in_departments(user=request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return _is_sharing_user(request.user)  # rows are narrowed by get_queryset
+        return user_works_in_departments(user=request.user)  # rows are narrowed by get_queryset
 
 
 class DirectionFilter(admin.SimpleListFilter):
@@ -309,10 +304,10 @@ class HolidayAdmin(admin.ModelAdmin):
     date_hierarchy = "date"
 
     def has_module_permission(self, request) -> bool:
-        return _is_sharing_user(request.user)
+        return user_works_in_departments(user=request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return _is_sharing_user(request.user)
+        return user_works_in_departments(user=request.user)
 
     def has_add_permission(self, request) -> bool:
         return request.user.is_superuser

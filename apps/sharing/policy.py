@@ -32,7 +32,7 @@ from apps.catalog.models import Dataset, Field, FieldGroupObjectPermission
 from apps.common import clock
 from apps.common.prepared import execute_prepared
 from apps.departments.models import Membership
-from apps.departments.selectors import user_department_ids
+from apps.departments.selectors import acts_for_department, user_department_ids
 from govdata.policy import FieldRule, GrantRule, evaluate
 
 
@@ -289,18 +289,14 @@ APPROVE, REJECT, WITHDRAW, REVOKE = "approve", "reject", "withdraw", "revoke"
 
 
 def _officer_of(user, department_id: int) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    if user.is_superuser:
-        return True
-    return department_id in user_department_ids(user=user, role=Membership.Role.OFFICER)
+    return acts_for_department(department_id=department_id, user=user, superuser_acts=True)
 
 
 def _acts_for(*, department_id: int, user=None, agency=None) -> bool:
-    """An officer of the department, or an active agency application of it."""
-    if agency is not None:
-        return bool(getattr(agency, "is_active", True)) and agency.department_id == department_id
-    return _officer_of(user, department_id)
+    """An officer of the department (or a superuser), or an active agency application of it."""
+    return acts_for_department(
+        department_id=department_id, user=user, agency=agency, superuser_acts=True
+    )
 
 
 def may_submit_request(*, consumer, user=None, agency=None) -> bool:

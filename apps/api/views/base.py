@@ -60,6 +60,21 @@ class ApiView(APIView):
         return super().handle_exception(exc)
 
 
+class Conflict(exceptions.APIException):
+    """409: the object is not in a state that allows the action (decided, closed, pending)."""
+
+    status_code = 409
+    default_detail = "Conflict"
+    default_code = "conflict"
+
+
+def valid_input(serializer_class, request) -> dict:
+    """The request body checked by `serializer_class`; a 400 problem naming the fields if not."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
 def json_response(body, status: int = 200) -> HttpResponse:
     return HttpResponse(
         orjson.dumps(body, default=str, option=orjson.OPT_NON_STR_KEYS),

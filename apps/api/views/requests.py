@@ -11,7 +11,7 @@ from rest_framework import exceptions, serializers
 from apps.api.auth import caller_for
 from apps.api.permissions import FollowsRequests, MayWorkOnRequests
 from apps.api.schema import SESSION
-from apps.api.views.base import ApiView, json_response, problems
+from apps.api.views.base import ApiView, Conflict, json_response, problems, valid_input
 from apps.audit.services import RequestOrigin
 from apps.catalog.models import Dataset
 from apps.catalog.selectors import dataset_by_code
@@ -118,12 +118,6 @@ def request_out(r: DataRequest) -> dict:
     }
 
 
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _origin(request) -> RequestOrigin:
     """The API call, for the audit events of what it changes (as on record reads)."""
     return RequestOrigin(
@@ -176,7 +170,7 @@ class RequestListView(ApiView):
         },
     )
     def post(self, request):
-        data = _valid(RequestIn, request)
+        data = valid_input(RequestIn, request)
         caller = caller_for(request)
         try:
             dataset = dataset_by_code(code=data["dataset"])
@@ -245,18 +239,12 @@ class _ActionView(RequestDetailMixin, ApiView):
         data_request = self.get_request(request, pk)
         caller = caller_for(request)
         self.authorize(data_request, caller)
-        data = _valid(self.input_class, request)
+        data = valid_input(self.input_class, request)
         try:
             self.act(request, data_request, data, caller)
         except services.InvalidTransition as exc:
             raise Conflict(" ".join(exc.messages)) from exc
         return json_response(request_out(self.get_request(request, pk)))
-
-
-class Conflict(exceptions.APIException):
-    status_code = 409
-    default_detail = "Conflict"
-    default_code = "conflict"
 
 
 ACTION_RESPONSES = {200: RequestOut, **problems(400, 401, 403, 404, 409, 429)}
