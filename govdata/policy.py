@@ -10,14 +10,18 @@ Inputs are plain values loaded by apps.sharing.policy in a fixed number of queri
 - a ``none`` field is never readable by a non-owner;
 - an ``unconditional`` field is readable by all, with the field's declared mask;
 - a ``conditional`` field is readable only through a live grant, with the stricter of the field's
-  mask and every relied-on grant's mask override; the row filters of the relied-on grants all hold;
+  mask and every relied-on grant's mask override, and only on the rows one of those grants
+  covers: a grant without a row filter covers every row, one with a filter the rows it matches;
+  a read returns only the rows on which every field it uses (returns, filters or orders by) is
+  readable, so another grant's row filter never narrows a field it does not give, and an added
+  grant never takes away what the department could read;
 - an unknown masking rule excludes the field (fail closed).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from govdata.masking import is_known_rule, stricter_mask
 from govdata.vocabulary import SharingType
@@ -48,12 +52,14 @@ class GrantRule:
 class FieldOutcome:
     mask: str
     grant_ids: tuple[int, ...] = ()
+    # The rows on which the field is readable: None for every row, else those matching any of
+    # these row filters (API lookup syntax, all lookups of one filter holding).
+    rows: tuple[dict, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Evaluation:
     fields: dict[str, FieldOutcome]
-    row_filters: tuple[dict, ...] = field(default_factory=tuple)
 
 
 def evaluate(
@@ -78,7 +84,6 @@ def evaluate(
         by_field.setdefault(grant.field_id, []).append(grant)
 
     result: dict[str, FieldOutcome] = {}
-    relied_on: dict[int, dict | None] = {}
     for rule in fields:
         if rule.sharing_type is None or rule.masking is None or not is_known_rule(rule.masking):
             continue
@@ -87,19 +92,22 @@ def evaluate(
         elif rule.sharing_type == SharingType.CONDITIONAL and rule.field_id in by_field:
             mask = rule.masking
             ids: list[int] = []
-            for grant in by_field[rule.field_id]:
+            filters: list[dict] = []
+            every_row = False
+            for grant in sorted(by_field[rule.field_id], key=lambda g: g.grant_id):
                 if grant.mask_override:
                     mask = stricter_mask(mask, grant.mask_override)
                 ids.append(grant.grant_id)
-                relied_on[grant.grant_id] = grant.row_filter
+                if not grant.row_filter:
+                    every_row = True
+                elif grant.row_filter not in filters:
+                    filters.append(grant.row_filter)
             if not is_known_rule(mask):
                 continue
-            result[rule.name] = FieldOutcome(mask=mask, grant_ids=tuple(sorted(set(ids))))
+            result[rule.name] = FieldOutcome(
+                mask=mask,
+                grant_ids=tuple(sorted(set(ids))),
+                rows=None if every_row else tuple(filters),
+            )
         # `none` and any unknown sharing type: not readable (fail closed).
-
-    filters: list[dict] = []
-    for grant_id in sorted(relied_on):
-        row_filter = relied_on[grant_id]
-        if row_filter and row_filter not in filters:
-            filters.append(row_filter)
-    return Evaluation(fields=result, row_filters=tuple(filters))
+    return Evaluation(fields=result)

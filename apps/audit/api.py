@@ -23,6 +23,7 @@ from apps.audit.permissions import CanViewEvents, IsAuditor
 from apps.audit.signing import public_key_pem
 from apps.audit.verification import chain_verify
 from apps.common.openapi import problems
+from apps.common.renderers import JsonOnly
 from govdata.auditchain import format_time
 
 MAX_PAGE_SIZE = 500
@@ -32,11 +33,18 @@ def parse_when(name: str, value: str | None) -> dt.datetime | None:
     """ISO date-time (naive = Asia/Shanghai) or a date (its midnight)."""
     if not value:
         return None
-    parsed = parse_datetime(value)
+    message = _("Use an ISO 8601 date or date-time.")
+    try:
+        # Well formed but impossible (2026-02-30, 25:00) raises ValueError; malformed gives None.
+        parsed = parse_datetime(value)
+        day = parse_date(value) if parsed is None else None
+    except ValueError as exc:
+        raise ValidationError(
+            {name: _("%(value)s is not a real date or time.") % {"value": value}}
+        ) from exc
     if parsed is None:
-        day = parse_date(value)
         if day is None:
-            raise ValidationError({name: _("Use an ISO 8601 date or date-time.")})
+            raise ValidationError({name: message})
         parsed = dt.datetime.combine(day, dt.time())
     if parsed.tzinfo is None:
         parsed = make_aware(parsed, get_current_timezone())
@@ -127,7 +135,11 @@ class CheckpointListSerializer(serializers.Serializer):
     public_key = serializers.URLField()
 
 
-class EventsApi(APIView):
+class AuditApiView(APIView):
+    content_negotiation_class = JsonOnly  # `format` is no renderer choice here either
+
+
+class EventsApi(AuditApiView):
     permission_classes = [CanViewEvents]
 
     class FilterSerializer(serializers.Serializer):
@@ -176,7 +188,7 @@ class EventsApi(APIView):
         return Response({"results": [event_as_dict(e) for e in rows], "next": next_url})
 
 
-class VerifyApi(APIView):
+class VerifyApi(AuditApiView):
     permission_classes = [IsAuditor]
 
     @extend_schema(responses={200: VerifyOutputSerializer, **_DENIED}, summary="Verify the chain")
@@ -184,7 +196,7 @@ class VerifyApi(APIView):
         return Response(chain_verify().as_dict())
 
 
-class CheckpointsApi(APIView):
+class CheckpointsApi(AuditApiView):
     permission_classes = [IsAuditor]
 
     @extend_schema(
@@ -210,7 +222,7 @@ class CheckpointsApi(APIView):
         )
 
 
-class PublicKeyApi(APIView):
+class PublicKeyApi(AuditApiView):
     """The checkpoint key's public half is published: anyone may fetch it to verify exports."""
 
     permission_classes = [AllowAny]

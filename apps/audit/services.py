@@ -16,6 +16,7 @@ from apps.audit.models import AuditEvent, Checkpoint
 from apps.audit.signing import key_id, signing_key
 from apps.common import clock
 from apps.common.prepared import execute_prepared
+from apps.common.security import client_ip
 from govdata.auditchain import checkpoint_message, format_time
 
 # "export.end": an export's second event, written when its stream ends, with the rows it
@@ -139,11 +140,20 @@ def audit_record_read(
 
 @dataclass(frozen=True)
 class RequestOrigin:
-    """The API call an administrative action came through, for its audit event: the call's
-    X-Request-Id and the client's address (as on access events)."""
+    """The HTTP request an administrative action came through (an API call or an admin page),
+    for its audit event: the request's X-Request-Id and the client's address (as on access
+    events)."""
 
     request_id: str = ""
     client_ip: str | None = None
+
+
+def origin_of(request) -> RequestOrigin:
+    """The origin of an action taken in `request`: its request id (apps.common.middleware) and
+    the client's address behind our own proxies (apps.common.security.client_ip)."""
+    return RequestOrigin(
+        request_id=getattr(request, "request_id", "") or "", client_ip=client_ip(request)
+    )
 
 
 def audit_record_admin(

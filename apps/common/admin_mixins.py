@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+
+def apply_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's refusal shown on the admin form that collected its input: each message
+    beside the field it names, the rest at the top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc.messages)
 
 
 class ReadOnlyAdminMixin:

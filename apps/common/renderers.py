@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
 
@@ -30,3 +31,12 @@ class ORJSONRenderer(BaseRenderer):
 
 class ProblemJSONRenderer(ORJSONRenderer):
     media_type = "application/problem+json"
+
+
+class JsonOnly(DefaultContentNegotiation):
+    """The API answers JSON (problem+json for errors) whatever the request asks. `format` is an
+    ordinary query parameter there (an export's file format, or a filter the query rejects),
+    not a renderer choice, which DRF would answer with a 404 for any value but `json`."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type

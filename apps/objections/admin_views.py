@@ -12,6 +12,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from apps.audit.services import origin_of
+from apps.common.admin_mixins import apply_errors
 from apps.departments.models import Department
 from apps.objections import policy, services
 from apps.objections.admin_forms import AnswerForm, ObjectionForm, TargetForm, WithdrawForm
@@ -19,14 +21,6 @@ from apps.objections.models import Objection
 from apps.objections.selectors import objection_targets, objections_visible_to
 
 CHANGELIST = "admin:objections_objection_changelist"
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _render(model_admin, request, **context):
@@ -116,9 +110,10 @@ def submit_view(model_admin, request):
                 description=form.cleaned_data["description"],
                 proposed_value=form.cleaned_data["proposed_value"],
                 by=request.user,
+                origin=origin_of(request),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
@@ -171,9 +166,10 @@ def answer_view(model_admin, request, pk):
                 by=request.user,
                 outcome=form.cleaned_data["outcome"],
                 answer=form.cleaned_data["answer"],
+                origin=origin_of(request),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Objection #%(id)s answered.") % {"id": obj.pk})
             return HttpResponseRedirect(reverse(CHANGELIST))
@@ -196,10 +192,13 @@ def withdraw_view(model_admin, request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.objection_withdraw(
-                objection=obj, by=request.user, reason=form.cleaned_data["reason"]
+                objection=obj,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                origin=origin_of(request),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Objection #%(id)s withdrawn.") % {"id": obj.pk})
             return HttpResponseRedirect(reverse(CHANGELIST))

@@ -12,6 +12,7 @@ from rest_framework import serializers
 from apps.api.auth import Caller, caller_for
 from apps.api.permissions import FollowsObjections, MayWorkOnObjections
 from apps.api.views.base import ApiView, Conflict, json_response, problems, valid_input
+from apps.audit.services import origin_of
 from apps.catalog.models import Dataset
 from apps.catalog.selectors import dataset_by_code
 from apps.objections import services
@@ -154,6 +155,7 @@ class ObjectionListView(ApiView):
                 proposed_value=data["proposed_value"],
                 by=caller.user,
                 agency=caller.agency,
+                origin=origin_of(request),
             )
         except services.ObjectionPending as exc:
             raise Conflict(" ".join(exc.messages)) from exc
@@ -211,6 +213,7 @@ class ObjectionAnswerView(_ActionView):
             answer=data["answer"],
             by=caller.user,
             agency=caller.agency,
+            origin=origin_of(self.request),
         )
 
 
@@ -228,5 +231,9 @@ class ObjectionWithdrawView(_ActionView):
 
     def act(self, objection, data, caller):
         services.objection_withdraw(
-            objection=objection, by=caller.user, agency=caller.agency, reason=data["reason"]
+            objection=objection,
+            by=caller.user,
+            agency=caller.agency,
+            reason=data["reason"],
+            origin=origin_of(self.request),
         )

@@ -52,11 +52,13 @@ def audit_objection(
     details: dict[str, Any],
     by=None,
     agency=None,
+    origin=None,
 ) -> None:
     """The admin audit event of a change to `objection`: provider, reporting department,
     dataset and fields go into the event's searchable attributes, the rest into its details.
-    apps.audit.services.audit_record_admin has no application parameter: an application
-    acting through the API is named in the details (`application`, its OAuth2 client id)."""
+    Made through the API or an admin page, it also names the acting application (`agency`) and
+    the HTTP request (`origin`, an apps.audit.services.RequestOrigin), as a sharing decision
+    does."""
     # Imported here so that this module loads even where the audit app is not ready yet; a
     # failure to write the event aborts the change (no change without its audit record).
     from apps.audit.services import audit_record_admin
@@ -69,6 +71,8 @@ def audit_objection(
         dataset=objection.dataset,
         fields=field_masks(items),
         target=f"objection:{objection.pk}",
+        application=agency.application if agency is not None else None,
+        origin=origin,
         details={
             "application": agency.application_id if agency is not None else None,
             "record_key": objection.record_key,

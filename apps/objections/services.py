@@ -145,6 +145,7 @@ def objection_submit(
     proposed_value: str = "",
     by=None,
     agency=None,
+    origin=None,
 ) -> Objection:
     """The reporting department (`consumer`) must read the dataset (unconditional fields or a
     live grant, per apps.sharing.policy.access_for), every field it names, and the key field in
@@ -222,6 +223,7 @@ def objection_submit(
         items=items,
         by=by,
         agency=agency,
+        origin=origin,
         details={
             "description": description,
             # The value itself may be personal data: the audit log, which is never purged,
@@ -271,7 +273,7 @@ def _items(objection: Objection) -> list[ObjectionField]:
 
 @transaction.atomic
 def objection_answer(
-    *, objection: Objection, outcome: str, answer: str, by=None, agency=None
+    *, objection: Objection, outcome: str, answer: str, by=None, agency=None, origin=None
 ) -> Objection:
     """The provider's answer: the record was corrected, or it is confirmed as correct; the
     answer says what was checked and done."""
@@ -315,6 +317,7 @@ def objection_answer(
         items=_items(objection),
         by=by,
         agency=agency,
+        origin=origin,
         details={"outcome": outcome, "answer": answer, "overdue": objection.overdue},
     )
     notify(
@@ -335,7 +338,7 @@ def objection_answer(
 
 @transaction.atomic
 def objection_withdraw(
-    *, objection: Objection, by=None, agency=None, reason: str = ""
+    *, objection: Objection, by=None, agency=None, reason: str = "", origin=None
 ) -> Objection:
     """The reporter takes back an open objection (an answered one stays as answered)."""
     _require_actor(by, agency)
@@ -362,6 +365,7 @@ def objection_withdraw(
         items=_items(objection),
         by=by,
         agency=agency,
+        origin=origin,
         details={"reason": reason},
     )
     notify(

@@ -134,11 +134,13 @@ def record_query_build(
     decision,
     params: Mapping[str, Any],
     hash_key: bytes | None = None,
+    uses: Sequence[str] = (),
 ) -> RecordQuery:
     """Validate the caller's query string against `decision` and build the SQL.
 
-    `params` maps parameter names to a string (or, for row filters, any value); raises
-    QueryForbidden (403) or QueryInvalid (400)."""
+    `params` maps parameter names to a string; `uses` names fields the caller adds conditions
+    on itself (a key lookup's key), kept to the rows where they are readable like the
+    query's own. Raises QueryForbidden (403) or QueryInvalid (400)."""
     types = _field_types(dataset)
     wanted = params.get("fields")
     if wanted:
@@ -182,17 +184,6 @@ def record_query_build(
         query.params.append(value)
         query.filters[param] = raw
 
-    # Row filters of the grants hold whatever the caller may see; they are never relaxed.
-    for row_filter in getattr(decision, "row_filters", ()) or ():
-        for param, raw in row_filter.items():
-            name, lookup = _split_lookup(param)
-            if name not in types:  # a filter on a removed field: fail closed, match nothing
-                query.where.append(sql.SQL("FALSE"))
-                continue
-            cond, value = _condition(name, lookup, raw, types[name])
-            query.where.append(cond)
-            query.params.append(value)
-
     ordering = params.get("ordering")
     if ordering:
         for token in str(ordering).split(","):
@@ -214,13 +205,53 @@ def record_query_build(
                 )
             query.order.append((name, desc))
             query.ordered = True
-    # A unique tiebreaker: the key when the caller sees it in clear, else the row's position, so
-    # that the order of hidden key values is never revealed.
+    used = [
+        *names,
+        *(_split_lookup(p)[0] for p in query.filters),
+        *(o[0] for o in query.order),
+        *uses,
+    ]
+    # A unique tiebreaker: the key when the caller sees it in clear (on every row the read may
+    # return, or because the read uses it anyway), else the row's position, so that the order
+    # of hidden key values is never revealed.
     key = dataset.key_field
-    tiebreak = key if decision.readable(key) and decision.clear(key) else _TID
+    key_usable = decision.clear(key) and (decision.fields[key].rows is None or key in used)
+    tiebreak = key if key_usable else _TID
     if tiebreak not in (o[0] for o in query.order):
         query.order.append((tiebreak, False))
+        used.append(tiebreak)
+    rows_restrict(query, decision, used, types)
     return query
+
+
+def rows_restrict(query: RecordQuery, decision, used: Sequence[str], types) -> None:
+    """Keep the read to the rows on which every field it uses is readable: for a field given
+    only by grants with row filters, the rows one of those filters matches (grants' filters
+    are never relaxed, and never narrow a field they do not give)."""
+    seen: list[tuple[dict, ...]] = []
+    for name in dict.fromkeys(used):
+        access = decision.fields.get(name)
+        rows = getattr(access, "rows", None)
+        if rows is None or rows in seen:
+            continue
+        seen.append(rows)
+        alternatives: list[sql.Composable] = []
+        for row_filter in rows:
+            conditions: list[sql.Composable] = []
+            values: list[Any] = []
+            for param, raw in row_filter.items():
+                field_name, lookup = _split_lookup(param)
+                if field_name not in types:  # a filter on a removed field: fail closed
+                    conditions, values = [sql.SQL("FALSE")], []
+                    break
+                cond, value = _condition(field_name, lookup, raw, types[field_name])
+                conditions.append(cond)
+                values.append(value)
+            query.params.extend(values)
+            alternatives.append(sql.SQL("(") + sql.SQL(" AND ").join(conditions) + sql.SQL(")"))
+        query.where.append(
+            sql.SQL("(") + sql.SQL(" OR ").join(alternatives or [sql.SQL("FALSE")]) + sql.SQL(")")
+        )
 
 
 def _order_sql(name: str) -> sql.Composable:
@@ -356,10 +387,14 @@ def key_statement(
     projection and filters of `params` validated as for a list read (an ordering is validated,
     then dropped: one record has no order). The query's `filters` (for the audit record) hold
     the key as looked up and the filters of `params`."""
-    base = record_query_build(
-        dataset=dataset, decision=decision, params=params or {}, hash_key=hash_key
-    )
     key_field = dataset.key_field
+    base = record_query_build(
+        dataset=dataset,
+        decision=decision,
+        params=params or {},
+        hash_key=hash_key,
+        uses=[key_field],
+    )
     types = base.data_types
     _require_clear(decision, key_field, types, _("look up by"))
     key = lookup_key(dataset=dataset, key=key)

@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from apps.audit.services import origin_of
 from apps.catalog.models import Field
 from apps.common import admin_mixins as common_admin
 from apps.common import clock
@@ -17,7 +18,11 @@ from apps.departments.selectors import (
     user_department_ids,
     user_works_in_departments,
 )
-from apps.sharing import policy, services
+from apps.sharing import (
+    admin_catalogue,  # also registers the responsibility list
+    policy,
+    services,
+)
 from apps.sharing.admin_views import approve_view, reject_view, revoke_view
 from apps.sharing.models import (
     DataRequest,
@@ -171,6 +176,13 @@ class DataRequestAdmin(SharingAdmin):
 
         return (*self.list_display, decision_links)
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            **(extra_context or {}),
+            "can_request": admin_catalogue.may_request_somewhere(request),
+        }
+        return super().changelist_view(request, extra_context)
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         if not policy.may_withdraw_requests(user=request.user):
@@ -211,7 +223,7 @@ class DataRequestAdmin(SharingAdmin):
         done = 0
         for obj in queryset:
             try:
-                services.request_withdraw(request=obj, by=request.user)
+                services.request_withdraw(request=obj, by=request.user, origin=origin_of(request))
                 done += 1
             except PermissionDenied as exc:
                 messages.error(request, f"#{obj.pk}: {exc}")

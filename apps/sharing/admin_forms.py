@@ -49,3 +49,29 @@ class ApproveForm(forms.Form):
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class RequestForm(forms.Form):
+    """A department's request for conditional fields of another department's dataset. The
+    choices are the dataset's published conditional fields; the service judges the rest."""
+
+    fields = forms.MultipleChoiceField(
+        label=_("Fields requested"), widget=forms.CheckboxSelectMultiple
+    )
+    purpose = forms.CharField(
+        label=_("Purpose"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What the data will be used for; every read will state it again."),
+    )
+    legal_basis = forms.CharField(
+        label=_("Legal basis"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The law, regulation or policy that justifies the request."),
+    )
+    valid_until = forms.DateField(
+        label=_("Needed until"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
+
+    def __init__(self, *args, choices: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["fields"].choices = choices

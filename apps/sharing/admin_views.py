@@ -12,18 +12,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from apps.audit.services import origin_of
+from apps.common.admin_mixins import apply_errors
 from apps.sharing import policy, services
 from apps.sharing.admin_forms import ApproveForm, ReasonForm
 from apps.sharing.models import DataRequest, Grant
 from apps.sharing.selectors import grants_visible_to, requests_visible_to
-
-
-def _apply_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _render(model_admin, request, *, obj, form, title, submit_label, back_url):
@@ -71,9 +65,10 @@ def approve_view(model_admin, request, pk):
                 valid_until=form.cleaned_data["valid_until"],
                 row_filter=form.cleaned_data["row_filter"] or None,
                 masks=form.cleaned_data["masks"] or None,
+                origin=origin_of(request),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Request #%(id)s approved.") % {"id": obj.pk})
             return HttpResponseRedirect(reverse("admin:sharing_grant_change", args=[grant.pk]))
@@ -96,10 +91,13 @@ def reject_view(model_admin, request, pk):
     if request.method == "POST" and form.is_valid():
         try:
             services.request_reject(
-                request=obj, by=request.user, reason=form.cleaned_data["reason"]
+                request=obj,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                origin=origin_of(request),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Request #%(id)s rejected.") % {"id": obj.pk})
             return HttpResponseRedirect(back)
@@ -124,9 +122,14 @@ def revoke_view(model_admin, request, pk):
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.grant_revoke(grant=grant, by=request.user, reason=form.cleaned_data["reason"])
+            services.grant_revoke(
+                grant=grant,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                origin=origin_of(request),
+            )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            apply_errors(form, exc)
         else:
             messages.success(request, _("Grant revoked."))
             return HttpResponseRedirect(back)

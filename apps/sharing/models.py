@@ -1,5 +1,5 @@
-"""Data requests (共享申请), their append-only history, grants (授权), the holiday calendar
-and in-admin notifications."""
+"""Data requests (共享申请), their append-only history, grants (授权), the holiday calendar,
+in-admin notifications, and the published list as requesting departments browse it."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from apps.catalog.models import MaskingChoices
+from apps.catalog.models import Dataset, MaskingChoices
 from apps.common.models import StatusTransition
 
 
@@ -253,3 +253,13 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class PublishedDataset(Dataset):
+    """The responsibility list as every department browses it in the admin, to see what it
+    may read and to request what it may not yet (a proxy of the catalogue: no table)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("published dataset")
+        verbose_name_plural = _("responsibility list (all departments)")

@@ -41,6 +41,10 @@ class FieldAccess:
     name: str
     mask: str  # masking rule applied on output; "none" means readable in clear
     grant_ids: tuple[int, ...] = ()  # grants relied on (empty for owner/unconditional)
+    # The rows it is readable on: None for all, else those matching any of these row filters
+    # of its grants (govdata.policy); apps.records.query keeps a read to the rows on which
+    # every field it uses is readable.
+    rows: tuple[dict, ...] | None = None
 
     @property
     def clear(self) -> bool:
@@ -53,7 +57,6 @@ class AccessDecision:
     department_id: int
     is_owner: bool
     fields: dict[str, FieldAccess]  # only readable fields, in field position order
-    row_filters: tuple[dict, ...] = ()  # API lookup syntax; ALL must hold; empty = all rows
 
     def readable(self, name: str) -> bool:
         return name in self.fields
@@ -139,10 +142,11 @@ def _decide(
         department_id=department.pk,
         is_owner=is_owner,
         fields={
-            name: FieldAccess(name=name, mask=outcome.mask, grant_ids=outcome.grant_ids)
+            name: FieldAccess(
+                name=name, mask=outcome.mask, grant_ids=outcome.grant_ids, rows=outcome.rows
+            )
             for name, outcome in evaluation.fields.items()
         },
-        row_filters=evaluation.row_filters,
     )
 
 

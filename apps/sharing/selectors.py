@@ -44,6 +44,23 @@ def requests_for_department(*, department) -> QuerySet[DataRequest]:
     ).select_related("consumer", "dataset", "dataset__provider")
 
 
+def requests_pending_for(*, department, dataset_ids: list[int]) -> dict[int, int]:
+    """dataset id -> id of the department's pending request for it, among `dataset_ids`."""
+    pending = DataRequest.objects.filter(
+        consumer=department, dataset_id__in=dataset_ids, status=DataRequest.Status.SUBMITTED
+    ).values_list("dataset_id", "pk")
+    return dict(pending)
+
+
+def requests_of_department_for(*, department, dataset, limit: int = 10) -> list[DataRequest]:
+    """The department's latest requests for `dataset`, newest first."""
+    return list(
+        DataRequest.objects.filter(consumer=department, dataset=dataset).order_by(
+            "-created_at", "-id"
+        )[:limit]
+    )
+
+
 def requests_followed(*, department, status: str | None = None) -> QuerySet[DataRequest]:
     """requests_for_department (optionally only those in `status`) with what their two sides
     follow loaded in a fixed number of queries whatever the number of requests: the requested

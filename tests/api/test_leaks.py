@@ -105,8 +105,20 @@ def test_a_parameter_given_twice_is_400_and_reveals_nothing(api_world, path):
         assert value not in body
 
 
-def test_head_of_an_export_serves_nothing_and_logs_no_export(api_world):
-    before = AuditEvent.objects.filter(action="export").count()
-    response = api_world.clients["granted"].head(f"{BASE}/export/?format=csv", **PURPOSE)
+@pytest.mark.parametrize(
+    "path", ["/export/?format=csv", "/records/?page_size=7", f"/records/{ROWS[0]['id_number']}/"]
+)
+def test_head_of_a_read_serves_nothing_and_logs_no_read(api_world, path):
+    before = AuditEvent.objects.count()
+    response = api_world.clients["granted"].head(f"{BASE}{path}", **PURPOSE)
     assert response.status_code == 405 and not response.streaming
-    assert AuditEvent.objects.filter(action="export").count() == before
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.parametrize("fmt", ["csv", "api", "json"])
+def test_a_format_parameter_on_a_json_read_is_an_unknown_filter_and_recorded(api_world, fmt):
+    before = AuditEvent.objects.filter(outcome="denied").count()
+    response = api_world.clients["granted"].get(f"{BASE}/records/?format={fmt}", **PURPOSE)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert AuditEvent.objects.filter(outcome="denied").count() == before + 1

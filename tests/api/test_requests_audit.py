@@ -98,3 +98,19 @@ def test_a_revocation_through_the_api_names_the_officer_and_the_call(api_world):
     assert event.user_id == api_world.base.provider_officer.pk
     assert (event.request_id, event.client_ip) == ("req-revoke", CLIENT_IP)
     assert event.details["reason"] == "用途超范围"
+
+
+def test_behind_our_proxies_the_client_recorded_is_the_one_they_forwarded(api_world, settings):
+    settings.GOVDATA_TRUSTED_PROXY_COUNT = 1
+    client = api_world.clients["no_grant"]
+    call = {
+        "HTTP_X_REQUEST_ID": "req-proxied",
+        "REMOTE_ADDR": "10.0.0.2",  # the proxy
+        "HTTP_X_FORWARDED_FOR": "198.51.100.1, 203.0.113.9",  # a forged entry, then the client
+    }
+    created = client.post("/api/v1/requests/", _body(), format="json", **call)
+    event = _event("request.submit", f"request:{created.json()['id']}")
+    assert event.client_ip == "203.0.113.9"
+    client.get(f"/api/v1/datasets/{CODE}/records/", HTTP_X_PURPOSE="低保核查", **call)
+    read = AuditEvent.objects.get(action="list", body__contains='"request_id":"req-proxied"')
+    assert read.client_ip == "203.0.113.9"

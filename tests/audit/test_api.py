@@ -125,6 +125,16 @@ def test_bad_cursor_and_dates_are_400(world, events):
     assert "since" in str(response.json())
 
 
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [("since", "2026-02-30"), ("until", "2026-13-01"), ("since", "2026-01-05T25:00:00")],
+)
+def test_dates_that_do_not_exist_are_400_naming_the_parameter(world, events, param, value):
+    response = client_for(world.platform_auditor).get(BASE + f"events/?{param}={value}")
+    assert response.status_code == 400
+    assert f"{value} is not a real date or time." in str(response.json()["errors"][param])
+
+
 def test_verify_reports_an_intact_log(world, events):
     checkpoint_create()
     response = client_for(world.provider_auditor).get(BASE + "verify/")

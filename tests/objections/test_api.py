@@ -219,3 +219,23 @@ def test_a_second_open_objection_on_the_same_record_is_a_409_naming_the_first(ow
     assert again.status_code == 409, again.content
     assert f"#{first.json()['id']}" in again.json()["detail"]
     assert again["Content-Type"].startswith("application/problem+json")
+
+
+def test_changes_through_the_api_name_the_application_and_the_call_in_the_audit_log(ow, clients):
+    from apps.api.models import AgencyApplication
+    from apps.audit.models import AuditEvent
+
+    call = {"HTTP_X_REQUEST_ID": "req-objection-1", "REMOTE_ADDR": "203.0.113.8"}
+    created = clients["granted"].post("/api/v1/objections/", BODY, format="json", **call)
+    pk = created.json()["id"]
+    officer = {"HTTP_X_REQUEST_ID": "req-objection-2", "REMOTE_ADDR": "203.0.113.9"}
+    _session(ow.provider_officer).post(
+        f"/api/v1/objections/{pk}/answer/", ANSWER, format="json", **officer
+    )
+    agency = AgencyApplication.objects.get(department=ow.consumer)
+    submitted = AuditEvent.objects.get(action="objection.submit")
+    assert (submitted.request_id, submitted.client_ip) == ("req-objection-1", "203.0.113.8")
+    assert submitted.application_id == agency.application_id
+    answered = AuditEvent.objects.get(action="objection.answer")
+    assert (answered.request_id, answered.client_ip) == ("req-objection-2", "203.0.113.9")
+    assert answered.user_id == ow.provider_officer.pk and answered.application_id is None

@@ -147,6 +147,45 @@ def test_row_filter_on_an_unknown_field_matches_nothing(loaded):
     assert _all(loaded, CONSUMER, row_filters=[{"gone": "x"}]) == []
 
 
+# mobile is readable on 天河区 rows only (a grant with that row filter); the rest everywhere.
+MOBILE_IN_TIANHE = {"mobile": ({"district": "天河区"},)}
+
+
+def _ids(rows) -> list[str]:
+    return sorted(r["id_number"][-1] for r in rows)
+
+
+def test_a_grants_row_filter_narrows_only_reads_that_use_its_fields(loaded):
+    everywhere = {"fields": "id_number,gender,district"}
+    assert _ids(_all(loaded, CONSUMER, everywhere, rows=MOBILE_IN_TIANHE)) == [
+        "0", "1", "2", "3", "4", "5",
+    ]  # fmt: skip
+    with_mobile = {"fields": "id_number,mobile"}
+    assert _ids(_all(loaded, CONSUMER, with_mobile, rows=MOBILE_IN_TIANHE)) == ["0", "3", "5"]
+    # Every field returned when none is projected: mobile among them.
+    assert _ids(_all(loaded, CONSUMER, rows=MOBILE_IN_TIANHE)) == ["0", "3", "5"]
+
+
+def test_filtering_or_ordering_on_a_row_restricted_field_keeps_to_its_rows(loaded):
+    clear_mobile = {**CONSUMER, "mobile": "none"}
+    filtered = {"fields": "id_number", "mobile__gte": "13800130000"}
+    assert _ids(_all(loaded, clear_mobile, filtered, rows=MOBILE_IN_TIANHE)) == ["0", "3", "5"]
+    ordered = {"fields": "id_number", "ordering": "-mobile"}
+    assert _ids(_all(loaded, clear_mobile, ordered, rows=MOBILE_IN_TIANHE)) == ["0", "3", "5"]
+
+
+def test_a_field_given_by_two_filtered_grants_is_read_on_the_rows_of_either(loaded):
+    rows = {"mobile": ({"district": "天河区"}, {"gender": "女", "district": "越秀区"})}
+    params = {"fields": "id_number,mobile"}
+    assert _ids(_all(loaded, CONSUMER, params, rows=rows)) == ["0", "3", "4", "5"]
+
+
+def test_a_row_restricted_key_is_no_tiebreak_for_reads_that_do_not_use_it(loaded):
+    rows = {"id_number": ({"district": "天河区"},)}
+    assert len(_all(loaded, CONSUMER, {"fields": "gender,district"}, rows=rows)) == 6
+    assert _ids(_all(loaded, CONSUMER, {"fields": "id_number"}, rows=rows)) == ["0", "3", "5"]
+
+
 @pytest.mark.parametrize("ordering", ["district,-gender", "-district", "gender,-district", ""])
 @pytest.mark.parametrize("masks", [CONSUMER, {"gender": "none", "district": "none"}])
 def test_keyset_pages_walk_the_whole_ordered_result(loaded, ordering, masks):

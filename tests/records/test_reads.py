@@ -99,6 +99,20 @@ def test_key_lookup_respects_row_filters(loaded):
     assert row is None
 
 
+def test_key_lookup_keeps_to_the_rows_where_the_key_is_readable(loaded):
+    rows = {"id_number": ({"district": "越秀区"},)}
+    d = decision(loaded.dataset, loaded.consumer, CONSUMER, rows=rows)
+    params = {"fields": "gender"}  # the key is used to find the row even when not returned
+    outside = record_by_key(
+        dataset=loaded.dataset, decision=d, key=ROWS[0]["id_number"], params=params
+    )
+    assert outside[1] is None
+    inside = record_by_key(
+        dataset=loaded.dataset, decision=d, key=ROWS[1]["id_number"], params=params
+    )
+    assert inside[1] == {"gender": ROWS[1]["gender"]}
+
+
 def test_records_iter_streams_through_a_server_side_cursor(loaded):
     d = decision(loaded.dataset, loaded.consumer, CONSUMER)
     q = record_query_build(dataset=loaded.dataset, decision=d, params={"ordering": "-id_number"})

@@ -355,3 +355,19 @@ def test_the_approve_form_explains_stricter_masks_in_the_users_language(client, 
     url = reverse("admin:sharing_datarequest_approve", args=[request.pk])
     page = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "可用规则" in page and "Rules:" not in page
+
+
+def test_decisions_in_the_admin_name_the_officer_and_the_page_request_in_the_audit_log(client, sw):
+    from apps.audit.models import AuditEvent
+
+    pending = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    client.force_login(sw.provider_officer)
+    call = {"HTTP_X_REQUEST_ID": "admin-approve-1", "REMOTE_ADDR": "198.51.100.4"}
+    url = reverse("admin:sharing_datarequest_approve", args=[pending.pk])
+    response = client.post(
+        url, {"fields": ["mobile"], "valid_until": pending.valid_until.isoformat()}, **call
+    )
+    assert response.status_code == 302
+    event = AuditEvent.objects.get(action="request.approve")
+    assert (event.request_id, event.client_ip) == ("admin-approve-1", "198.51.100.4")
+    assert event.user_id == sw.provider_officer.pk

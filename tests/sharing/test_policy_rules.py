@@ -41,7 +41,20 @@ def test_grant_opens_conditional_field_with_the_stricter_mask():
     )
     assert result.fields["cond"].mask == "hash"
     assert result.fields["cond"].grant_ids == (7, 8)
-    assert result.row_filters == ({"a": 1},)
+    assert result.fields["cond"].rows is None  # grant 7 has no row filter: every row
+
+
+def test_a_field_given_only_by_filtered_grants_is_readable_on_the_rows_of_any_of_them():
+    grants = [GrantRule(8, 3, None, {"a": 1}), GrantRule(9, 3, None, {"b": 2})]
+    result = evaluate(
+        is_owner=False,
+        dataset_sharing_type="conditional",
+        dataset_published=True,
+        fields=FIELDS,
+        grants=grants,
+    )
+    assert result.fields["cond"].rows == ({"a": 1}, {"b": 2})
+    assert result.fields["open"].rows is None
 
 
 def test_grant_never_opens_none_fields_nor_fields_with_unknown_masks():
@@ -63,7 +76,7 @@ def test_row_filters_come_only_from_grants_relied_on():
         fields=FIELDS,
         grants=grants,
     )
-    assert result.row_filters == ()
+    assert all(outcome.rows is None for outcome in result.fields.values())
 
 
 def test_never_published_field_is_closed_to_non_owners_even_with_a_grant():

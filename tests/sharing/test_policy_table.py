@@ -109,15 +109,28 @@ def test_expired_grant_is_never_trusted_even_before_the_expiry_task(sw, at_monda
     assert snapshot(sw) == baseline(), "once expired, moving the clock back does not revive it"
 
 
-def test_row_filters_of_relied_on_grants_are_returned(sw, at_monday):
+def test_a_grants_row_filter_holds_for_the_fields_it_gives_only(sw, at_monday):
     request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["address"])
     request_approve(
         request=request, by=sw.provider_officer, row_filter={"district__in": ["天河区", "越秀区"]}
     )
     decision = access_for(dataset=sw.dataset, department=sw.consumer)
-    assert decision.row_filters == ({"district__in": ["天河区", "越秀区"]},)
+    assert decision.fields["address"].rows == ({"district__in": ["天河区", "越秀区"]},)
     assert decision.readable("address") and not decision.clear("address")
-    assert access_for(dataset=sw.dataset, department=sw.outsider).row_filters == ()
+    assert decision.fields["gender"].rows is None  # unconditional: every row
+    outsider = access_for(dataset=sw.dataset, department=sw.outsider)
+    assert all(a.rows is None for a in outsider.fields.values())
+
+
+def test_a_second_grant_with_a_row_filter_takes_nothing_away(sw, at_monday):
+    first = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["name", "mobile"])
+    request_approve(request=first, by=sw.provider_officer)
+    second = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["name", "address"])
+    request_approve(request=second, by=sw.provider_officer, row_filter={"district": "天河区"})
+    decision = access_for(dataset=sw.dataset, department=sw.consumer)
+    assert decision.fields["name"].rows is None  # the first grant covers every row
+    assert decision.fields["mobile"].rows is None
+    assert decision.fields["address"].rows == ({"district": "天河区"},)
 
 
 def test_sharing_type_change_to_none_removes_the_field_from_grants(sw, at_monday):

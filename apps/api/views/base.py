@@ -19,6 +19,8 @@ from apps.api.auth import ApplicationAuthentication, CsrfSessionAuthentication
 from apps.api.permissions import IsMember
 from apps.api.throttling import ApplicationRateThrottle
 from apps.common.openapi import PROBLEM, problems  # noqa: F401 - re-exported for views
+from apps.common.renderers import JsonOnly
+from apps.common.security import client_ip
 
 READ_HEADERS = [
     OpenApiParameter(
@@ -49,6 +51,7 @@ class ApiView(APIView):
     authentication_classes = [ApplicationAuthentication, CsrfSessionAuthentication]
     permission_classes = [IsMember]
     throttle_classes = [ApplicationRateThrottle]
+    content_negotiation_class = JsonOnly
 
     def handle_exception(self, exc):
         # Service-layer Django exceptions become problem details like DRF's own.
@@ -109,7 +112,7 @@ def read_context(request, *, required: bool = True) -> ReadContext:
         purpose=purpose,
         case_id=_header(request, "X-Case-Id"),
         end_user=_header(request, "X-End-User"),
-        client_ip=request.META.get("REMOTE_ADDR"),
+        client_ip=client_ip(request),
     )
 
 

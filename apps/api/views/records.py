@@ -80,10 +80,22 @@ def query_params(request) -> dict[str, str]:
     return request.GET.dict()
 
 
+def refuse_export_format(params: dict[str, str]) -> None:
+    """`format` chooses an export's file format; on a page or a lookup it is a mistake, said so
+    (DRF would have taken it for a renderer and answered 404)."""
+    if "format" in params:
+        raise exceptions.ParseError(
+            _("“format” is for exports only: /export/?format=csv or ?format=ndjson.")
+        )
+
+
 class RecordReadMixin:
     permission_classes = [ActsForDepartment]
     read_context_in_auth = True  # apps.api.auth loads the read context with the token
     audit_action = "list"
+    # No HEAD (Django would answer it with GET): it would run and audit a read whose rows are
+    # never sent.
+    http_method_names = ["get", "options"]
 
     def read_setup(self, request, code: str):
         try:
@@ -194,6 +206,7 @@ class RecordListView(RecordReadMixin, ApiView):
     def get(self, request, code: str):
         caller, dataset, decision = self.read_setup(request, code)
         params = query_params(request)
+        refuse_export_format(params)
         try:
             page_size = int(params.pop("page_size", DEFAULT_PAGE_SIZE))
         except ValueError as exc:
@@ -242,6 +255,7 @@ class RecordDetailView(RecordReadMixin, ApiView):
     def get(self, request, code: str, key: str):
         caller, dataset, decision = self.read_setup(request, code)
         params = query_params(request)
+        refuse_export_format(params)
         # The caller sent the key: a refusal records it as an allowed lookup does.
         asked = {**params, dataset.key_field: lookup_key(dataset=dataset, key=key)}
         if not decision.fields:
@@ -283,14 +297,6 @@ class RecordDetailView(RecordReadMixin, ApiView):
 
 class RecordExportView(RecordReadMixin, ApiView):
     audit_action = "export"
-    # No HEAD (Django would answer it with GET): it would run and audit an export whose rows
-    # are never sent.
-    http_method_names = ["get", "options"]
-
-    def perform_content_negotiation(self, request, force=False):
-        # `format` here names the export format, not a DRF renderer; errors stay JSON.
-        renderer = self.get_renderers()[0]
-        return renderer, renderer.media_type
 
     @extend_schema(
         operation_id="records_export",

@@ -12,7 +12,7 @@ from apps.api.auth import caller_for
 from apps.api.permissions import FollowsRequests, MayWorkOnRequests
 from apps.api.schema import SESSION
 from apps.api.views.base import ApiView, Conflict, json_response, problems, valid_input
-from apps.audit.services import RequestOrigin
+from apps.audit.services import origin_of
 from apps.catalog.models import Dataset
 from apps.catalog.selectors import dataset_by_code
 from apps.common.openapi import PROBLEM, PROBLEM_MEDIA_TYPE
@@ -118,13 +118,6 @@ def request_out(r: DataRequest) -> dict:
     }
 
 
-def _origin(request) -> RequestOrigin:
-    """The API call, for the audit events of what it changes (as on record reads)."""
-    return RequestOrigin(
-        request_id=getattr(request, "request_id", ""), client_ip=request.META.get("REMOTE_ADDR")
-    )
-
-
 STATUS_PARAM = OpenApiParameter(
     "status",
     OpenApiTypes.STR,
@@ -186,7 +179,7 @@ class RequestListView(ApiView):
                 valid_until=data["valid_until"],
                 by=caller.user,
                 agency=caller.agency,
-                origin=_origin(request),
+                origin=origin_of(request),
             )
         except services.PendingRequestExists as exc:
             return problem_response(
@@ -276,7 +269,7 @@ class RequestApproveView(_DecisionView):
             by=caller.user,
             fields=data.get("fields"),
             valid_until=data.get("valid_until"),
-            origin=_origin(request),
+            origin=origin_of(request),
         )
 
 
@@ -294,7 +287,7 @@ class RequestRejectView(_DecisionView):
 
     def act(self, request, data_request, data, caller):
         services.request_reject(
-            request=data_request, by=caller.user, reason=data["reason"], origin=_origin(request)
+            request=data_request, by=caller.user, reason=data["reason"], origin=origin_of(request)
         )
 
 
@@ -315,7 +308,7 @@ class RequestRevokeView(_ActionView):
 
     def act(self, request, data_request, data, caller):
         services.request_revoke(
-            request=data_request, by=caller.user, reason=data["reason"], origin=_origin(request)
+            request=data_request, by=caller.user, reason=data["reason"], origin=origin_of(request)
         )
 
 
@@ -338,6 +331,6 @@ class RequestWithdrawView(_ActionView):
             request=data_request,
             by=caller.user,
             agency=caller.agency,
-            origin=_origin(request),
+            origin=origin_of(request),
             reason=data.get("reason", ""),
         )
