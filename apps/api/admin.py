@@ -30,11 +30,12 @@ class AgencyApplicationForm(forms.ModelForm):
 @admin.register(AgencyApplication)
 class AgencyApplicationAdmin(admin.ModelAdmin):
     form = AgencyApplicationForm
-    list_display = ["__str__", "department", "allowed_scopes", "is_active", "secret_rotated_at"]
-    list_filter = ["department", "is_active"]
+    list_display = ["__str__", "department", "scopes_shown", "is_active", "secret_rotated_at"]
+    # Only the departments whose applications the viewer can see.
+    list_filter = [("department", admin.RelatedOnlyFieldListFilter), "is_active"]
     readonly_fields = [
         "client_id",
-        "allowed_scopes",
+        "scopes_shown",
         "created_by",
         "created_at",
         "secret_rotated_at",
@@ -44,6 +45,12 @@ class AgencyApplicationAdmin(admin.ModelAdmin):
     @admin.display(description=_("client id"))
     def client_id(self, obj) -> str:
         return obj.application.client_id
+
+    @admin.display(description=_("scopes"))
+    def scopes_shown(self, obj) -> str:
+        # The stored codes ("read requests") in words; the model's help text is about the codes.
+        labels = dict(AgencyApplication.Scope.choices)
+        return "; ".join(str(labels.get(code, code)) for code in obj.allowed_scopes.split())
 
     def _own(self, request):
         if request.user.is_superuser:
@@ -68,7 +75,7 @@ class AgencyApplicationAdmin(admin.ModelAdmin):
         return [
             "client_id",
             "department",
-            "allowed_scopes",
+            "scopes_shown",
             "is_active",
             "created_by",
             "created_at",

@@ -30,6 +30,7 @@ from django.http import StreamingHttpResponse
 from psycopg2 import sql
 
 from apps.records.query import RecordQuery, export_statement
+from apps.records.query_json import json_columns
 from apps.records.reads import records_iter
 
 BOM = "\ufeff".encode()
@@ -102,7 +103,7 @@ class _ChunkWriter:
 def _copy_sql(query: RecordQuery, fmt: str, pages: tuple[int, int | None] | None = None) -> str:
     if fmt == "ndjson":
         pairs = []
-        for name, expr in zip(query.columns, query.select, strict=True):
+        for name, expr in json_columns(query):
             pairs.extend([sql.Literal(name), expr])
         select = sql.SQL("SELECT json_build_object({})::text").format(sql.SQL(", ").join(pairs))
         statement, params = export_statement(query, select=select, pages=pages)

@@ -16,10 +16,15 @@ from apps.catalog.admin_views import (
     import_view,
     publish_action,
 )
-from apps.catalog.forms import DatasetForm, DemandForm, FieldInlineFormSet
+from apps.catalog.forms import DatasetForm, DemandForm, FieldInlineForm, FieldInlineFormSet
 from apps.catalog.models import Dataset, DatasetVersion, Demand, Field
 from apps.common.admin_mixins import ReadOnlyAdminMixin
 from apps.departments.models import Department
+
+
+# An officer sees their own department's rows only: a filter offers just the departments
+# those rows name, not every department on the platform.
+_ONLY_SHOWN = admin.RelatedOnlyFieldListFilter
 
 
 def _is_catalog_user(user) -> bool:
@@ -40,6 +45,7 @@ class CatalogModelAdmin(admin.ModelAdmin):
 
 class FieldInline(admin.TabularInline):
     model = Field
+    form = FieldInlineForm
     formset = FieldInlineFormSet
     extra = 0
     fields = ("position", "name", "label", "data_type", "sensitivity", "sharing_type",
@@ -72,7 +78,7 @@ class FieldInline(admin.TabularInline):
 class DatasetAdmin(CatalogModelAdmin):
     list_display = ("code", "name", "provider", "sharing_type", "status", "version",
                     "has_unpublished_changes", "published_at")  # fmt: skip
-    list_filter = ("status", "sharing_type", "provider")
+    list_filter = ("status", "sharing_type", ("provider", _ONLY_SHOWN))
     search_fields = ("code", "name", "summary")
     readonly_fields = ("status", "version", "published_at", "has_unpublished_changes",
                        "created_at", "updated_at")  # fmt: skip
@@ -177,7 +183,7 @@ class DatasetAdmin(CatalogModelAdmin):
 @admin.register(DatasetVersion)
 class DatasetVersionAdmin(ReadOnlyAdminMixin, CatalogModelAdmin):
     list_display = ("dataset", "version", "published_by", "published_at", "reason")
-    list_filter = ("dataset__provider",)
+    list_filter = (("dataset__provider", _ONLY_SHOWN),)
     search_fields = ("dataset__code", "dataset__name", "reason")
     readonly_fields = ("dataset", "version", "snapshot", "changes", "reason", "published_by",
                        "published_at")  # fmt: skip
@@ -195,7 +201,7 @@ class DatasetVersionAdmin(ReadOnlyAdminMixin, CatalogModelAdmin):
 @admin.register(Demand)
 class DemandAdmin(CatalogModelAdmin):
     list_display = ("title", "requester", "provider", "dataset", "status", "created_at")
-    list_filter = ("status", "provider", "requester")
+    list_filter = ("status", ("provider", _ONLY_SHOWN), ("requester", _ONLY_SHOWN))
     search_fields = ("title", "description")
     answer_fields = ("answer", "status")
     form = DemandForm
@@ -204,9 +210,18 @@ class DemandAdmin(CatalogModelAdmin):
         qs = perms.demands_visible(request.user, super().get_queryset(request))
         return qs.select_related("requester", "provider", "dataset")
 
+    # What the requesting officer writes; the service sets the rest (status, who, when).
+    add_fields = ("requester", "provider", "dataset", "title", "description", "fields_wanted",
+                  "legal_basis")  # fmt: skip
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return self.add_fields
+        return [f.name for f in Demand._meta.fields if f.name != "id"]
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return ("status", "answer", "answered_by", "answered_at")
+            return ()
         every = [f.name for f in Demand._meta.fields if f.name != "id"]
         return [name for name in every if name not in self.answer_fields]
 
@@ -224,13 +239,13 @@ class DemandAdmin(CatalogModelAdmin):
         return perms.is_platform_admin(request.user)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "requester" and not perms.is_platform_admin(request.user):
-            kwargs["queryset"] = Department.objects.filter(
-                pk__in=perms.officer_department_ids(request.user)
-            )
-        if db_field.name == "dataset":
-            # Other departments' drafts are not public: offer the published list only.
-            kwargs["queryset"] = Dataset.objects.filter(status=Dataset.Status.PUBLISHED)
+        choices = {
+            "requester": perms.demand_requester_choices,
+            "provider": perms.demand_provider_choices,
+            "dataset": perms.demand_dataset_choices,
+        }.get(db_field.name)
+        if choices is not None:
+            kwargs["queryset"] = choices(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def save_model(self, request, obj, form, change) -> None:

@@ -45,6 +45,25 @@ class ImportForm(forms.Form):
         return data
 
 
+class FieldInlineForm(forms.ModelForm):
+    """A new row's position may be left empty: the field goes after the last one. Every row
+    offered at 0 used to store several fields at one position, in no stated order."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        position = self.fields["position"]
+        position.required = False
+        position.help_text = _("Empty: after the last field.")
+        if self.instance.pk is None:
+            position.initial = None
+
+    def clean_position(self) -> int | None:
+        position = self.cleaned_data.get("position")
+        if position is None and self.instance.pk is not None:
+            return self.instance.position  # an emptied box keeps the field where it is
+        return position
+
+
 class FieldInlineFormSet(BaseInlineFormSet):
     """Checks the fields as they will be after saving, against the dataset as it will be."""
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from apps.catalog import permissions as perms
 from apps.catalog import services
-from apps.catalog.models import Dataset
+from apps.catalog.models import Dataset, Field
 from apps.catalog.versioning import DATASET_ATTRIBUTES, FIELD_ATTRIBUTES
 from apps.departments.models import Department
 from govdata.responsibility_list import (
@@ -62,6 +62,18 @@ def _validation_errors(exc: ValidationError, sheet: str, row: int | None) -> lis
     return [ListError(sheet, row, "", "%(m)s", {"m": m}) for m in exc.messages]
 
 
+def _positions(names: list[str], current: dict[str, Field]) -> dict[str, int]:
+    """A file gives the fields' order, not their numbers (the admin may have stored several
+    at one position). While the file lists the stored fields in their stored order, as an
+    export does, their positions are kept; otherwise the fields are numbered by row."""
+    stored = sorted(
+        (f for f in current.values() if not f.pending_removal), key=lambda f: (f.position, f.name)
+    )
+    if names == [f.name for f in stored]:
+        return {f.name: f.position for f in stored}
+    return {name: position for position, name in enumerate(names)}
+
+
 def _store(spec: DatasetSpec, existing: Dataset | None, department: Department, by) -> str:
     """Creates or updates one dataset and its fields; returns what happened."""
     attrs = {key: getattr(spec, key) for key in _DATASET_KEYS}
@@ -70,14 +82,15 @@ def _store(spec: DatasetSpec, existing: Dataset | None, department: Department, 
         outcome = "created"
     else:
         dataset = existing
-        changed = {k: v for k, v in attrs.items() if getattr(dataset, k) != v}
+        changed = services.attributes_changed(instance=dataset, values=attrs)
         if changed:
             services.dataset_update(dataset=dataset, by=by, check_fields=False, **changed)
         outcome = "updated" if changed else "unchanged"
     current = {f.name: f for f in dataset.fields.all()}
-    for position, item in enumerate(spec.fields):
+    positions = _positions([item.name for item in spec.fields], current)
+    for item in spec.fields:
         values = {key: getattr(item, key) for key in _FIELD_KEYS if key != "position"}
-        values["position"] = position
+        values["position"] = positions[item.name]
         try:
             stored = current.pop(item.name, None)
             if stored is None:
@@ -85,7 +98,7 @@ def _store(spec: DatasetSpec, existing: Dataset | None, department: Department, 
                 outcome = "updated" if outcome == "unchanged" else outcome
                 continue
             stored.dataset = dataset  # checked against the new dataset type
-            changed = {k: v for k, v in values.items() if getattr(stored, k) != v}
+            changed = services.attributes_changed(instance=stored, values=values)
             if changed or stored.pending_removal:
                 services.field_update(field=stored, by=by, **changed)
                 outcome = "updated" if outcome == "unchanged" else outcome

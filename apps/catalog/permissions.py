@@ -123,6 +123,31 @@ def can_create_demand(user: AbstractBaseUser | None, requester: Department) -> b
     return is_platform_admin(user) or requester.pk in officer_department_ids(user)
 
 
+def demand_requester_choices(user: AbstractBaseUser | None) -> QuerySet[Department]:
+    """The departments `user` may file a demand for: their own (every one for a platform
+    admin)."""
+    if is_platform_admin(user):
+        return Department.objects.all()
+    return Department.objects.filter(pk__in=officer_department_ids(user))
+
+
+def demand_provider_choices(user: AbstractBaseUser | None) -> QuerySet[Department]:
+    """The departments a demand may be addressed to: a department does not ask itself, so an
+    officer is offered the others."""
+    if is_platform_admin(user):
+        return Department.objects.all()
+    return Department.objects.exclude(pk__in=officer_department_ids(user))
+
+
+def demand_dataset_choices(user: AbstractBaseUser | None) -> QuerySet[Dataset]:
+    """Datasets a demand may refer to: the published list (other departments' drafts are not
+    public), without the officer's own, which they would not ask for."""
+    qs = Dataset.objects.filter(status=Dataset.Status.PUBLISHED)
+    if is_platform_admin(user):
+        return qs
+    return qs.exclude(provider_id__in=officer_department_ids(user))
+
+
 def has_demand_perm(user: AbstractBaseUser | None, codename: str, demand: Demand) -> bool:
     if is_platform_admin(user):
         return True

@@ -13,7 +13,9 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Max
+from django.utils.text import normalize_newlines
 from django.utils.translation import gettext as _
 
 from apps.catalog import permissions as perms
@@ -59,6 +61,22 @@ def _reject_unknown(changes: dict[str, Any], allowed: tuple[str, ...]) -> None:
         raise ValidationError(_("Unknown attributes: %(names)s.") % {"names": ", ".join(unknown)})
 
 
+def _normalised(value: Any) -> Any:
+    # A browser sends a textarea's line breaks as CRLF and a workbook gives them back as LF:
+    # stored as LF, text that only travelled through an export does not count as changed.
+    return normalize_newlines(value) if isinstance(value, str) else value
+
+
+def attributes_changed(*, instance: models.Model, values: dict[str, Any]) -> dict[str, Any]:
+    """`values` (normalised) that differ from the stored row. Compared with the database, not
+    with `instance`, which an admin form has already set to the submitted values."""
+    values = {key: _normalised(value) for key, value in values.items()}
+    if instance.pk is None or not values:
+        return values
+    stored = type(instance).objects.filter(pk=instance.pk).values(*values).first() or {}
+    return {k: v for k, v in values.items() if _normalised(stored.get(k)) != v}
+
+
 def _mark_changed(dataset: Dataset) -> None:
     if dataset.version and not dataset.has_unpublished_changes:
         dataset.has_unpublished_changes = True
@@ -79,13 +97,14 @@ def dataset_create(
 ) -> Dataset:
     perms.require_create_dataset(by, provider)
     _reject_unknown(attributes, DATASET_ATTRIBUTES)
+    attributes = {key: _normalised(value) for key, value in attributes.items()}
     dataset = Dataset(
         provider=provider,
         code=code,
-        name=name,
+        name=_normalised(name),
         key_field=key_field,
         sharing_type=sharing_type,
-        legal_basis=legal_basis,
+        legal_basis=_normalised(legal_basis),
         status=Dataset.Status.DRAFT,
         **attributes,
     )
@@ -100,11 +119,15 @@ def dataset_update(
     *, dataset: Dataset, by: AbstractBaseUser, check_fields: bool = True, **changes: Any
 ) -> Dataset:
     """`check_fields=False` lets a caller that saves the fields next (the admin, the import)
-    check their agreement once, with `dataset_check`, after both are saved."""
+    check their agreement once, with `dataset_check`, after both are saved. Values equal to the
+    stored ones change nothing: not the dataset, nor its "unpublished changes" mark."""
     perms.require_dataset_perm(by, "change_dataset", dataset)
     _reject_unknown(changes, DATASET_ATTRIBUTES)
+    changes = {name: _normalised(value) for name, value in changes.items()}
     for name, value in changes.items():
         setattr(dataset, name, value)
+    if not attributes_changed(instance=dataset, values=changes):
+        return dataset
     if dataset.version:
         dataset.has_unpublished_changes = True
     dataset.defer_fields_check = not check_fields
@@ -136,8 +159,10 @@ def dataset_check(*, dataset: Dataset) -> None:
 def field_create(*, dataset: Dataset, by: AbstractBaseUser, name: str, **attrs: Any) -> Field:
     perms.require_dataset_perm(by, "change_dataset", dataset)
     _reject_unknown(attrs, FIELD_ATTRIBUTES)
-    if "position" not in attrs:
-        attrs["position"] = dataset.fields.count()
+    attrs = {key: _normalised(value) for key, value in attrs.items()}
+    if attrs.get("position") is None:  # after the last field
+        last = dataset.fields.aggregate(last=Max("position"))["last"]
+        attrs["position"] = 0 if last is None else last + 1
     field = Field(dataset=dataset, name=name, **attrs)
     field.full_clean()  # against the dataset's sharing type as it is in memory, i.e. the new one
     field.save()
@@ -147,10 +172,15 @@ def field_create(*, dataset: Dataset, by: AbstractBaseUser, name: str, **attrs: 
 
 @transaction.atomic
 def field_update(*, field: Field, by: AbstractBaseUser, **changes: Any) -> Field:
+    """Also takes back a pending removal. Values equal to the stored ones change nothing."""
     perms.require_dataset_perm(by, "change_dataset", field.dataset)
     _reject_unknown(changes, FIELD_ATTRIBUTES)
+    changes = {name: _normalised(value) for name, value in changes.items()}
     for name, value in changes.items():
         setattr(field, name, value)
+    revived = Field.objects.filter(pk=field.pk, pending_removal=True).exists()
+    if not revived and not attributes_changed(instance=field, values=changes):
+        return field
     field.pending_removal = False
     field.full_clean()  # against the dataset's sharing type as it is in memory, i.e. the new one
     field.save()

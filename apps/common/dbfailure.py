@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.common.problems import problem_response
@@ -60,6 +61,13 @@ class NulCharacterMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # This runs before LocaleMiddleware: answer in the request's language, not whichever
+        # one the thread served last.
+        with translation.override(translation.get_language_from_request(request)):
+            refusal = self._refusal(request)
+        return refusal if refusal is not None else self.get_response(request)
+
+    def _refusal(self, request: HttpRequest) -> HttpResponse | None:
         if "\x00" in request.path:
             return problem_response(
                 request, 400, _("The request's path must not contain NUL (0x00) characters.")
@@ -70,4 +78,4 @@ class NulCharacterMiddleware:
             return problem_response(
                 request, 400, _("Query parameters must not contain NUL (0x00) characters.")
             )
-        return self.get_response(request)
+        return None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib import admin
 
 from apps.catalog import permissions as perms
+from apps.departments.admin_accounts import people
+from apps.departments.admin_accounts import register as register_accounts
 from apps.departments.models import Department, Membership
 from apps.departments.services import department_create, membership_add, membership_remove
 
@@ -81,6 +83,11 @@ class MembershipAdmin(PlatformAdminOnly):
     def get_readonly_fields(self, request, obj=None):
         return ("user", "department", "role") if obj is not None else ()
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":
+            kwargs["queryset"] = people().order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change) -> None:
         if change:
             return
@@ -95,3 +102,6 @@ class MembershipAdmin(PlatformAdminOnly):
     def delete_queryset(self, request, queryset) -> None:
         for membership in queryset.select_related("user", "department"):
             self.delete_model(request, membership)
+
+
+register_accounts(admin.site)

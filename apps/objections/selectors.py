@@ -3,7 +3,7 @@ objections and fields they hold (departments and datasets joined, fields prefetc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.db import ProgrammingError, connection, transaction
 from django.db.models import Prefetch, Q, QuerySet
@@ -62,14 +62,19 @@ def objection_targets(*, department) -> list[tuple[Dataset, AccessDecision]]:
     return [(d, decisions[d.pk]) for d in datasets if decisions[d.pk].clear(d.key_field)]
 
 
-def record_key_exists(*, dataset: Dataset, decision: AccessDecision, key: str) -> bool:
+def record_key_exists(
+    *, dataset: Dataset, decision: AccessDecision, key: str, fields: Sequence[str] = ()
+) -> bool:
     """Whether a published record of `dataset` has the key `key` among the rows `decision`
-    lets its department read (the grants' row filters hold): one query against the store.
+    lets its department read with the key and `fields` (the row filters of the grants giving
+    them hold): one query against the store.
     The key field must be readable in clear (the caller checks); raises
     apps.records.query_values.QueryInvalid for a key that is not of the key field's type. A
     dataset whose records were never loaded has no record at all."""
     query = record_query_build(
-        dataset=dataset, decision=decision, params={"fields": dataset.key_field}
+        dataset=dataset,
+        decision=decision,
+        params={"fields": ",".join(dict.fromkeys([dataset.key_field, *fields]))},
     )
     value = parse_value(key, query.data_types[dataset.key_field], dataset.key_field)
     where = [sql.SQL("{} = %s").format(sql.Identifier(dataset.key_field)), *query.where]

@@ -35,6 +35,7 @@ from apps.objections.recording import (
     transition_record,
 )
 from apps.objections.selectors import record_key_exists
+from apps.records.query import lookup_key
 from apps.records.query_values import QueryInvalid
 from apps.sharing.notifications import department_officers, notify
 from apps.sharing.policy import AccessDecision, access_for
@@ -110,7 +111,7 @@ def _fields_readable(
     return [by_name[n] for n in dict.fromkeys(names)]
 
 
-def _check_key(dataset: Dataset, decision: AccessDecision, key: str) -> None:
+def _check_key(dataset: Dataset, decision: AccessDecision, key: str, fields: list[str]) -> None:
     if not decision.clear(dataset.key_field):
         raise PermissionDenied(
             _(
@@ -120,7 +121,7 @@ def _check_key(dataset: Dataset, decision: AccessDecision, key: str) -> None:
             % {"field": dataset.key_field, "code": dataset.code}
         )
     try:
-        found = record_key_exists(dataset=dataset, decision=decision, key=key)
+        found = record_key_exists(dataset=dataset, decision=decision, key=key, fields=fields)
     except QueryInvalid as exc:
         raise ValidationError({"key": exc.message}) from exc
     if not found:
@@ -180,7 +181,10 @@ def objection_submit(
     if errors:
         raise ValidationError(errors)
     chosen = _fields_readable(dataset, decision, fields)
-    _check_key(dataset, decision, key)
+    # The key as a lookup takes it (full-width digits, a lower-case check character), so that
+    # the record a department reads by a key is the one it can object to by the same key.
+    key = lookup_key(dataset=dataset, key=key)
+    _check_key(dataset, decision, key, [f.name for f in chosen])
     # One open objection per department and record: the department's row lock makes two
     # identical reports sent at once wait for each other, and the second one sees the first.
     list(Department.objects.select_for_update().filter(pk=consumer.pk).values_list("pk"))

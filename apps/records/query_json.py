@@ -49,12 +49,23 @@ def json_values(query: RecordQuery) -> sql.Composable | None:
     compact); None when a column needs Python masking."""
     if not json_capable(query):
         return None
-    values: list[sql.Composable] = []
-    for name, expr in zip(query.columns, query.select, strict=True):
-        if isinstance(expr, sql.Identifier):
-            expr = _as_orjson(expr, query.data_types[name])
-        values.append(sql.SQL("{} AS {}").format(expr, sql.Identifier(name)))
+    values = [
+        sql.SQL("{} AS {}").format(expr, sql.Identifier(name)) for name, expr in json_columns(query)
+    ]
     return sql.SQL("SELECT ") + sql.SQL(", ").join(values)
+
+
+def json_columns(query: RecordQuery) -> list[tuple[str, sql.Composable]]:
+    """(output name, expression) of each column, valued as the JSON reads write it: masked
+    expressions as they are, clear decimals and date-times as orjson writes them. Used by
+    pages, lookups and NDJSON exports alike, so that a value has one JSON form everywhere."""
+    return [
+        (
+            name,
+            _as_orjson(expr, query.data_types[name]) if isinstance(expr, sql.Identifier) else expr,
+        )
+        for name, expr in zip(query.columns, query.select, strict=True)
+    ]
 
 
 def json_wrap(values: sql.Composable, inner: sql.Composable, order: list) -> sql.Composed:

@@ -23,7 +23,7 @@ from apps.sharing import (
     policy,
     services,
 )
-from apps.sharing.admin_views import approve_view, reject_view, revoke_view
+from apps.sharing.admin_views import approve_view, reject_view, revoke_view, withdraw_view
 from apps.sharing.models import (
     DataRequest,
     DataRequestField,
@@ -34,7 +34,7 @@ from apps.sharing.models import (
     RequestTransition,
 )
 from apps.sharing.notifications import notification_mark_read
-from apps.sharing.selectors import grants_visible_to, requests_visible_to
+from apps.sharing.selectors import grant_last_day, grants_visible_to, requests_visible_to
 
 
 class _SharingInline:
@@ -137,6 +137,7 @@ class GrantDirectionFilter(DirectionFilter):
 _DECISION_LABELS = (
     (policy.APPROVE, _("Approve")),
     (policy.REJECT, _("Reject")),
+    (policy.WITHDRAW, _("Withdraw")),
 )
 
 
@@ -206,6 +207,8 @@ class DataRequestAdmin(SharingAdmin):
                  name="sharing_datarequest_approve"),
             path("<int:pk>/reject/", wrap(lambda r, pk: reject_view(self, r, pk)),
                  name="sharing_datarequest_reject"),
+            path("<int:pk>/withdraw/", wrap(lambda r, pk: withdraw_view(self, r, pk)),
+                 name="sharing_datarequest_withdraw"),
         ] + super().get_urls()  # fmt: skip
 
     @admin.display(description=_("answer due by"), ordering="due_by")
@@ -235,12 +238,12 @@ class DataRequestAdmin(SharingAdmin):
 
 @admin.register(Grant)
 class GrantAdmin(SharingAdmin):
-    list_display = ("id", "dataset", "consumer", "status", "valid_from", "valid_until",
+    list_display = ("id", "dataset", "consumer", "status", "valid_from", "last_day",
                     "field_names")  # fmt: skip
     list_filter = (GrantDirectionFilter, "status", "dataset")
     search_fields = ("dataset__code", "consumer__code")
     inlines = (GrantFieldInline,)
-    readonly_fields = ("request", "consumer", "dataset", "valid_from", "valid_until",
+    readonly_fields = ("request", "consumer", "dataset", "valid_from", "last_day", "valid_until",
                        "row_filter", "status", "revoked_at", "revoked_by", "revoked_reason",
                        "created_at")  # fmt: skip
 
@@ -253,6 +256,12 @@ class GrantAdmin(SharingAdmin):
             path("<int:pk>/revoke/", wrap(lambda r, pk: revoke_view(self, r, pk)),
                  name="sharing_grant_revoke"),
         ] + super().get_urls()  # fmt: skip
+
+    @admin.display(description=_("valid through"), ordering="valid_until")
+    def last_day(self, obj: Grant):
+        # The stored end is an exclusive instant (the next midnight): the day shown is the
+        # last day the grant holds, the date it was approved until.
+        return grant_last_day(grant=obj)
 
     @admin.display(description=_("fields"))
     def field_names(self, obj: Grant):

@@ -51,6 +51,12 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
+class OptionalReasonForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
 class RequestForm(forms.Form):
     """A department's request for conditional fields of another department's dataset. The
     choices are the dataset's published conditional fields; the service judges the rest."""

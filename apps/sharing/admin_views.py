@@ -1,7 +1,9 @@
-"""The admin's decision pages (approve, reject, revoke). They call the same services as the API
-and turn the services' errors into form errors. A viewer whom apps.sharing.policy does not
-allow the decision is refused (403) before any form is shown, as the service would refuse the
-POST."""
+"""The admin's decision pages (approve, reject, withdraw, revoke). They call the same services
+as the API and turn the services' errors into form errors. A viewer whom apps.sharing.policy
+does not allow the decision is refused (403) before any form is shown, as the service would
+refuse the POST; a request or grant no longer in a state that allows it (decided, withdrawn,
+revoked) sends the viewer back to its page with a message instead of a form that can only
+fail."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from django.utils.translation import gettext as _
 from apps.audit.services import origin_of
 from apps.common.admin_mixins import apply_errors
 from apps.sharing import policy, services
-from apps.sharing.admin_forms import ApproveForm, ReasonForm
+from apps.sharing.admin_forms import ApproveForm, OptionalReasonForm, ReasonForm
 from apps.sharing.models import DataRequest, Grant
 from apps.sharing.selectors import grants_visible_to, requests_visible_to
 
@@ -51,9 +53,24 @@ def _request_or_404(request, pk) -> DataRequest:
         raise Http404 from exc
 
 
+def _no_longer(request, obj, url: str) -> HttpResponseRedirect:
+    messages.error(
+        request,
+        _("#%(id)s is %(status)s: there is nothing left to decide.")
+        % {"id": obj.pk, "status": obj.get_status_display()},
+    )
+    return HttpResponseRedirect(url)
+
+
+def _request_page(obj: DataRequest) -> str:
+    return reverse("admin:sharing_datarequest_change", args=[obj.pk])
+
+
 def approve_view(model_admin, request, pk):
     obj = _request_or_404(request, pk)
     policy.require_may_decide_request(user=request.user, request=obj)
+    if policy.APPROVE not in policy.request_actions(user=request.user, request=obj):
+        return _no_longer(request, obj, _request_page(obj))
     back = reverse("admin:sharing_datarequest_changelist")
     form = ApproveForm(request.POST or None, request_obj=obj)
     if request.method == "POST" and form.is_valid():
@@ -86,6 +103,8 @@ def approve_view(model_admin, request, pk):
 def reject_view(model_admin, request, pk):
     obj = _request_or_404(request, pk)
     policy.require_may_decide_request(user=request.user, request=obj)
+    if policy.REJECT not in policy.request_actions(user=request.user, request=obj):
+        return _no_longer(request, obj, _request_page(obj))
     back = reverse("admin:sharing_datarequest_changelist")
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -112,12 +131,44 @@ def reject_view(model_admin, request, pk):
     )
 
 
+def withdraw_view(model_admin, request, pk):
+    obj = _request_or_404(request, pk)
+    policy.require_may_withdraw_request(user=request.user, request=obj)
+    if policy.WITHDRAW not in policy.request_actions(user=request.user, request=obj):
+        return _no_longer(request, obj, _request_page(obj))
+    form = OptionalReasonForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.request_withdraw(
+                request=obj,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                origin=origin_of(request),
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, _("Request #%(id)s withdrawn.") % {"id": obj.pk})
+            return HttpResponseRedirect(_request_page(obj))
+    return _render(
+        model_admin,
+        request,
+        obj=obj,
+        form=form,
+        back_url=_request_page(obj),
+        title=_("Withdraw request #%(id)s") % {"id": obj.pk},
+        submit_label=_("Withdraw"),
+    )
+
+
 def revoke_view(model_admin, request, pk):
     try:
         grant = grants_visible_to(user=request.user).get(pk=pk)
     except Grant.DoesNotExist as exc:
         raise Http404 from exc
     policy.require_may_revoke_grant(user=request.user, grant=grant)
+    if policy.REVOKE not in policy.grant_actions(user=request.user, grant=grant):
+        return _no_longer(request, grant, reverse("admin:sharing_grant_change", args=[grant.pk]))
     back = reverse("admin:sharing_grant_changelist")
     form = ReasonForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -10,8 +12,12 @@ LOOKUPS = frozenset({"in", "gte", "lte", "contains"})
 _SCALARS = (str, int, float, bool)
 
 
-def row_filter_validate(*, row_filter: dict | None, dataset) -> dict | None:
-    """Returns the filter (None when empty) or raises naming every bad key."""
+def row_filter_validate(*, row_filter: dict | None, dataset, clear: Collection[str]) -> dict | None:
+    """Returns the filter (None when empty) or raises naming every bad key.
+
+    A filter may only use fields in `clear`, those the department will read in clear: the
+    grant holder sees which rows it gets, so a filter on any other field would tell it that
+    field's value on every row (``{"religion": "x"}`` on a grant of ``mobile`` only)."""
     if not row_filter:
         return None
     if not isinstance(row_filter, dict):
@@ -24,6 +30,15 @@ def row_filter_validate(*, row_filter: dict | None, dataset) -> dict | None:
             errors.append(
                 _("%(key)s: %(dataset)s has no field %(name)s.")
                 % {"key": key, "dataset": dataset.code, "name": name}
+            )
+        elif name not in clear:
+            errors.append(
+                _(
+                    "%(key)s: a row filter may only use fields the department reads in clear "
+                    "(shared unconditionally without a mask, or granted here without one); "
+                    "%(name)s is not, and the filter would reveal its values."
+                )
+                % {"key": key, "name": name}
             )
         elif lookup and lookup not in LOOKUPS:
             errors.append(

@@ -285,6 +285,18 @@ def _masks_validate(masks: dict[str, str] | None, fields: list[Field]) -> dict[s
     return dict(masks)
 
 
+def _read_in_clear(dataset: Dataset, approved: list[Field], masks: dict[str, str]) -> set[str]:
+    """The fields the consumer will read in clear once the grant is made: unconditional fields
+    published without a mask, and the approved ones granted without one."""
+    unconditional = {
+        f.name
+        for f in dataset.fields.all()
+        if f.published_sharing_type == SharingType.UNCONDITIONAL and f.published_masking == "none"
+    }
+    granted = {f.name for f in approved if _declared_mask(f) == "none" and not masks.get(f.name)}
+    return unconditional | granted
+
+
 @transaction.atomic
 def request_approve(
     *,
@@ -327,8 +339,10 @@ def request_approve(
         raise ValidationError({"valid_until": _("A grant cannot outlast the requested end date.")})
     if until <= clock.today():
         raise ValidationError({"valid_until": _("The end date must be after today.")})
-    row_filter = row_filter_validate(row_filter=row_filter, dataset=dataset)
     masks = _masks_validate(masks, approved)
+    row_filter = row_filter_validate(
+        row_filter=row_filter, dataset=dataset, clear=_read_in_clear(dataset, approved, masks)
+    )
 
     now = clock.now()
     grant = Grant.objects.create(

@@ -22,12 +22,14 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import (
     DatabaseError,
     InterfaceError,
     OperationalError,
     connection,
 )
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from apps.common import clock
@@ -78,7 +80,25 @@ def dataset_lock_free(dataset_id: int) -> bool:
 
 
 def run_execute(*, run_id: int) -> SyncRun:
-    """Execute (or resume after a crash) one run. Finished runs are left as they are."""
+    """Execute (or resume after a crash) one run. Finished runs are left as they are.
+
+    The run's error is stored in the platform's language (settings.LANGUAGE_CODE) whoever
+    executes it: a Celery worker has no language of its own, and a run executed in a request
+    would otherwise keep that request's. Quarantine reasons are stored untranslated and
+    translated when read (`row_errors`)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return _run_execute(run_id)
+
+
+def row_errors(validator: RowValidator, raw: Sequence) -> list[tuple[str, str, str]]:
+    """The row's (field, reason, value) triples, each reason as its untranslated message, so
+    that the quarantine report can show it in its reader's language
+    (apps.sync.labels.rejection_reason)."""
+    with translation.override(None):
+        return validator.errors(raw)
+
+
+def _run_execute(run_id: int) -> SyncRun:
     run = SyncRun.objects.select_related("dataset", "config").get(pk=run_id)
     if run.status in SyncRun.FINISHED:
         return run
@@ -308,7 +328,7 @@ def _load(loader: _Loader, validator: RowValidator, rows, wm_pos: int | None, cu
         read += 1
         line = check_row(raw, row_number)
         if line is None:
-            errors = validator.errors(raw)
+            errors = row_errors(validator, raw)
             if errors:
                 loader.reject(row_number, errors)
                 continue

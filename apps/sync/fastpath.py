@@ -67,7 +67,7 @@ class _Replay:
         self.read = 0
 
     def batch(self, batch: pa.RecordBatch, first_row: int, failed: np.ndarray) -> None:
-        from apps.sync.engine import SyncFailed
+        from apps.sync.engine import SyncFailed, row_errors
 
         loader, size = self.loader, self.loader.batch_rows
         accepted = ~failed
@@ -79,7 +79,7 @@ class _Replay:
         for at in [*flushes, None]:
             while r < len(rejected) and (at is None or rejected[r] < at):
                 number = first_row + rejected[r]
-                errors = self.validator.errors(raws[r])
+                errors = row_errors(self.validator, raws[r])
                 if not errors:
                     raise SyncFailed(_("Row %(row)d could not be read.") % {"row": number})
                 loader.reject(number, errors)

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.sync.hosts import source_host_policy
 from apps.sync.models import SyncConfig
-from apps.sync.services import upload_check
+from apps.sync.services import upload_check, upload_kind_check
 from govdata.connectors import SourceFormatError
 
 
@@ -101,6 +101,13 @@ class SyncConfigForm(forms.ModelForm):
                 _check_source_host(options["url"])
             except forms.ValidationError as exc:
                 self.add_error("options", exc)
+        upload, kind = cleaned.get("upload"), cleaned.get("kind")
+        if upload is not None and kind:
+            # Here, not at save: refused then, the configuration would already be changed.
+            try:
+                upload_kind_check(name=upload.name, kind=kind)
+            except forms.ValidationError as exc:
+                self.add_error("upload", exc)
         return cleaned
 
     def clean_options(self):

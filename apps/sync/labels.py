@@ -1,8 +1,12 @@
-"""What the officer reads about a run: its phase and progress in words, and the uploaded file's
-name. Shared by the admin's pages and the progress JSON that updates them live."""
+"""What the officer reads about a run: its phase and progress in words, the uploaded file's
+name and the quarantine's reasons. Shared by the admin's pages, the progress JSON that updates
+them live and the quarantine report."""
 
 from __future__ import annotations
 
+import re
+
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from apps.sync.models import SyncRun
@@ -40,3 +44,36 @@ def progress_label(run: SyncRun) -> str:
 def uploaded_file_name(options: dict) -> str:
     """The name the officer's file had on their computer, never where the server stored it."""
     return str(options.get("original_name") or "")
+
+
+# Quarantine reasons are stored as their untranslated message (apps.sync.engine.row_errors) and
+# translated here, for whoever reads them. Most are a bare msgid; the ones below are stored with
+# their parameters filled in, and these patterns find the parameters back. The msgids are
+# govdata.validation's: keep them equal (tests/sync/test_labels.py checks).
+REASONS_WITH_PARAMETERS = [
+    gettext_noop("not one of the allowed values (%(values)s)"),
+]
+_PARAMETER = re.compile(r"%\((\w+)\)s")
+
+
+def _reason_pattern(msgid: str) -> re.Pattern[str]:
+    parts = _PARAMETER.split(msgid)  # literal, name, literal, name, ..., literal
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts))
+        + r"\Z",
+        re.DOTALL,
+    )
+
+
+_REASON_PATTERNS = [(msgid, _reason_pattern(msgid)) for msgid in REASONS_WITH_PARAMETERS]
+
+
+def rejection_reason(stored: str) -> str:
+    """A stored quarantine reason in the active language. A reason stored before reasons were
+    kept untranslated, or one the catalogue lacks (a library's own error text), is shown as
+    stored."""
+    for msgid, pattern in _REASON_PATTERNS:
+        found = pattern.match(stored)
+        if found:
+            return gettext(msgid) % found.groupdict()
+    return gettext(stored) if stored else stored

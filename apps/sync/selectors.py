@@ -10,7 +10,12 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
-from apps.sync.labels import phase_label, progress_bar_value, progress_label
+from apps.sync.labels import (
+    phase_label,
+    progress_bar_value,
+    progress_label,
+    rejection_reason,
+)
 from apps.sync.models import SyncConfig, SyncRejection, SyncRun
 from apps.sync.permissions import sync_configs_visible, sync_runs_visible
 
@@ -68,6 +73,7 @@ def run_quarantine_csv(*, run: SyncRun) -> Iterator[str]:
         .order_by("row_number", "id")
         .values_list("row_number", "field", "reason", "value")
     )
-    for row in rows.iterator(chunk_size=2000):
-        writer.writerow(row)
+    # Reasons are stored untranslated: translated here, they follow the header's language.
+    for number, field, reason, value in rows.iterator(chunk_size=2000):
+        writer.writerow((number, field, rejection_reason(reason), value))
         yield take()

@@ -20,6 +20,7 @@ from govdata.connectors import SourceFormatError
 from govdata.crypto import secrets_encrypt
 
 UPLOAD_SUFFIXES = {".csv": SourceKind.CSV, ".txt": SourceKind.CSV, ".xlsx": SourceKind.XLSX}
+_EXTENSION = {SourceKind.CSV: ".csv", SourceKind.XLSX: ".xlsx"}
 
 
 class SyncAlreadyActive(Exception):
@@ -132,9 +133,10 @@ def upload_dir(dataset) -> Path:
     return Path(settings.MEDIA_ROOT) / "sync" / str(dataset.pk)
 
 
-def upload_check(upload) -> tuple[str, str]:
-    """(file name, suffix) of an upload the platform can read; else a ValidationError saying
-    what is wrong with it (the admin's form asks before it saves anything)."""
+def upload_check(upload, *, kind: str | None = None) -> tuple[str, str]:
+    """(file name, suffix) of an upload the platform can read, and that fits the source kind
+    `kind` when given; else a ValidationError saying what is wrong with it (the admin's form
+    asks before it saves anything)."""
     limit = int(settings.GOVDATA["UPLOAD_MAX_BYTES"])
     name = Path(getattr(upload, "name", "") or "upload").name
     suffix = Path(name).suffix.lower()
@@ -142,6 +144,8 @@ def upload_check(upload) -> tuple[str, str]:
         raise ValidationError(
             _("“%(name)s”: upload a .csv or .xlsx file.") % {"name": name}, code="file_type"
         )
+    if kind is not None:
+        upload_kind_check(name=name, kind=kind)
     if upload.size == 0:
         raise ValidationError(_("“%(name)s” is empty (0 bytes).") % {"name": name}, code="empty")
     if upload.size > limit:
@@ -153,11 +157,45 @@ def upload_check(upload) -> tuple[str, str]:
     return name, suffix
 
 
+def upload_kind_check(*, name: str, kind: str) -> None:
+    """Refuse a file that a source of kind `kind` does not read. An upload never changes the
+    source kind the officer chose: switching it silently (a .xlsx sent to a CSV source) would
+    leave the configuration other than the officer believes it is."""
+    file_kind = UPLOAD_SUFFIXES.get(Path(name).suffix.lower())
+    if file_kind is None or file_kind == kind:
+        return  # an unreadable file type has a message of its own (upload_check)
+    if kind not in FILE_KINDS:
+        raise ValidationError(
+            _(
+                "“%(name)s”: a source of kind “%(kind)s” takes no file uploads; choose "
+                "“%(file_kind)s” as the source kind."
+            )
+            % {"name": name, "kind": SourceKind(kind).label, "file_kind": file_kind.label},
+            code="kind_mismatch",
+        )
+    raise ValidationError(
+        _(
+            "“%(name)s” is not a %(expected)s file, which this source (“%(kind)s”) expects; "
+            "upload a %(expected)s file, or choose “%(file_kind)s” as the source kind."
+        )
+        % {
+            "name": name,
+            "expected": _EXTENSION[kind],
+            "kind": SourceKind(kind).label,
+            "file_kind": file_kind.label,
+        },
+        code="kind_mismatch",
+    )
+
+
 def sync_upload_store(*, dataset, upload, by=None, encoding: str = "", enqueue: bool = True):
-    """Check and store an officer's file, point the dataset's source at it and queue a run."""
+    """Check and store an officer's file, point the dataset's source at it and queue a run.
+    A file of another kind than the dataset's configured source is refused (upload_kind_check);
+    a dataset without a source gets one of the file's kind."""
     if by is not None:
         require_manage_dataset_sync(by, dataset)
-    name, suffix = upload_check(upload)
+    configured = SyncConfig.objects.filter(dataset=dataset).values_list("kind", flat=True).first()
+    name, suffix = upload_check(upload, kind=configured)
     limit = int(settings.GOVDATA["UPLOAD_MAX_BYTES"])
     target_dir = upload_dir(dataset)
     target_dir.mkdir(parents=True, exist_ok=True)
@@ -180,10 +218,13 @@ def sync_upload_store(*, dataset, upload, by=None, encoding: str = "", enqueue: 
             dataset=dataset, defaults={"kind": kind, "options": options, "scheduled": False}
         )
         if not created:
-            config.kind, config.options = kind, {**config.options, **options}
+            if config.kind != kind:  # changed since the check above: refuse all the same
+                target.unlink(missing_ok=True)
+                upload_kind_check(name=name, kind=config.kind)
+            config.options = {**config.options, **options}
             if not encoding:
                 config.options.pop("encoding", None)
-            config.save(update_fields=["kind", "options", "updated_at"])
+            config.save(update_fields=["options", "updated_at"])
         return sync_run_request(
             dataset=dataset,
             by=by,

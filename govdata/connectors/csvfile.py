@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,31 +15,88 @@ from django.utils.translation import gettext as _
 from govdata.connectors.base import Connector, SourceData, SourceFormatError, register
 
 SAMPLE_BYTES = 1 << 20
-# GB18030 is a superset of GBK and GB2312: decoding with it never rejects a valid GBK file.
-_CHINESE_LEGACY = {"gbk", "gb2312", "cp936", "gb18030", "hz", "big5"}
+# Codec names as codecs.lookup() spells them. GB18030 is a superset of GBK and GB2312: decoding
+# with it never rejects a valid GBK file.
+_CHINESE_LEGACY = {"gbk", "gb2312", "gb18030", "hz"}
+# Other East-Asian legacy code pages. Their byte ranges overlap GBK's, so on a short Chinese file
+# charset-normalizer often guesses one of them (cp949 for "张三1"): such a guess is never used.
+_OTHER_CJK = {
+    "big5", "big5hkscs", "cp950", "cp949", "euc_kr", "johab", "iso2022_kr", "shift_jis",
+    "cp932", "euc_jp", "euc_jis_2004", "euc_jisx0213", "shift_jis_2004", "shift_jisx0213",
+    "iso2022_jp", "iso2022_jp_1", "iso2022_jp_2", "iso2022_jp_2004", "iso2022_jp_3",
+    "iso2022_jp_ext",
+}  # fmt: skip
+_ASCII_RUNS = re.compile(r"[\x00-\x7f]+")
 csv.field_size_limit(1 << 24)
 
 
 def detect_encoding(path: Path) -> str:
+    """The encoding of an uploaded CSV whose officer chose "Detect automatically".
+
+    Chinese government files are UTF-8 (with or without BOM) or GBK/GB18030 in practice, so
+    those are tried first, strictly; charset-normalizer only decides beyond them, because on a
+    few hundred bytes of Chinese it is often wrong (cp949, big5, even utf_16_be) and a wrong
+    guess publishes mojibake with no rejection at all."""
     with open(path, "rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
     if not sample:
         raise SourceFormatError(_("The file is empty (0 bytes)."))
+    whole = len(sample) < SAMPLE_BYTES  # else the sample may end inside a character
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    try:
-        sample.decode("utf-8")
+    if _decode(sample, "utf-8", final=whole) is not None:
         return "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 4:  # the sample cut a multi-byte character in half
-            return "utf-8"
+    as_gb = _decode(sample, "gb18030", final=whole)
+    if as_gb is not None and looks_chinese(as_gb):
+        return "gb18030"
     best = from_bytes(sample[:200_000]).best()
     if best is None:
         raise SourceFormatError(
             _("Cannot detect the file's character encoding; choose it explicitly.")
         )
-    name = best.encoding.lower().replace("_", "")
-    return "gb18030" if name in _CHINESE_LEGACY else best.encoding
+    name = _codec_name(best.encoding)
+    if name in _CHINESE_LEGACY:
+        return "gb18030"  # a GBK file that fails to decode: the reader then names the line
+    if name in _OTHER_CJK:
+        raise SourceFormatError(
+            _(
+                "Cannot tell the file's character encoding for sure (it looks like %(enc)s, "
+                "which is not read automatically); save the file as UTF-8, or choose "
+                "GBK / GB18030 if it is one."
+            )
+            % {"enc": best.encoding}
+        )
+    return best.encoding
+
+
+def looks_chinese(text: str) -> bool:
+    """Whether text decoded as GB18030 reads as Chinese rather than as another encoding's bytes
+    seen through GBK: mostly the 6,763 common characters of GB2312, hardly any private-use ones.
+    Korean EUC-KR passes too (its syllables sit where GB2312 has its characters); Big5,
+    Shift-JIS and Latin-1 land in GBK's rare-character and user-defined areas and fail. A few
+    rare or user-defined characters (names) do not make a Chinese file fail."""
+    wide = _ASCII_RUNS.sub("", text)
+    if not wide:
+        return True
+    common = len(wide.encode("gb2312", errors="ignore")) // 2
+    private = sum(1 for ch in wide if "\ue000" <= ch <= "\uf8ff")
+    return common * 2 >= len(wide) and private * 20 <= len(wide)
+
+
+def _decode(sample: bytes, encoding: str, *, final: bool) -> str | None:
+    """The sample decoded strictly, or None. When the sample is a prefix of the file (not
+    `final`), a character cut in half at its end is not an error."""
+    try:
+        return codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=final)
+    except UnicodeDecodeError:
+        return None
+
+
+def _codec_name(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return encoding.lower()
 
 
 @register

@@ -34,7 +34,15 @@ class XlsxFileConnector(Connector):
             raise SourceFormatError(_("The file is empty (0 bytes)."))
         try:
             workbook = load_workbook(path, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        except zipfile.BadZipFile:
+            # The library's own text ("File is not a zip file") would be English in any language.
+            raise SourceFormatError(
+                _(
+                    "The file is not a readable .xlsx workbook: it is not a ZIP archive (an old "
+                    ".xls file, or another file renamed to .xlsx)."
+                )
+            ) from None
+        except (KeyError, OSError, ValueError) as exc:
             raise SourceFormatError(
                 _("The file is not a readable .xlsx workbook (%(error)s).") % {"error": exc}
             ) from None

@@ -30,10 +30,12 @@ def _find_sheet(names: list[str], wanted: tuple[str, ...]) -> str | None:
     return None
 
 
-def parse_xlsx(data: bytes) -> list[DatasetSpec]:
+def parse_xlsx(data: bytes, filename: str = "") -> list[DatasetSpec]:
     from openpyxl import load_workbook
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
+        # Any name but .csv/.yaml/.yml comes here: say which formats are read (CSV and YAML
+        # are, by their file name), not only that this one is not a workbook.
         raise ResponsibilityListError(
             [
                 ListError(
@@ -41,9 +43,11 @@ def parse_xlsx(data: bytes) -> list[DatasetSpec]:
                     None,
                     "",
                     _(
-                        "The file is not an .xlsx workbook (save it as Excel "
-                        "Workbook .xlsx; CSV and old .xls files are not read)."
+                        "“%(name)s” is not an .xlsx workbook. Accepted: an Excel workbook "
+                        "(.xlsx), a CSV file as exported (.csv, UTF-8) or YAML (.yaml, .yml); "
+                        "old .xls workbooks cannot be read."
                     ),
+                    {"name": filename or "?"},
                 )
             ]
         )
@@ -112,7 +116,14 @@ def parse_csv(data: bytes) -> list[DatasetSpec]:
             ds_numbers.append(number)
     fd_rows = [[row[i] if i < len(row) else "" for i in fd_idx] for row in rows]
     return build_specs(
-        _Table("csv", ds_rows, DATASET_COLUMNS, REQUIRED_DATASET_COLUMNS, ds_numbers),
+        _Table(
+            "csv",
+            ds_rows,
+            DATASET_COLUMNS,
+            REQUIRED_DATASET_COLUMNS,
+            ds_numbers,
+            header_prefix=CSV_DATASET_PREFIX,
+        ),
         _Table("csv", fd_rows, FIELD_COLUMNS, REQUIRED_FIELD_COLUMNS),
     )
 
@@ -160,4 +171,4 @@ def parse_file(data: bytes, filename: str) -> list[DatasetSpec]:
         return parse_yaml(data)
     if lowered.endswith(".csv"):
         return parse_csv(data)
-    return parse_xlsx(data)
+    return parse_xlsx(data, filename)

@@ -46,8 +46,10 @@ class _Table:
         columns: dict[str, str],
         required,
         numbers: list[int] | None = None,
+        header_prefix: str = "",
     ):
-        """`numbers[i]` is the file row of rows[i + 1] when rows were regrouped (CSV)."""
+        """`numbers[i]` is the file row of rows[i + 1] when rows were regrouped (CSV);
+        `header_prefix` is what the file writes before each header (CSV's dataset columns)."""
         self.sheet = sheet
         self.errors: list[ListError] = []
         self.positions: dict[str, int] = {}
@@ -82,7 +84,7 @@ class _Table:
                         1,
                         "",
                         _("Missing column “%(h)s” (%(k)s)."),
-                        {"h": columns[key], "k": key},
+                        {"h": header_prefix + columns[key], "k": key},
                     )
                 )
         numbers = numbers or list(range(2, len(rows) + 1))

@@ -219,3 +219,33 @@ def test_parts_that_cannot_lock_at_once_leave_the_export_to_one_connection(api_w
         waiting.rollback()
         waiting.close()
     assert "read over one connection" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ndjson_lines_write_each_value_as_pages_and_lookups_do(world):
+    """Decimals as strings and date-times in UTC, as a page gives them: one JSON form of a
+    value whichever way it is read (found by an agency developer: numbers in exports)."""
+    import datetime as dt
+
+    import orjson
+
+    from apps.api.export import export_response
+    from apps.records.query import record_query_build
+    from apps.records.reads import records_page_json
+    from tests.factories import DatasetFactory, FieldFactory
+    from tests.records.decisions import decision
+
+    ds = DatasetFactory(provider=world.provider, key_field="code")
+    types = {"code": "string", "amount": "decimal", "count": "integer", "at": "datetime"}
+    for name, data_type in types.items():
+        FieldFactory(dataset=ds, name=name, data_type=data_type)
+    at = dt.datetime(2024, 1, 2, 3, 4, 5, 600, tzinfo=dt.UTC)
+    store_replace_rows(ds, [{"code": "a", "amount": "12.50", "count": 3, "at": at}])
+    ds = type(ds).objects.prefetch_related("fields").get(pk=ds.pk)
+    d = decision(ds, world.provider, dict.fromkeys(types, "none"), owner=True)
+    query = record_query_build(dataset=ds, decision=d, params={})
+    page, _count, _next = records_page_json(query=query, page_size=10)
+    response = export_response(query=query, fmt="ndjson", filename="x.ndjson")
+    lines = b"".join(response.streaming_content).splitlines()
+    assert [orjson.loads(line) for line in lines] == orjson.loads(page)
+    assert orjson.loads(lines[0])["amount"] == "12.50"

@@ -81,3 +81,22 @@ def test_an_export_read_in_parts_records_every_row_it_sent(api_world, settings):
     lines = b"".join(response.streaming_content).splitlines()
     _start, end = _events(response["X-Request-Id"])
     assert end.row_count == len(lines) == len(MANY) and end.reason == "export complete"
+
+
+def test_an_exports_event_records_its_ordering(api_world):
+    client = api_world.clients["granted"]
+    response = client.get(
+        "/api/v1/datasets/GA-RK-001/export/?format=csv&ordering=-id_number", **PURPOSE
+    )
+    b"".join(response.streaming_content)
+    event = AuditEvent.objects.filter(action="export").latest("seq")
+    assert event.filters == {"ordering": "-id_number", "format": "csv"}
+
+
+@pytest.mark.parametrize("param", ["cursor=abc", "page_size=10"])
+def test_paging_parameters_on_an_export_are_a_400_naming_them(api_world, param):
+    response = api_world.clients["granted"].get(
+        f"/api/v1/datasets/GA-RK-001/export/?format=csv&{param}", **PURPOSE
+    )
+    assert response.status_code == 400
+    assert param.split("=")[0] in response.json()["detail"]

@@ -236,3 +236,117 @@ def test_admin_speaks_chinese_with_the_shipped_catalogue(client, two):
     page = client.get(_url("changelist"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert a.code in page and b.code in page
     assert "共享责任清单" in page and "导入共享责任清单" in page
+
+
+def _select_options(page: str, name: str) -> list[str]:
+    """The labels of a <select name=...>'s options, without the empty one."""
+    import re
+
+    found = re.search(rf'<select name="{name}"[^>]*>(.*?)</select>', page, re.S)
+    assert found, f"no select {name}"
+    return [label for value, label in re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)<', found[1])
+            if value]  # fmt: skip
+
+
+def test_demand_add_form_offers_no_accounts_and_only_choosable_departments(client, world):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.get_or_create(username="AnonymousUser")  # guardian's, as deployed
+    client.force_login(world.consumer_officer)
+    page = client.get(reverse("admin:catalog_demand_add")).content.decode()
+    assert 'name="created_by"' not in page and 'name="answered_by"' not in page
+    for username in ("AnonymousUser", "platform-auditor", world.provider_officer.username):
+        assert username not in page
+    assert _select_options(page, "requester") == [str(world.consumer)]
+    providers = _select_options(page, "provider")
+    assert str(world.consumer) not in providers
+    assert {str(world.provider), str(world.outsider)} <= set(providers)
+    assert _select_options(page, "dataset") == [str(world.dataset)]
+
+
+def test_demand_added_in_the_admin_is_created_by_the_officer(client, world):
+    client.force_login(world.consumer_officer)
+    response = client.post(
+        reverse("admin:catalog_demand_add"),
+        {"requester": world.consumer.pk, "provider": world.provider.pk, "dataset": "",
+         "title": "需要户籍迁移数据", "description": "用于疫苗接种通知", "fields_wanted": "",
+         "legal_basis": "", "created_by": world.provider_officer.pk},
+    )  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    demand = Demand.objects.get()
+    assert (demand.requester, demand.created_by) == (world.consumer, world.consumer_officer)
+
+
+def test_demand_cannot_be_addressed_to_the_officers_own_department(client, world):
+    client.force_login(world.consumer_officer)
+    response = client.post(
+        reverse("admin:catalog_demand_add"),
+        {"requester": world.consumer.pk, "provider": world.consumer.pk, "title": "t",
+         "description": "d"},
+    )  # fmt: skip
+    assert response.status_code == 200  # the form shows the invalid choice
+    assert not Demand.objects.exists()
+
+
+def _import_upload(client, department, content: bytes, name: str):
+    upload = io.BytesIO(content)
+    upload.name = name
+    return client.post(
+        reverse("admin:catalog_dataset_import"), {"department": department.pk, "file": upload}
+    )
+
+
+@pytest.mark.parametrize("action", ["export_xlsx_action", "export_csv_action"])
+def test_reimporting_an_unchanged_export_changes_nothing(client, world, action):
+    """As an officer does it: fields added with "Add another field", positions left as
+    offered, multi-line text from a browser (CRLF), published, exported, imported back."""
+    from django.contrib.messages import get_messages
+
+    client.force_login(world.consumer_officer)
+    name_field = {**ID_FIELD, "name": "name", "label": "姓名", "data_type": "string",
+                  "masking": "name", "conditions": "仅限核验\r\n不得留存"}  # fmt: skip
+    data = _form("WJ-YM-009", world.consumer, fields=[ID_FIELD, name_field])
+    data["summary"] = "接种记录\r\n按日更新"
+    assert client.post(_url("add"), data).status_code == 302
+    dataset = Dataset.objects.get(code="WJ-YM-009")
+    services.dataset_publish(dataset=dataset, by=world.consumer_officer, reason="首次")
+    dataset.refresh_from_db()
+    before = (dataset.updated_at, list(dataset.fields.values_list("name", "position")))
+    exported = client.post(_url("changelist"), {"action": action, "_selected_action": [dataset.pk]})
+    extension = "xlsx" if action == "export_xlsx_action" else "csv"
+    list(get_messages(client.get(_url("changelist")).wsgi_request))  # drop older messages
+    response = _import_upload(client, world.consumer, exported.content, f"list.{extension}")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    shown = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("0 updated" in m and "1 unchanged" in m for m in shown), shown
+    dataset.refresh_from_db()
+    after = (dataset.updated_at, list(dataset.fields.values_list("name", "position")))
+    assert after == before and not dataset.has_unpublished_changes
+
+
+def test_new_field_rows_left_without_a_position_keep_their_row_order(client, world):
+    client.force_login(world.consumer_officer)
+    name_field = {**ID_FIELD, "name": "name", "label": "姓名", "data_type": "string",
+                  "masking": "name", "position": ""}  # fmt: skip
+    page = client.get(_url("add")).content.decode()
+    assert 'name="fields-__prefix__-position" value="0"' not in page  # offered empty
+    data = _form("WJ-YM-010", world.consumer, fields=[name_field, {**ID_FIELD, "position": ""}])
+    assert client.post(_url("add"), data).status_code == 302
+    dataset = Dataset.objects.get(code="WJ-YM-010")
+    assert list(dataset.fields.values_list("name", "position")) == [("name", 0), ("id_number", 1)]
+
+
+def test_officers_list_filters_offer_only_the_departments_of_their_rows(client, two):
+    world, a, b = two
+    demand = services.demand_create(
+        by=world.consumer_officer, requester=world.consumer, provider=world.provider,
+        title="需要户籍迁移数据", description="用于疫苗接种通知",
+    )  # fmt: skip
+    services.dataset_publish(dataset=a, by=world.provider_officer, reason="首次")
+    client.force_login(world.provider_officer)
+    for name in ("dataset", "datasetversion"):
+        page = client.get(reverse(f"admin:catalog_{name}_changelist")).content.decode()
+        assert a.code in page
+        assert world.consumer.name not in page and world.outsider.name not in page
+    page = client.get(reverse("admin:catalog_demand_changelist")).content.decode()
+    assert demand.title in page and world.outsider.name not in page

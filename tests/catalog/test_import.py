@@ -229,3 +229,39 @@ def test_edits_that_return_to_the_published_version_publish_nothing(world):
     services.field_update(field=field, by=world.provider_officer, label="临时")
     result = _import(world, good_xlsx(), publish=True, reason="恢复")
     assert result.updated == ["GA-HJ-010"] and result.published == []
+
+
+def test_a_file_that_is_not_a_workbook_names_itself_and_the_accepted_formats(world):
+    errors = _rejected(world, b"just text", "notcsv.xlsx")
+    message = error_message(errors[0])
+    assert "notcsv.xlsx" in message
+    assert all(kind in message for kind in (".xlsx", ".csv", ".yaml"))
+    assert "not read" not in message  # used to say CSV files are not read
+
+
+def test_missing_csv_columns_name_the_dataset_and_the_field_column_apart(world):
+    errors = _rejected(world, "数据集.资源名称,信息项名称\nx,y\n".encode(), "list.csv")
+    messages = [error_message(e) for e in errors]
+    assert any("“数据集.资源代码”" in m for m in messages)
+    assert any("“资源代码” (dataset_code)" in m for m in messages)
+
+
+def test_fields_at_one_position_reimport_as_unchanged(world, draft):
+    """The admin used to store new fields at the position it offered (0)."""
+    from apps.catalog.exports import export_csv
+    from apps.catalog.models import Field
+    from apps.catalog.selectors import published_snapshots
+
+    Field.objects.filter(dataset=draft).update(position=0)
+    services.dataset_publish(dataset=draft, by=world.provider_officer, reason="首次")
+    exported = export_csv(published_snapshots(dataset_ids=[draft.pk]))
+    assert _import(world, exported, "list.csv").unchanged == [draft.code]
+    assert set(draft.fields.values_list("position", flat=True)) == {0}
+
+
+def test_reordered_rows_renumber_the_fields(world):
+    _import(world, good_xlsx())
+    result = _import(world, xlsx([dataset_row()], field_rows()[::-1]))
+    assert result.updated == ["GA-HJ-010"]
+    dataset = Dataset.objects.get(code="GA-HJ-010")
+    assert [f.name for f in dataset.fields.all()] == ["gender", "district", "id_number"]

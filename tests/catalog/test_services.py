@@ -189,3 +189,37 @@ def test_demand_rules(world):
             by=world.consumer_officer, requester=world.consumer, provider=world.consumer,
             title="x", description="x",
         )  # fmt: skip
+
+
+def test_an_update_to_the_stored_values_changes_nothing(owned_world):
+    """Line breaks sent as CRLF by a browser are the stored LF text: neither the dataset nor
+    its "unpublished changes" mark move."""
+    w = owned_world
+    Dataset.objects.filter(pk=w.dataset.pk).update(summary="第一行\n第二行")
+    w.dataset.refresh_from_db()
+    before = w.dataset.updated_at
+    services.dataset_update(dataset=w.dataset, by=w.provider_officer, summary="第一行\r\n第二行")
+    services.field_update(field=w.fields["gender"], by=w.provider_officer, label="性别")
+    w.dataset.refresh_from_db()
+    assert (w.dataset.updated_at, w.dataset.has_unpublished_changes) == (before, False)
+
+
+def test_text_is_stored_with_lf_line_breaks(world, draft):
+    services.dataset_update(dataset=draft, by=world.provider_officer, summary="甲\r\n乙\r丙")
+    field = services.field_create(
+        dataset=draft, by=world.provider_officer, name="note", label="备注", data_type="string",
+        sharing_type="unconditional", conditions="仅\r\n限",
+    )  # fmt: skip
+    draft.refresh_from_db()
+    field.refresh_from_db()
+    assert (draft.summary, field.conditions) == ("甲\n乙\n丙", "仅\n限")
+
+
+def test_a_field_created_without_a_position_goes_after_the_last_one(world, draft):
+    services.field_update(field=draft.fields.get(name="district"), by=world.provider_officer,
+                          position=7)  # fmt: skip
+    field = services.field_create(
+        dataset=draft, by=world.provider_officer, name="note", label="备注", data_type="string",
+        sharing_type="unconditional",
+    )  # fmt: skip
+    assert field.position == 8

@@ -87,6 +87,22 @@ def test_a_key_outside_the_grants_row_filter_is_refused_like_an_unknown_one(ow):
         report(ow, key=yuexiu, **as_mz)
 
 
+def test_a_key_is_normalised_as_a_lookup_takes_it(ow):
+    full_width = KEY.translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789"})
+    objection = report(ow, key=f" {full_width} ")
+    assert objection.record_key == KEY
+
+
+def test_a_field_readable_on_other_rows_only_cannot_be_objected_to_on_this_one(ow):
+    grant(ow, ow.outsider, ow.outsider_officer, ["id_number"])
+    grant(ow, ow.outsider, ow.outsider_officer, ["name"], row_filter={"district": "天河区"})
+    yuexiu = ROWS[1]["id_number"]
+    as_mz = {"consumer": ow.outsider, "by": ow.outsider_officer}
+    with pytest.raises(ValidationError, match="No published record"):
+        report(ow, key=yuexiu, fields=["name"], **as_mz)
+    assert report(ow, key=yuexiu, fields=["gender"], **as_mz).pk
+
+
 def test_a_dataset_whose_records_were_never_loaded_has_no_key_to_object_to(ow):
     dataset = DatasetFactory(
         code="MZ-OPEN", provider=ow.outsider, sharing_type="unconditional", key_field="code"

@@ -344,9 +344,9 @@ def test_grant_detail_lists_fields_by_name_label_and_masking(client, sw, grant):
 def test_approving_an_approved_request_shows_the_error_once(client, sw, grant):
     client.force_login(sw.provider_officer)
     url = reverse("admin:sharing_datarequest_approve", args=[grant.request_id])
-    response = client.post(url, {"fields": ["mobile"], "valid_until": "2026-05-01"})
-    assert response.status_code == 200
-    assert response.content.decode().count("it can no longer be changed this way") == 1
+    response = client.post(url, {"fields": ["mobile"], "valid_until": "2026-05-01"}, follow=True)
+    assert response.redirect_chain[-1][0].endswith(f"/datarequest/{grant.request_id}/change/")
+    assert response.content.decode().count("there is nothing left to decide") == 1
 
 
 def test_the_approve_form_explains_stricter_masks_in_the_users_language(client, sw):
@@ -371,3 +371,60 @@ def test_decisions_in_the_admin_name_the_officer_and_the_page_request_in_the_aud
     event = AuditEvent.objects.get(action="request.approve")
     assert (event.request_id, event.client_ip) == ("admin-approve-1", "198.51.100.4")
     assert event.user_id == sw.provider_officer.pk
+
+
+def test_decision_pages_of_a_decided_request_send_back_to_it(client, sw):
+    from apps.sharing.services import request_approve
+
+    decided = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    grant = request_approve(request=decided, by=sw.provider_officer)
+    client.force_login(sw.provider_officer)
+    page = reverse("admin:sharing_datarequest_change", args=[decided.pk])
+    for action in ("approve", "reject"):
+        response = client.get(reverse(f"admin:sharing_datarequest_{action}", args=[decided.pk]))
+        assert response.status_code == 302 and response["Location"] == page
+    followed = client.get(page)
+    assert "there is nothing left to decide" in followed.text
+    client.post(reverse("admin:sharing_grant_revoke", args=[grant.pk]), {"reason": "合作结束"})
+    response = client.get(reverse("admin:sharing_grant_revoke", args=[grant.pk]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:sharing_grant_change", args=[grant.pk])
+
+
+def test_the_requester_withdraws_from_the_requests_page(client, sw):
+    from apps.audit.models import AuditEvent
+
+    pending = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    withdraw = reverse("admin:sharing_datarequest_withdraw", args=[pending.pk])
+    client.force_login(sw.provider_officer)
+    assert (
+        withdraw
+        not in client.get(reverse("admin:sharing_datarequest_change", args=[pending.pk])).text
+    )
+    assert client.get(withdraw).status_code == 403
+    client.force_login(sw.consumer_officer)
+    assert (
+        withdraw in client.get(reverse("admin:sharing_datarequest_change", args=[pending.pk])).text
+    )
+    assert client.post(withdraw, {"reason": "需求变更"}).status_code == 302
+    pending.refresh_from_db()
+    assert pending.status == "withdrawn"
+    assert AuditEvent.objects.get(action="request.withdraw").details["reason"] == "需求变更"
+    assert client.get(withdraw).status_code == 302  # nothing left to withdraw
+
+
+def test_the_grant_list_shows_the_last_day_the_grant_holds(client, sw):
+    from django.utils.formats import date_format
+
+    from apps.sharing.services import request_approve
+
+    until = MONDAY.date() + dt.timedelta(days=30)
+    grant = request_approve(
+        request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"]),
+        by=sw.provider_officer,
+        valid_until=until,
+    )
+    client.force_login(sw.consumer_officer)
+    page = client.get(reverse("admin:sharing_grant_changelist")).text
+    assert f'<td class="field-last_day nowrap">{date_format(until)}</td>' in page
+    assert grant.valid_until.date() == until + dt.timedelta(days=1)  # stored: next midnight

@@ -117,6 +117,10 @@ def test_approve_grants_permissions_on_exactly_the_approved_fields(sw):
         ({"row_filter": {"district__in": "天河区"}}, "non-empty list"),
         ({"masks": {"mobile": "none"}}, "weaker"),
         ({"masks": {"mobile": "bogus"}}, "unknown masking rule"),
+        # A filter on a field not read in clear would reveal its value on every row returned.
+        ({"row_filter": {"religion": "x"}}, "religion is not"),  # never shared
+        ({"row_filter": {"mobile__contains": "138"}}, "mobile is not"),  # granted, masked
+        ({"row_filter": {"name": "张三"}}, "name is not"),  # conditional, not in this grant
     ],
 )
 def test_approve_rejects_bad_input_and_grants_nothing(sw, kwargs, message):
@@ -125,6 +129,27 @@ def test_approve_rejects_bad_input_and_grants_nothing(sw, kwargs, message):
         request_approve(request=request, by=sw.provider_officer, **kwargs)
     assert not Grant.objects.exists()
     assert _perm_field_names(sw.consumer) == set()
+
+
+def test_a_row_filter_may_use_fields_read_in_clear(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile", "id_number"])
+    grant = request_approve(
+        request=request,
+        by=sw.provider_officer,
+        row_filter={"district": "天河区", "id_number__gte": "44"},  # unconditional; granted
+    )
+    assert grant.row_filter == {"district": "天河区", "id_number__gte": "44"}
+
+
+def test_a_row_filter_on_a_field_masked_by_the_grant_is_refused(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["id_number"])
+    with pytest.raises(ValidationError, match="id_number is not"):
+        request_approve(
+            request=request,
+            by=sw.provider_officer,
+            masks={"id_number": "hash"},
+            row_filter={"id_number__gte": "44"},
+        )
 
 
 def test_only_provider_officers_decide(sw):

@@ -361,3 +361,89 @@ def test_an_upload_of_the_wrong_kind_brings_the_form_back_and_saves_nothing(
     config.refresh_from_db()
     assert (config.options, config.updated_at, SyncRun.objects.count()) == before
     assert config.reject_threshold != 0.5
+
+
+def test_an_xlsx_file_sent_to_a_new_csv_source_is_refused_and_nothing_is_saved(
+    world, officer_client
+):
+    """Exploratory finding F6: the configuration used to be saved as an Excel source, with a
+    success message naming the CSV kind the officer had chosen."""
+    data = config_form_data(world, SimpleUploadedFile("notcsv.xlsx", b"PK\x03\x04 not really"))
+    response = officer_client.post(reverse("admin:sync_syncconfig_add"), data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["upload"]
+    assert "notcsv.xlsx" in errors[0] and ".csv" in errors[0] and "CSV file upload" in errors[0]
+    assert not SyncConfig.objects.exists() and not SyncRun.objects.exists()
+
+
+def test_an_xlsx_file_sent_to_an_existing_csv_source_keeps_the_configuration(
+    world, officer_client, tmp_path
+):
+    config = SyncConfig.objects.get(pk=stored_run(world, tmp_path).config_id)
+    SyncRun.objects.update(status="succeeded", finished_at=clock.now())
+    before = (config.kind, dict(config.options), config.updated_at, SyncRun.objects.count())
+    data = {**config_form_data(world, ""), "reject_threshold": "0.5"}
+    data["upload"] = SimpleUploadedFile("book.xlsx", b"PK\x03\x04 not really")
+    url = reverse("admin:sync_syncconfig_change", args=[config.pk])
+    response = officer_client.post(url, data)
+    assert response.status_code == 200
+    assert "book.xlsx" in response.context["adminform"].form.errors["upload"][0]
+    config.refresh_from_db()
+    assert (config.kind, config.options, config.updated_at, SyncRun.objects.count()) == before
+    assert config.reject_threshold != 0.5
+
+
+def test_choosing_excel_and_uploading_a_workbook_switches_the_source(
+    world, officer_client, tmp_path
+):
+    """Changing the kind is the officer's choice in the form, and then the upload matches it."""
+    from openpyxl import Workbook
+
+    config = SyncConfig.objects.get(pk=stored_run(world, tmp_path).config_id)
+    SyncRun.objects.update(status="succeeded", finished_at=clock.now())
+    book = Workbook()
+    book.active.append(["id_number", "name"])
+    book.save(tmp_path / "people.xlsx")
+    data = {**config_form_data(world, ""), "kind": "xlsx"}
+    data["upload"] = SimpleUploadedFile("people.xlsx", (tmp_path / "people.xlsx").read_bytes())
+    url = reverse("admin:sync_syncconfig_change", args=[config.pk])
+    response = officer_client.post(url, data)
+    assert response.status_code == 302, response.content[:2000]
+    config.refresh_from_db()
+    run = SyncRun.objects.filter(dataset=world.dataset).first()
+    assert config.kind == "xlsx" and run.kind == "xlsx" and run.status == "queued"
+
+
+@pytest.mark.parametrize(
+    ("language", "header", "reasons"),
+    [
+        ("en", "row,field,reason,value", ["not a mainland mobile number", "wrong check digit"]),
+        ("zh-hans", "行,信息项,理由,值", ["不是大陆手机号码", "校验码错误"]),
+    ],
+)
+def test_quarantine_report_reasons_follow_the_readers_language(
+    world, officer_client, tmp_path, settings, language, header, reasons
+):
+    """Exploratory finding F5: the header followed the reader's language, the reasons the
+    language the run had executed in (the platform's, Chinese by default)."""
+    from django.utils import translation
+
+    other = "zh-hans" if language == "en" else "en"
+    settings.LANGUAGE_CODE = other  # the platform's language differs from the reader's
+    rows = population_rows(30)
+    rows[2] = {**rows[2], "mobile": "999"}
+    ident = rows[5]["id_number"]
+    rows[5] = {**rows[5], "id_number": ident[:17] + ("0" if ident[17] != "0" else "1")}
+    sync_config_set(dataset=world.dataset, kind="csv", reject_threshold=0.5)
+    path = write_csv(tmp_path / "p.csv", rows)
+    run = sync_upload_store(
+        dataset=world.dataset, upload=SimpleUploadedFile("p.csv", path.read_bytes()), enqueue=False
+    )
+    with translation.override(other):
+        engine.run_execute(run_id=run.pk)
+    url = reverse("admin:sync_syncrun_quarantine", args=[run.pk])
+    report = officer_client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+    lines = b"".join(report.streaming_content).decode("utf-8-sig").splitlines()
+    assert lines[0] == header
+    assert lines[1].startswith("4,mobile,") and reasons[0] in lines[1]
+    assert lines[2].startswith("7,id_number,") and reasons[1] in lines[2]

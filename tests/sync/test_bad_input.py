@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from apps.sync import engine
-from apps.sync.models import SyncRejection, SyncRun
+from apps.sync.models import SyncConfig, SyncRejection, SyncRun
 from apps.sync.selectors import run_quarantine_csv
 from apps.sync.services import sync_config_set, sync_upload_store
 from tests.sync.helpers import COLUMNS, live_rows, population_rows, write_csv
@@ -153,3 +153,37 @@ def test_unsupported_file_type_is_refused(world):
 def test_not_an_xlsx_workbook_fails_clearly(world):
     run = _run_bytes(world, b"this is not a zip", name="x.xlsx")
     assert run.status == SyncRun.Status.FAILED and "xlsx" in run.error
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "says"),
+    [("csv", "book.xlsx", ".csv"), ("xlsx", "people.csv", ".xlsx"), ("sql", "people.csv", "CSV")],
+)
+def test_a_file_of_another_kind_than_the_source_is_refused(world, tmp_path, kind, name, says):
+    """An upload never switches the source kind the officer configured (finding F6)."""
+    options = {"url": "postgresql://u@10.0.0.1/db", "table": "people"} if kind == "sql" else {}
+    config = sync_config_set(dataset=world.dataset, kind=kind, options=options)
+    with pytest.raises(ValidationError) as refused:
+        sync_upload_store(
+            dataset=world.dataset, upload=SimpleUploadedFile(name, b"id_number\n1\n"), enqueue=False
+        )
+    assert name in refused.value.messages[0] and says in refused.value.messages[0]
+    after = SyncConfig.objects.get(pk=config.pk)
+    assert (after.kind, after.options) == (kind, options)
+    assert not SyncRun.objects.exists()
+
+
+def test_a_runs_error_is_stored_in_the_platforms_language_whoever_executes_it(
+    world, tmp_path, settings
+):
+    """A run executed in a request (English here) stores what a worker would: the platform's
+    language. Shown in the reader's language is left to do (the error is stored as text)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "zh-hans"
+    data = _csv_bytes(tmp_path, population_rows(3), columns=COLUMNS[1:])
+    with translation.override("en"):
+        run = _run_bytes(world, data)
+        assert translation.get_language() == "en"
+    assert run.status == SyncRun.Status.FAILED
+    assert "id_number" in run.error and "missing" not in run.error and "缺少" in run.error

@@ -165,3 +165,19 @@ def test_columns_are_matched_by_name_in_any_order(world, tmp_path):
     run = _upload(world, tmp_path, rows, columns=list(reversed(COLUMNS)))
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     assert sorted(r[0] for r in live_rows(world.dataset)) == sorted(r["id_number"] for r in rows)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_a_small_gbk_file_is_published_as_written_not_as_korean(world, settings, fast_path):
+    """Exploratory finding F4: three GBK rows, "Detect automatically" chosen, were read as cp949
+    and published as 蠟힛1 with no rejection."""
+    settings.GOVDATA = {**settings.GOVDATA, "SYNC_FAST_PATH": fast_path}
+    rows = [(r["id_number"], f"张三{i}") for i, r in enumerate(population_rows(3, seed=4), 1)]
+    text = "id_number,name\n" + "".join(f"{ident},{name}\n" for ident, name in rows)
+    upload = SimpleUploadedFile("gbk.csv", text.encode("gbk"))
+    run = sync_upload_store(dataset=world.dataset, upload=upload, enqueue=False)
+    run = engine.run_execute(run_id=run.pk)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert (run.rows_read, run.rows_inserted, run.rows_rejected) == (3, 3, 0)
+    assert [(r[0], r[1]) for r in live_rows(world.dataset)] == sorted(rows)

@@ -80,6 +80,12 @@ def query_params(request) -> dict[str, str]:
     return request.GET.dict()
 
 
+def read_filters(query, params: dict[str, str]) -> dict[str, str]:
+    """What the audit event records of a read's query: its filters and its ordering."""
+    ordering = {"ordering": params["ordering"]} if params.get("ordering") else {}
+    return {**query.filters, **ordering}
+
+
 def refuse_export_format(params: dict[str, str]) -> None:
     """`format` chooses an export's file format; on a page or a lookup it is a mistake, said so
     (DRF would have taken it for a renderer and answered 404)."""
@@ -226,10 +232,7 @@ class RecordListView(RecordReadMixin, ApiView):
             outcome="allowed",
             fields=query.fields_with_masks(decision),
             row_count=row_count,
-            filters={
-                **query.filters,
-                **({"ordering": params["ordering"]} if params.get("ordering") else {}),
-            },
+            filters=read_filters(query, params),
             grants=decision.grant_ids,
         )
         # The rows arrive as one JSON array built by PostgreSQL: spliced in, not re-encoded.
@@ -317,11 +320,17 @@ class RecordExportView(RecordReadMixin, ApiView):
         fmt = params.get("format", "")
         if fmt not in ("csv", "ndjson"):
             raise exceptions.ParseError(_("format must be csv or ndjson."))
+        paging = sorted({"cursor", "page_size"} & set(params))
+        if paging:
+            raise exceptions.ParseError(
+                _("An export has every matching record: %(params)s is for pages only.")
+                % {"params": ", ".join(paging)}
+            )
         query = self.build(request, dataset, decision, caller, params)
         event = {
             "outcome": "allowed",
             "fields": query.fields_with_masks(decision),
-            "filters": {**query.filters, "format": fmt},
+            "filters": {**read_filters(query, params), "format": fmt},
             "grants": decision.grant_ids,
         }
         # The event is written before the first byte is streamed: no audit, no data.
