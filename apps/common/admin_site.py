@@ -60,11 +60,17 @@ class GovDataAdminSite(admin.AdminSite):
     index_title = _("Administration")
     login_form = OTPAdminAuthenticationForm
     login_template = "common/admin_login.html"
+    index_template = "admin/govdata_index.html"
     # "View site": the platform's only page outside the admin is the API's documentation.
     site_url = "/api/docs/"
 
     def has_permission(self, request: HttpRequest) -> bool:
         return super().has_permission(request) and otp_session_verified(user=request.user)
+
+    def index(self, request: HttpRequest, extra_context: dict | None = None):
+        from apps.common.worklist import worklist_for
+
+        return super().index(request, {**(extra_context or {}), "worklist": worklist_for(request)})
 
     def get_app_list(self, request: HttpRequest, app_label: str | None = None) -> list:
         # The login page asks for the app list too; someone not (yet) let in gets none, and no

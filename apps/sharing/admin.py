@@ -293,7 +293,7 @@ class GrantAdmin(SharingAdmin):
 class NotificationAdmin(SharingAdmin):
     list_display = ("subject", "created_at", "read_at")
     list_filter = (("read_at", admin.EmptyFieldListFilter),)
-    readonly_fields = ("subject", "body", "link", "created_at", "read_at")
+    readonly_fields = ("subject", "body", "open_link", "created_at", "read_at")
     fields = readonly_fields
     actions = ("mark_read",)
 
@@ -311,6 +311,13 @@ class NotificationAdmin(SharingAdmin):
         if obj is not None:
             notification_mark_read(notification=obj)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description=_("link"))
+    def open_link(self, obj: Notification):
+        # Links are the platform's own admin paths (set by the services that notify).
+        if not obj.link.startswith("/") or obj.link.startswith("//"):
+            return obj.link
+        return format_html('<a href="{}">{}</a>', obj.link, _("Open"))
 
     @admin.action(description=_("Mark as read"))
     def mark_read(self, request, queryset):

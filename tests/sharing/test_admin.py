@@ -115,9 +115,10 @@ def test_notifications_are_private_to_their_recipient(client, sw, requests):
     assert "GA-RK-001" not in page
     note = Notification.objects.filter(recipient=sw.provider_officer).first()
     client.force_login(sw.provider_officer)
-    client.get(reverse("admin:sharing_notification_change", args=[note.pk]))
+    page = client.get(reverse("admin:sharing_notification_change", args=[note.pk])).text
     note.refresh_from_db()
     assert note.read_at is not None
+    assert f'<a href="{note.link}">Open</a>' in page  # the request it is about, one click away
 
 
 def test_platform_auditor_sees_every_request_but_cannot_decide(client, sw, requests):
