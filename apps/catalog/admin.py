@@ -21,7 +21,6 @@ from apps.catalog.models import Dataset, DatasetVersion, Demand, Field
 from apps.common.admin_mixins import ReadOnlyAdminMixin
 from apps.departments.models import Department
 
-
 # An officer sees their own department's rows only: a filter offers just the departments
 # those rows name, not every department on the platform.
 _ONLY_SHOWN = admin.RelatedOnlyFieldListFilter

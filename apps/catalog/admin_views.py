@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -58,7 +59,8 @@ def publish_action(model_admin, request, queryset):
 
 
 def _export_response(content: bytes, content_type: str, extension: str):
-    stamp = clock.now().strftime("%Y%m%d-%H%M")
+    # Named in the platform's local time, as the officer's clock shows it (not UTC).
+    stamp = timezone.localtime(clock.now()).strftime("%Y%m%d-%H%M")
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = (
         f'attachment; filename="responsibility-list-{stamp}.{extension}"'

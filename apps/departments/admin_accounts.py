@@ -48,7 +48,8 @@ class PeopleUserAdmin(UserAdmin):
 class TOTPDeviceForm(forms.ModelForm):
     class Meta:
         model = TOTPDevice
-        fields = "__all__"
+        fields = ["user", "name", "confirmed", "key", "step", "t0", "digits", "tolerance",
+                  "drift", "throttling_failure_timestamp", "throttling_failure_count"]  # fmt: skip
         labels = {
             "user": _("user"),
             "name": _("device name"),

@@ -350,3 +350,18 @@ def test_officers_list_filters_offer_only_the_departments_of_their_rows(client, 
         assert world.consumer.name not in page and world.outsider.name not in page
     page = client.get(reverse("admin:catalog_demand_changelist")).content.decode()
     assert demand.title in page and world.outsider.name not in page
+
+
+def test_export_file_is_named_in_local_time(client, two):
+    import datetime as dt
+
+    import time_machine
+
+    world, a, b = two
+    services.dataset_publish(dataset=a, by=world.provider_officer, reason="首次")
+    client.force_login(world.provider_officer)
+    with time_machine.travel(dt.datetime(2026, 11, 26, 5, 0, tzinfo=dt.UTC), tick=False):
+        response = client.post(
+            _url("changelist"), {"action": "export_csv_action", "_selected_action": [a.pk]}
+        )
+    assert "responsibility-list-20261126-1300.csv" in response["Content-Disposition"]

@@ -13,7 +13,7 @@ from django.urls import reverse
 from apps.common import clock
 from apps.objections.models import Objection
 from apps.sharing.models import DataRequest
-from tests.sharing.conftest import at_monday, submit, sw  # noqa: F401 (fixtures)
+from tests.sharing.conftest import submit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_monday")]
 INDEX = "admin:index"
@@ -71,8 +71,15 @@ def test_auditors_see_recent_alerts_and_no_officer_work(client, sw):
     from apps.audit.models import Alert
 
     now = clock.now()
-    Alert.objects.create(kind="denial_burst", department=sw.consumer, summary="probing",
-                         window_start=now, window_end=now, dedupe_key="x", created_at=now)  # fmt: skip
+    Alert.objects.create(
+        kind="denial_burst",
+        department=sw.consumer,
+        summary="probing",
+        window_start=now,
+        window_end=now,
+        dedupe_key="x",
+        created_at=now,
+    )
     client.force_login(sw.platform_auditor)
     assert _labels(_worklist(client)) == {"Anomaly alerts in the last 7 days": (1, 0)}
 
