@@ -103,12 +103,13 @@ def login(browser, base_url: str, username: str):
     return page
 
 
-def api_from_browser(page, method: str, path: str, body: dict) -> dict:
+def api_from_browser(page, method: str, path: str, body: dict | None = None) -> dict:
     """A fetch from the logged-in page: session cookie plus CSRF token, as an officer's tool."""
     return page.evaluate(
         """async ([method, path, body]) => {
             const token = document.cookie.split('; ').find(c => c.startsWith('csrftoken='));
-            const r = await fetch(path, {method, body: JSON.stringify(body), headers: {
+            const r = await fetch(path, {method, body: body === null ? undefined :
+                JSON.stringify(body), headers: {
                 'Content-Type': 'application/json', 'X-CSRFToken': token.split('=')[1]}});
             return {status: r.status, body: await r.json()};
         }""",
@@ -129,6 +130,7 @@ def test_list_published_requested_partly_approved_read_masked_and_audited(
     from apps.catalog.models import Dataset
     from apps.common import clock
     from apps.records.store import store_ensure_table, store_replace_rows
+    from apps.sharing.models import DataRequest
     from tests.live import fetch_token
 
     shots = Shots()
@@ -166,20 +168,33 @@ def test_list_published_requested_partly_approved_read_masked_and_audited(
         store_ensure_table(dataset)  # what the first sync from the source system would do
         store_replace_rows(dataset, ROWS)
 
-        # 2. The consumer's officer requests four conditional fields from the browser.
+        # 2. The consumer's officer finds the dataset in the responsibility list of every
+        #    department, sees what it may read, and requests four conditional fields.
         consumer = login(browser, base_url, world.consumer_officer.username)
-        consumer.goto(f"/api/v1/catalog/{CODE}/")
+        consumer.goto(f"/admin/sharing/publisheddataset/?q={CODE}")
+        consumer.click(f"#result_list a:text-is('{CODE}')")
+        consumer.wait_for_url("**/admin/sharing/publisheddataset/*/change/**")
         shots.take(consumer, "consumer-reads-catalogue-entry")
+        consumer.click("a.addlink[href*='/request/']")
+        consumer.wait_for_url("**/request/*")
+        for name in REQUESTED:
+            consumer.check(f"input[name=fields][value={name}]")
+        consumer.fill("#id_purpose", "健康码核验")
+        consumer.fill("#id_legal_basis", "《传染病防治法》第十二条")
         until = (clock.today() + dt.timedelta(days=90)).isoformat()
-        created = api_from_browser(consumer, "POST", "/api/v1/requests/", {
-            "dataset": CODE, "fields": REQUESTED, "purpose": "健康码核验",
-            "legal_basis": "《传染病防治法》第十二条", "valid_until": until,
-        })  # fmt: skip
-        assert created["status"] == 201, created
-        assert created["body"]["status"] == "submitted"
-        request_id = created["body"]["id"]
-        consumer.goto("/admin/sharing/datarequest/")
+        consumer.fill("#id_valid_until", until)
+        shots.take(consumer, "consumer-requests-fields")
+        consumer.click("#content form [type=submit]")
+        consumer.wait_for_load_state()
+        consumer.wait_for_url("**/admin/sharing/datarequest/*/change/")
+        request_id = int(consumer.url.rstrip("/").split("/")[-2])
+        submitted = DataRequest.objects.get(pk=request_id)
+        assert submitted.status == "submitted" and submitted.consumer == world.consumer
+        assert sorted(submitted.fields.values_list("name", flat=True)) == sorted(REQUESTED)
         shots.take(consumer, "consumer-request-submitted")
+        # The same request, followed through the API from the officer's browser session.
+        followed = api_from_browser(consumer, "GET", f"/api/v1/requests/{request_id}/")
+        assert followed["status"] == 200 and followed["body"]["status"] == "submitted"
 
         # 3. The provider approves three of the four fields in the admin.
         provider.goto("/admin/sharing/datarequest/?direction=incoming")
