@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.common import clock
+from apps.common.texts import Text
 from apps.objections.models import Objection
 from apps.objections.recording import audit_objection, objection_link
 from apps.sharing.deadlines import escalate_overdue, notify_overdue
@@ -21,19 +22,22 @@ def _escalate(objection: Objection) -> None:
         items=objection.items.select_related("field").order_by("field__position"),
         details={"due_by": objection.due_by.isoformat()},
     )
-    subject = _("Overdue: objection #%(id)s to %(provider)s") % {
-        "id": objection.pk,
-        "provider": provider.name,
-    }
+    subject = Text(
+        gettext_noop("Overdue: objection #%(id)s to %(provider)s"),
+        {"id": objection.pk, "provider": provider.name},
+    )
     # No record key: it may be personal data, and platform administrators get this too.
-    body = _(
-        "%(consumer)s objected to a record of %(dataset)s; the answer was due on "
-        "%(due)s and is still missing."
-    ) % {
-        "consumer": objection.consumer.name,
-        "dataset": objection.dataset.name,
-        "due": objection.due_by.isoformat(),
-    }
+    body = Text(
+        gettext_noop(
+            "%(consumer)s objected to a record of %(dataset)s; the answer was due on "
+            "%(due)s and is still missing."
+        ),
+        {
+            "consumer": objection.consumer.name,
+            "dataset": objection.dataset.name,
+            "due": objection.due_by.isoformat(),
+        },
+    )
     notify_overdue(provider=provider, subject=subject, body=body, link=objection_link(objection))
 
 

@@ -15,9 +15,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.catalog.models import Dataset, Field
 from apps.common import clock
+from apps.common.texts import Text, label_text
 from apps.departments.models import Department
 from apps.objections import policy
 from apps.objections.models import (
@@ -238,20 +240,24 @@ def objection_submit(
     )
     notify(
         recipients=department_officers(department=dataset.provider),
-        subject=_("New data-quality objection #%(id)s on %(code)s")
-        % {"id": objection.pk, "code": dataset.code},
-        body=_(
-            "%(consumer)s believes the record %(key)s of %(dataset)s is wrong (%(fields)s): "
-            "%(description)s Answer by %(due)s."
-        )
-        % {
-            "consumer": consumer.name,
-            "key": key,
-            "dataset": dataset.name,
-            "fields": ", ".join(f.name for f in chosen),
-            "description": description,
-            "due": objection.due_by.isoformat(),
-        },
+        subject=Text(
+            gettext_noop("New data-quality objection #%(id)s on %(code)s"),
+            {"id": objection.pk, "code": dataset.code},
+        ),
+        body=Text(
+            gettext_noop(
+                "%(consumer)s believes the record %(key)s of %(dataset)s is wrong (%(fields)s): "
+                "%(description)s Answer by %(due)s."
+            ),
+            {
+                "consumer": consumer.name,
+                "key": key,
+                "dataset": dataset.name,
+                "fields": ", ".join(f.name for f in chosen),
+                "description": description,
+                "due": objection.due_by.isoformat(),
+            },
+        ),
         link=objection_link(objection),
     )
     return objection
@@ -326,15 +332,24 @@ def objection_answer(
     )
     notify(
         recipients=reporter_recipients(objection),
-        subject=_("Objection #%(id)s answered: %(outcome)s")
-        % {"id": objection.pk, "outcome": objection.get_outcome_display()},
-        body=_("%(provider)s answered your objection on record %(key)s of %(dataset)s: %(answer)s")
-        % {
-            "provider": objection.dataset.provider.name,
-            "key": objection.record_key,
-            "dataset": objection.dataset.name,
-            "answer": answer,
-        },
+        subject=Text(
+            gettext_noop("Objection #%(id)s answered: %(outcome)s"),
+            {
+                "id": objection.pk,
+                "outcome": label_text(Objection.Outcome(objection.outcome).label),
+            },
+        ),
+        body=Text(
+            gettext_noop(
+                "%(provider)s answered your objection on record %(key)s of %(dataset)s: %(answer)s"
+            ),
+            {
+                "provider": objection.dataset.provider.name,
+                "key": objection.record_key,
+                "dataset": objection.dataset.name,
+                "answer": answer,
+            },
+        ),
         link=objection_link(objection),
     )
     return objection
@@ -374,13 +389,15 @@ def objection_withdraw(
     )
     notify(
         recipients=department_officers(department=objection.dataset.provider),
-        subject=_("Objection #%(id)s withdrawn") % {"id": objection.pk},
-        body=_("%(consumer)s withdrew its objection on record %(key)s of %(dataset)s.")
-        % {
-            "consumer": objection.consumer.name,
-            "key": objection.record_key,
-            "dataset": objection.dataset.name,
-        },
+        subject=Text(gettext_noop("Objection #%(id)s withdrawn"), {"id": objection.pk}),
+        body=Text(
+            gettext_noop("%(consumer)s withdrew its objection on record %(key)s of %(dataset)s."),
+            {
+                "consumer": objection.consumer.name,
+                "key": objection.record_key,
+                "dataset": objection.dataset.name,
+            },
+        ),
         link=objection_link(objection),
     )
     return objection

@@ -291,10 +291,20 @@ class GrantAdmin(SharingAdmin):
 
 @admin.register(Notification)
 class NotificationAdmin(SharingAdmin):
-    list_display = ("subject", "created_at", "read_at")
+    list_display = ("subject_shown", "created_at", "read_at")
     list_filter = (("read_at", admin.EmptyFieldListFilter),)
-    readonly_fields = ("subject", "body", "open_link", "created_at", "read_at")
+    readonly_fields = ("subject_shown", "body_shown", "open_link", "created_at", "read_at")
     fields = readonly_fields
+
+    # In the reader's language (apps.common.texts), not the sender's.
+    @admin.display(description=_("subject"), ordering="subject")
+    def subject_shown(self, obj: Notification) -> str:
+        return obj.subject_text
+
+    @admin.display(description=_("message"))
+    def body_shown(self, obj: Notification) -> str:
+        return obj.body_text
+
     actions = ("mark_read",)
 
     def has_module_permission(self, request) -> bool:

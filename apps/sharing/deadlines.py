@@ -7,9 +7,10 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.common import clock
+from apps.common.texts import Text
 from apps.sharing.models import DataRequest
 from apps.sharing.notifications import department_officers, notify, platform_admins
 from apps.sharing.recording import audit_decision, declared_masks
@@ -46,10 +47,14 @@ def requests_remind_due(*, today: dt.date | None = None) -> int:
             request.save(update_fields=["reminded_at"])
             notify(
                 recipients=department_officers(department=request.dataset.provider),
-                subject=_("Request #%(id)s is due on %(due)s")
-                % {"id": request.pk, "due": request.due_by.isoformat()},
-                body=_("%(consumer)s is waiting for your answer on %(dataset)s.")
-                % {"consumer": request.consumer.name, "dataset": request.dataset.name},
+                subject=Text(
+                    gettext_noop("Request #%(id)s is due on %(due)s"),
+                    {"id": request.pk, "due": request.due_by.isoformat()},
+                ),
+                body=Text(
+                    gettext_noop("%(consumer)s is waiting for your answer on %(dataset)s."),
+                    {"consumer": request.consumer.name, "dataset": request.dataset.name},
+                ),
                 link=f"/admin/sharing/datarequest/{request.pk}/change/",
             )
             sent += 1
@@ -89,7 +94,7 @@ def escalate_overdue(*, model, open_status: str, today: dt.date, escalate) -> in
     return escalated
 
 
-def notify_overdue(*, provider, subject: str, body: str, link: str) -> None:
+def notify_overdue(*, provider, subject: Text, body: Text, link: str) -> None:
     """The platform administrators and the provider's officers."""
     notify(recipients=platform_admins(), subject=subject, body=body, link=link)
     notify(
@@ -108,17 +113,21 @@ def _escalate_request(request: DataRequest) -> None:
         target=f"request:{request.pk}",
         details={"due_by": request.due_by.isoformat()},
     )
-    subject = _("Overdue: request #%(id)s to %(provider)s") % {
-        "id": request.pk,
-        "provider": provider.name,
-    }
-    body = _(
-        "%(consumer)s asked for %(dataset)s; the answer was due on %(due)s and is still missing."
-    ) % {
-        "consumer": request.consumer.name,
-        "dataset": request.dataset.name,
-        "due": request.due_by.isoformat(),
-    }
+    subject = Text(
+        gettext_noop("Overdue: request #%(id)s to %(provider)s"),
+        {"id": request.pk, "provider": provider.name},
+    )
+    body = Text(
+        gettext_noop(
+            "%(consumer)s asked for %(dataset)s; the answer was due on %(due)s and is still "
+            "missing."
+        ),
+        {
+            "consumer": request.consumer.name,
+            "dataset": request.dataset.name,
+            "due": request.due_by.isoformat(),
+        },
+    )
     link = f"/admin/sharing/datarequest/{request.pk}/change/"
     notify_overdue(provider=provider, subject=subject, body=body, link=link)
 

@@ -9,8 +9,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.common import clock
+from apps.common.texts import Text
 from apps.sharing import policy
 from apps.sharing.models import DataRequest, Grant, GrantField
 from apps.sharing.notifications import department_officers, notify
@@ -88,17 +90,19 @@ def _end_grant(
     )
     notify(
         recipients=department_officers(department=grant.consumer),
-        subject=(
-            _("Grant on %(code)s revoked")
+        subject=Text(
+            gettext_noop("Grant on %(code)s revoked")
             if to == Grant.Status.REVOKED
-            else _("Grant on %(code)s expired")
-        )
-        % {"code": grant.dataset.code},
-        body=_(
-            "Your department can no longer read the granted fields of %(dataset)s. "
-            "Reason: %(reason)s"
-        )
-        % {"dataset": grant.dataset.name, "reason": reason},
+            else gettext_noop("Grant on %(code)s expired"),
+            {"code": grant.dataset.code},
+        ),
+        body=Text(
+            gettext_noop(
+                "Your department can no longer read the fields of %(dataset)s granted by this "
+                "grant. Reason: %(reason)s"
+            ),
+            {"dataset": grant.dataset.name, "reason": reason},
+        ),
         link=f"/admin/sharing/grant/{grant.pk}/change/",
     )
 
@@ -165,11 +169,13 @@ def grants_apply_field_change(
         return 0
     if not reason or not reason.strip():
         raise ValidationError({"reason": _("A change of sharing must give its reason.")})
-    what = (
-        _("Field %(name)s was removed: %(reason)s")
+    change = Text(
+        gettext_noop("Field %(name)s was removed: %(reason)s")
         if new_sharing_type is None
-        else _("Field %(name)s is no longer shared (%(old)s → none): %(reason)s")
-    ) % {"name": field.name, "old": previous_sharing_type, "reason": reason.strip()}
+        else gettext_noop("Field %(name)s is no longer shared (%(old)s → none): %(reason)s"),
+        {"name": field.name, "old": previous_sharing_type, "reason": reason.strip()},
+    )
+    what = str(change)
     grant_ids = list(
         GrantField.objects.filter(
             field=field, removed_at__isnull=True, grant__status=Grant.Status.ACTIVE
@@ -221,8 +227,8 @@ def grants_apply_field_change(
         )
         notify(
             recipients=department_officers(department=grant.consumer),
-            subject=_("Grant on %(code)s narrowed") % {"code": grant.dataset.code},
-            body=what,
+            subject=Text(gettext_noop("Grant on %(code)s narrowed"), {"code": grant.dataset.code}),
+            body=change,
             link=f"/admin/sharing/grant/{grant.pk}/change/",
         )
     return affected

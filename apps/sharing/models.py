@@ -244,6 +244,9 @@ class Notification(models.Model):
     link = models.CharField(_("link"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("sent at"))
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # The subject and body untranslated (apps.common.texts.Text as JSON), shown in the reader's
+    # language; `subject` and `body` hold them in the platform's language (e-mail, search).
+    message = models.JSONField(_("message as written"), default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -252,7 +255,21 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
 
     def __str__(self) -> str:
-        return self.subject
+        return self.subject_text
+
+    def _text(self, part: str) -> str:
+        from apps.common.texts import Text
+
+        stored = self.message.get(part)
+        return str(Text.from_json(stored)) if stored else getattr(self, part)
+
+    @property
+    def subject_text(self) -> str:
+        return self._text("subject")
+
+    @property
+    def body_text(self) -> str:
+        return self._text("body")
 
 
 class PublishedDataset(Dataset):

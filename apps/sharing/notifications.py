@@ -10,8 +10,10 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import translation
 
 from apps.common import clock
+from apps.common.texts import Text
 from apps.departments.models import Membership
 from apps.sharing.models import Notification
 
@@ -32,14 +34,29 @@ def platform_admins() -> QuerySet:
     return get_user_model().objects.filter(is_active=True, is_superuser=True)
 
 
-def notify(*, recipients: Iterable, subject: str, body: str, link: str = "") -> int:
-    """Creates one Notification per recipient and e-mails those who have an address."""
+def notify(*, recipients: Iterable, subject: Text | str, body: Text | str, link: str = "") -> int:
+    """Creates one Notification per recipient and e-mails those who have an address. A Text
+    subject or body is shown to each reader in their language; e-mails and the stored text are
+    in the platform's (settings.LANGUAGE_CODE)."""
     users = list(recipients)
     now = clock.now()
-    subject, body = str(subject), str(body)
+    message = {
+        part: value.to_json()
+        for part, value in (("subject", subject), ("body", body))
+        if isinstance(value, Text)
+    }
+    with translation.override(settings.LANGUAGE_CODE):
+        subject, body = str(subject), str(body)
     Notification.objects.bulk_create(
         [
-            Notification(recipient=u, subject=subject, body=body, link=link, created_at=now)
+            Notification(
+                recipient=u,
+                subject=subject,
+                body=body,
+                link=link,
+                created_at=now,
+                message=message,
+            )
             for u in users
         ]
     )

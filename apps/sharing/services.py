@@ -11,9 +11,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.catalog.models import Dataset, Field
 from apps.common import clock
+from apps.common.texts import Text
 from apps.sharing import policy
 from apps.sharing.grant_services import (  # noqa: F401 - the public API of this module
     InvalidTransition,
@@ -215,15 +217,19 @@ def request_submit(
     )
     notify(
         recipients=department_officers(department=dataset.provider),
-        subject=_("New data request #%(id)s for %(code)s")
-        % {"id": request.pk, "code": dataset.code},
-        body=_("%(consumer)s requests %(fields)s of %(dataset)s. Answer by %(due)s.")
-        % {
-            "consumer": consumer.name,
-            "fields": ", ".join(f.name for f in chosen),
-            "dataset": dataset.name,
-            "due": request.due_by.isoformat(),
-        },
+        subject=Text(
+            gettext_noop("New data request #%(id)s for %(code)s"),
+            {"id": request.pk, "code": dataset.code},
+        ),
+        body=Text(
+            gettext_noop("%(consumer)s requests %(fields)s of %(dataset)s. Answer by %(due)s."),
+            {
+                "consumer": consumer.name,
+                "fields": ", ".join(f.name for f in chosen),
+                "dataset": dataset.name,
+                "due": request.due_by.isoformat(),
+            },
+        ),
         link=f"/admin/sharing/datarequest/{request.pk}/change/",
     )
     return request
@@ -389,14 +395,16 @@ def request_approve(
     )
     notify(
         recipients=department_officers(department=consumer),
-        subject=_("Request #%(id)s approved") % {"id": request.pk},
-        body=_("%(provider)s approved %(fields)s of %(dataset)s until %(until)s.")
-        % {
-            "provider": dataset.provider.name,
-            "fields": ", ".join(f.name for f in approved),
-            "dataset": dataset.name,
-            "until": until.isoformat(),
-        },
+        subject=Text(gettext_noop("Request #%(id)s approved"), {"id": request.pk}),
+        body=Text(
+            gettext_noop("%(provider)s approved %(fields)s of %(dataset)s until %(until)s."),
+            {
+                "provider": dataset.provider.name,
+                "fields": ", ".join(f.name for f in approved),
+                "dataset": dataset.name,
+                "until": until.isoformat(),
+            },
+        ),
         link=f"/admin/sharing/grant/{grant.pk}/change/",
     )
     return grant
@@ -432,9 +440,11 @@ def request_reject(*, request: DataRequest, by, reason: str, origin=None) -> Dat
     )
     notify(
         recipients=department_officers(department=request.consumer),
-        subject=_("Request #%(id)s rejected") % {"id": request.pk},
-        body=_("%(provider)s rejected your request for %(dataset)s: %(reason)s")
-        % {"provider": dataset.provider.name, "dataset": dataset.name, "reason": reason},
+        subject=Text(gettext_noop("Request #%(id)s rejected"), {"id": request.pk}),
+        body=Text(
+            gettext_noop("%(provider)s rejected your request for %(dataset)s: %(reason)s"),
+            {"provider": dataset.provider.name, "dataset": dataset.name, "reason": reason},
+        ),
         link=f"/admin/sharing/datarequest/{request.pk}/change/",
     )
     return request

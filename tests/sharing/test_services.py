@@ -326,7 +326,24 @@ def test_revocation_notice_labels_the_reason(sw):
     )
     grant_revoke(grant=grant, by=sw.provider_officer, reason="发现违规使用")
     note = Notification.objects.get(recipient=sw.consumer_officer, subject__contains="revoked")
-    assert note.body.endswith("of 人口基本信息. Reason: 发现违规使用")
+    assert note.body.endswith("of 人口基本信息 granted by this grant. Reason: 发现违规使用")
+
+
+def test_a_notification_is_shown_in_the_readers_language_not_the_senders(sw, settings):
+    from django.utils import translation
+
+    with translation.override("en"):  # the provider's officer works in English
+        grant = request_approve(
+            request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"]),
+            by=sw.provider_officer,
+        )
+    note = Notification.objects.get(recipient=sw.consumer_officer)
+    assert note.subject == f"Request #{grant.request_id} approved"  # platform language here
+    with translation.override("zh-hans"):
+        assert note.subject_text == f"申请 #{grant.request_id} 已批准"
+        assert note.body_text.startswith("省公安厅 已批准 人口基本信息 的 mobile")
+    with translation.override("en"):
+        assert note.subject_text == note.subject
 
 
 # Every sharing decision is an admin audit event that names the provider, the consumer, the
