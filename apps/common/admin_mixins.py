@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.http import HttpRequest, HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 
@@ -17,6 +20,23 @@ def apply_errors(form: forms.Form, exc: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, exc.messages)
+
+
+def form_submitted(
+    request: HttpRequest, form: forms.Form, act: Callable[[dict], tuple[str, str]]
+) -> HttpResponseRedirect | None:
+    """The POST of an admin page whose form feeds a service: `act(cleaned_data)` makes the
+    change and says where to go next and what to tell (url, message). A service's refusal
+    becomes form errors; None means: show the form (again)."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        url, done = act(form.cleaned_data)
+    except ValidationError as exc:
+        apply_errors(form, exc)
+        return None
+    messages.success(request, done)
+    return HttpResponseRedirect(url)
 
 
 class ReadOnlyAdminMixin:

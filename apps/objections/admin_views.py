@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from apps.audit.services import origin_of
-from apps.common.admin_mixins import apply_errors
+from apps.common.admin_mixins import apply_errors, form_submitted
 from apps.departments.models import Department
 from apps.objections import policy, services
 from apps.objections.admin_forms import AnswerForm, ObjectionForm, TargetForm, WithdrawForm
@@ -159,20 +159,19 @@ def answer_view(model_admin, request, pk):
     if (closed := _closed(request, obj)) is not None:
         return closed
     form = AnswerForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.objection_answer(
-                objection=obj,
-                by=request.user,
-                outcome=form.cleaned_data["outcome"],
-                answer=form.cleaned_data["answer"],
-                origin=origin_of(request),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Objection #%(id)s answered.") % {"id": obj.pk})
-            return HttpResponseRedirect(reverse(CHANGELIST))
+
+    def answer(data: dict) -> tuple[str, str]:
+        services.objection_answer(
+            objection=obj,
+            by=request.user,
+            outcome=data["outcome"],
+            answer=data["answer"],
+            origin=origin_of(request),
+        )
+        return reverse(CHANGELIST), _("Objection #%(id)s answered.") % {"id": obj.pk}
+
+    if (done := form_submitted(request, form, answer)) is not None:
+        return done
     return _render(
         model_admin,
         request,
@@ -189,19 +188,15 @@ def withdraw_view(model_admin, request, pk):
     if (closed := _closed(request, obj)) is not None:
         return closed
     form = WithdrawForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.objection_withdraw(
-                objection=obj,
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-                origin=origin_of(request),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Objection #%(id)s withdrawn.") % {"id": obj.pk})
-            return HttpResponseRedirect(reverse(CHANGELIST))
+
+    def withdraw(data: dict) -> tuple[str, str]:
+        services.objection_withdraw(
+            objection=obj, by=request.user, reason=data["reason"], origin=origin_of(request)
+        )
+        return reverse(CHANGELIST), _("Objection #%(id)s withdrawn.") % {"id": obj.pk}
+
+    if (done := form_submitted(request, form, withdraw)) is not None:
+        return done
     return _render(
         model_admin,
         request,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,7 +21,7 @@ from apps.audit.services import origin_of
 from apps.catalog.models import Dataset, Field, MaskingChoices, SharingTypeChoices
 from apps.catalog.selectors import catalog_published
 from apps.common import clock
-from apps.common.admin_mixins import ReadOnlyAdminMixin, apply_errors
+from apps.common.admin_mixins import ReadOnlyAdminMixin, form_submitted
 from apps.departments.models import Department
 from apps.departments.selectors import departments_for_user, user_works_in_departments
 from apps.sharing import policy, services
@@ -263,29 +263,26 @@ def request_view(model_admin, request, pk):
         choices=[(f.name, f"{f.name} {f.label}") for f in fields],
         initial={"valid_until": _default_end(max_days)},
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            created = services.request_submit(
-                consumer=department,
-                dataset=dataset,
-                fields=form.cleaned_data["fields"],
-                purpose=form.cleaned_data["purpose"],
-                legal_basis=form.cleaned_data["legal_basis"],
-                valid_until=form.cleaned_data["valid_until"],
-                by=request.user,
-                origin=origin_of(request),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(
-                request,
-                _("Request #%(id)s sent to %(provider)s; the answer is due by %(due)s.")
-                % {"id": created.pk, "provider": dataset.provider.name, "due": created.due_by},
-            )
-            return HttpResponseRedirect(
-                reverse("admin:sharing_datarequest_change", args=[created.pk])
-            )
+
+    def submit(data: dict) -> tuple[str, str]:
+        created = services.request_submit(
+            consumer=department,
+            dataset=dataset,
+            fields=data["fields"],
+            purpose=data["purpose"],
+            legal_basis=data["legal_basis"],
+            valid_until=data["valid_until"],
+            by=request.user,
+            origin=origin_of(request),
+        )
+        return (
+            reverse("admin:sharing_datarequest_change", args=[created.pk]),
+            _("Request #%(id)s sent to %(provider)s; the answer is due by %(due)s.")
+            % {"id": created.pk, "provider": dataset.provider.name, "due": created.due_by},
+        )
+
+    if (done := form_submitted(request, form, submit)) is not None:
+        return done
     context = {
         **model_admin.admin_site.each_context(request),
         "opts": model_admin.model._meta,

@@ -8,14 +8,13 @@ fail."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from apps.audit.services import origin_of
-from apps.common.admin_mixins import apply_errors
+from apps.common.admin_mixins import form_submitted
 from apps.sharing import policy, services
 from apps.sharing.admin_forms import ApproveForm, OptionalReasonForm, ReasonForm
 from apps.sharing.models import DataRequest, Grant
@@ -73,22 +72,24 @@ def approve_view(model_admin, request, pk):
         return _no_longer(request, obj, _request_page(obj))
     back = reverse("admin:sharing_datarequest_changelist")
     form = ApproveForm(request.POST or None, request_obj=obj)
-    if request.method == "POST" and form.is_valid():
-        try:
-            grant = services.request_approve(
-                request=obj,
-                by=request.user,
-                fields=form.cleaned_data["fields"],
-                valid_until=form.cleaned_data["valid_until"],
-                row_filter=form.cleaned_data["row_filter"] or None,
-                masks=form.cleaned_data["masks"] or None,
-                origin=origin_of(request),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Request #%(id)s approved.") % {"id": obj.pk})
-            return HttpResponseRedirect(reverse("admin:sharing_grant_change", args=[grant.pk]))
+
+    def approve(data: dict) -> tuple[str, str]:
+        grant = services.request_approve(
+            request=obj,
+            by=request.user,
+            fields=data["fields"],
+            valid_until=data["valid_until"],
+            row_filter=data["row_filter"] or None,
+            masks=data["masks"] or None,
+            origin=origin_of(request),
+        )
+        return (
+            reverse("admin:sharing_grant_change", args=[grant.pk]),
+            _("Request #%(id)s approved.") % {"id": obj.pk},
+        )
+
+    if (done := form_submitted(request, form, approve)) is not None:
+        return done
     return _render(
         model_admin,
         request,
@@ -107,19 +108,15 @@ def reject_view(model_admin, request, pk):
         return _no_longer(request, obj, _request_page(obj))
     back = reverse("admin:sharing_datarequest_changelist")
     form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.request_reject(
-                request=obj,
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-                origin=origin_of(request),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Request #%(id)s rejected.") % {"id": obj.pk})
-            return HttpResponseRedirect(back)
+
+    def reject(data: dict) -> tuple[str, str]:
+        services.request_reject(
+            request=obj, by=request.user, reason=data["reason"], origin=origin_of(request)
+        )
+        return back, _("Request #%(id)s rejected.") % {"id": obj.pk}
+
+    if (done := form_submitted(request, form, reject)) is not None:
+        return done
     return _render(
         model_admin,
         request,
@@ -137,19 +134,15 @@ def withdraw_view(model_admin, request, pk):
     if policy.WITHDRAW not in policy.request_actions(user=request.user, request=obj):
         return _no_longer(request, obj, _request_page(obj))
     form = OptionalReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.request_withdraw(
-                request=obj,
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-                origin=origin_of(request),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Request #%(id)s withdrawn.") % {"id": obj.pk})
-            return HttpResponseRedirect(_request_page(obj))
+
+    def withdraw(data: dict) -> tuple[str, str]:
+        services.request_withdraw(
+            request=obj, by=request.user, reason=data["reason"], origin=origin_of(request)
+        )
+        return _request_page(obj), _("Request #%(id)s withdrawn.") % {"id": obj.pk}
+
+    if (done := form_submitted(request, form, withdraw)) is not None:
+        return done
     return _render(
         model_admin,
         request,
@@ -171,19 +164,15 @@ def revoke_view(model_admin, request, pk):
         return _no_longer(request, grant, reverse("admin:sharing_grant_change", args=[grant.pk]))
     back = reverse("admin:sharing_grant_changelist")
     form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.grant_revoke(
-                grant=grant,
-                by=request.user,
-                reason=form.cleaned_data["reason"],
-                origin=origin_of(request),
-            )
-        except ValidationError as exc:
-            apply_errors(form, exc)
-        else:
-            messages.success(request, _("Grant revoked."))
-            return HttpResponseRedirect(back)
+
+    def revoke(data: dict) -> tuple[str, str]:
+        services.grant_revoke(
+            grant=grant, by=request.user, reason=data["reason"], origin=origin_of(request)
+        )
+        return back, _("Grant revoked.")
+
+    if (done := form_submitted(request, form, revoke)) is not None:
+        return done
     return _render(
         model_admin,
         request,

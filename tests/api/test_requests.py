@@ -50,6 +50,34 @@ def test_provider_officer_approves_a_subset_in_time(api_world, submitted):
     assert again.status_code == 409
 
 
+def test_an_approval_takes_a_row_filter_and_stricter_masks_as_the_admin_does(
+    api_world, submitted
+):
+    from apps.sharing.models import Grant
+
+    client = _officer(api_world.base.provider_officer)
+    url = f"/api/v1/requests/{submitted}/approve/"
+    hidden = client.post(url, {"row_filter": {"religion": "x"}}, format="json")
+    assert hidden.status_code == 400 and "religion is not" in str(hidden.json()["errors"])
+    body = {"row_filter": {"district": "天河区"}, "masks": {"address": "redact"}}
+    response = client.post(url, body, format="json")
+    assert response.status_code == 200, response.content
+    grant = Grant.objects.get(pk=response.json()["grant"])
+    assert grant.row_filter == {"district": "天河区"}
+    assert grant.items.get().mask_override == "redact"
+
+
+@pytest.mark.parametrize("path", ["approve/", "reject/", "withdraw/"])
+def test_a_member_an_action_does_not_take_is_a_400_not_ignored(api_world, submitted, path):
+    client = _officer(api_world.base.provider_officer)
+    if path == "withdraw/":
+        client = api_world.clients["no_grant"]
+    body = {"bogus": 1} if path == "approve/" else {"reason": "x", "bogus": 1}
+    response = client.post(f"/api/v1/requests/{submitted}/{path}", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"bogus": ["This endpoint takes no “bogus”."]}
+
+
 def test_applications_cannot_decide(api_world, submitted):
     response = api_world.clients["owner"].post(
         f"/api/v1/requests/{submitted}/approve/", {}, format="json"

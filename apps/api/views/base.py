@@ -72,8 +72,18 @@ class Conflict(exceptions.APIException):
 
 
 def valid_input(serializer_class, request) -> dict:
-    """The request body checked by `serializer_class`; a 400 problem naming the fields if not."""
+    """The request body checked by `serializer_class`; a 400 problem naming the fields if not.
+    A member the endpoint does not take is refused, not ignored: a misspelt or unsupported
+    option (a row filter on an approval) would otherwise be dropped and the action done
+    without it."""
     serializer = serializer_class(data=request.data)
+    unknown = (
+        sorted(set(request.data) - set(serializer.fields)) if hasattr(request.data, "keys") else []
+    )
+    if unknown:
+        raise exceptions.ValidationError(
+            {name: [_("This endpoint takes no “%(name)s”.") % {"name": name}] for name in unknown}
+        )
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 

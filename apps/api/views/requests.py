@@ -48,6 +48,18 @@ class RequestIn(serializers.Serializer):
 class ApproveIn(serializers.Serializer):
     fields = serializers.ListField(child=serializers.CharField(), required=False, min_length=1)
     valid_until = serializers.DateField(required=False)
+    row_filter = serializers.DictField(
+        required=False,
+        allow_null=True,
+        help_text='Rows the grant covers, e.g. {"district": "天河区"}; only fields the consumer '
+        "reads in clear.",
+    )
+    masks = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        allow_null=True,
+        help_text='Stricter masks per field, e.g. {"name": "hash"}.',
+    )
 
 
 class ReasonIn(serializers.Serializer):
@@ -269,6 +281,8 @@ class RequestApproveView(_DecisionView):
             by=caller.user,
             fields=data.get("fields"),
             valid_until=data.get("valid_until"),
+            row_filter=data.get("row_filter") or None,
+            masks=data.get("masks") or None,
             origin=origin_of(request),
         )
 
