@@ -12,9 +12,12 @@ Inputs are plain values loaded by apps.sharing.policy in a fixed number of queri
 - a ``conditional`` field is readable only through a live grant, with the stricter of the field's
   mask and every relied-on grant's mask override, and only on the rows one of those grants
   covers: a grant without a row filter covers every row, one with a filter the rows it matches;
-  a read returns only the rows on which every field it uses (returns, filters or orders by) is
-  readable, so another grant's row filter never narrows a field it does not give, and an added
-  grant never takes away what the department could read;
+  a read returns only the rows on which every field it selects rows by (filters, orders by,
+  looks up) is readable, a field it only returns is NULL on the rows where it is not, and rows
+  on which nothing it returns is readable are left out: another grant's row filter never
+  narrows a field it does not give, and an added grant never takes away what the department
+  could read; a row filter is trusted only while every field it names is readable
+  in clear on every row (else its grant gives nothing: the filter would tell those values);
 - an unknown masking rule excludes the field (fail closed).
 """
 
@@ -25,6 +28,8 @@ from dataclasses import dataclass
 
 from govdata.masking import is_known_rule, stricter_mask
 from govdata.vocabulary import SharingType
+
+_LOOKUPS = frozenset({"exact", "in", "gte", "lte", "contains"})  # as in row filters
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,34 @@ def evaluate(
     ):
         return Evaluation(fields={})
 
+    # A row filter says which rows its grant covers, and so the values of the fields it
+    # names on every row read through it: it is trusted only while those fields are readable
+    # in clear on every row (a provider may mask or close a field after the grant was made).
+    # A grant whose filter is no longer so gives nothing, until the provider grants again.
+    trusted = list(grants)
+    while True:
+        result = _readable(fields, trusted)
+        kept = [g for g in trusted if _filter_readable(g.row_filter, result)]
+        if len(kept) == len(trusted):
+            return Evaluation(fields=result)
+        trusted = kept
+
+
+def _filter_readable(row_filter: dict | None, result: dict[str, FieldOutcome]) -> bool:
+    for key in row_filter or {}:
+        name = _filtered_field(str(key))
+        outcome = result.get(name)
+        if outcome is None or outcome.mask != "none" or outcome.rows is not None:
+            return False
+    return True
+
+
+def _filtered_field(key: str) -> str:
+    name, sep, lookup = key.rpartition("__")
+    return name if sep and lookup in _LOOKUPS else key
+
+
+def _readable(fields: Sequence[FieldRule], grants: Sequence[GrantRule]) -> dict[str, FieldOutcome]:
     by_field: dict[int, list[GrantRule]] = {}
     for grant in grants:
         by_field.setdefault(grant.field_id, []).append(grant)
@@ -110,4 +143,4 @@ def evaluate(
                 rows=None if every_row else tuple(filters),
             )
         # `none` and any unknown sharing type: not readable (fail closed).
-    return Evaluation(fields=result)
+    return result

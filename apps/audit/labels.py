@@ -73,6 +73,9 @@ ACTION_LABELS: dict[str, Any] = {
     "grant.narrow": _("Grant narrowed"),
     "grant.revoke": _("Grant revoked"),
     "grant.expire": _("Grant expired"),
+    "sync.request": _("Sync run requested"),
+    "sync.publish": _("Sync run published"),
+    "sync.fail": _("Sync run failed"),
 }
 
 # The models' choices are reused as they are.
@@ -141,6 +144,21 @@ DETAIL_LABELS: dict[str, Any] = {
     "version": _("Version"),
     "changes": _("Changes"),
     "grants_affected": _("Grants affected"),
+    "mode": _("Sync mode"),
+    "source_kind": _("Source kind"),
+    "trigger": _("Trigger"),
+    "file_name": _("File name"),
+    "file_sha256": _("File SHA-256"),
+    "rows_read": _("Rows read"),
+    "rows_inserted": _("Rows inserted"),
+    "rows_updated": _("Rows updated"),
+    "rows_removed": _("Rows removed"),
+    "rows_rejected": _("Rows rejected"),
+    "attempts": _("Attempts"),
+    "error": _("Error"),
+    "watermark_column": _("Watermark column"),
+    "watermark_before": _("Watermark before"),
+    "watermark_after": _("Watermark after"),
 }
 DETAIL_VALUE_LABELS: dict[str, Mapping[str, Any]] = {
     "role": dict(Membership.Role.choices),

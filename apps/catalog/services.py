@@ -274,12 +274,18 @@ def dataset_publish(*, dataset: Dataset, by: AbstractBaseUser, reason: str) -> D
     dataset.save(
         update_fields=["version", "status", "published_at", "has_unpublished_changes", "updated_at"]
     )
+    # A published dataset has a record store from the start: reads of one never synchronised
+    # answer with no records, not with an error about a missing table.
+    from apps.records.store import store_ensure_table
+
+    store_ensure_table(dataset)
     from apps.audit.services import audit_record_admin
 
     audit_record_admin(
         action="catalog.publish",
         actor=by,
         department=dataset.provider,
+        dataset=dataset,
         target=dataset.code,
         details={
             "version": version.version,

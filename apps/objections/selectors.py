@@ -74,7 +74,8 @@ def record_key_exists(
     query = record_query_build(
         dataset=dataset,
         decision=decision,
-        params={"fields": ",".join(dict.fromkeys([dataset.key_field, *fields]))},
+        params={"fields": dataset.key_field},
+        uses=[dataset.key_field, *fields],
     )
     value = parse_value(key, query.data_types[dataset.key_field], dataset.key_field)
     where = [sql.SQL("{} = %s").format(sql.Identifier(dataset.key_field)), *query.where]

@@ -21,7 +21,7 @@ import orjson
 from django.utils.translation import gettext as _
 from psycopg2 import sql
 
-from apps.records.query_json import TID, json_values, json_wrap
+from apps.records.query_json import TID, guarded, json_values, json_wrap
 from apps.records.query_values import QueryInvalid, parse_value, parse_values
 from apps.records.sql_masking import PYTHON_RULES, masked_column
 from apps.records.store import ident, live_table
@@ -76,6 +76,9 @@ class RecordQuery:
     params: list[Any] = field(default_factory=list)
     order: list[tuple[str, bool]] = field(default_factory=list)  # (column or _TID, descending)
     python_maskers: dict[int, Callable[[Any], Any]] = field(default_factory=dict)
+    # Output position -> the condition (literal SQL) of the rows on which that column is
+    # readable: elsewhere it is NULL (a field given only by grants with row filters).
+    guards: dict[int, sql.Composable] = field(default_factory=dict)
     filters: dict[str, Any] = field(default_factory=dict)  # as asked, for the audit record
     data_types: dict[str, str] = field(default_factory=dict)
     key_field: str = ""
@@ -115,17 +118,22 @@ def _require_clear(decision, name: str, types: Mapping[str, str], what: str) -> 
         )
 
 
-def _condition(name: str, lookup: str, raw: Any, data_type: str) -> tuple[sql.Composable, Any]:
-    col = sql.Identifier(name)
+def _condition(
+    name: str, lookup: str, raw: Any, data_type: str, *, literal: bool = False
+) -> tuple[sql.Composable, Any]:
+    """The condition and its value, passed as a parameter (`%s`), or written in as a literal
+    (for a condition inside the select list, whose parameters would come before the WHERE's)."""
     if lookup == "in":
-        return sql.SQL("{} = ANY(%s)").format(col), parse_values(raw, data_type, name)
-    if lookup == "contains":
+        template, value = "{} = ANY({})", parse_values(raw, data_type, name)
+    elif lookup == "contains":
         if data_type not in _TEXT_TYPES:
             raise QueryInvalid(_("“%(field)s” is not text; use another lookup.") % {"field": name})
-        return sql.SQL("strpos({}, %s) > 0").format(col), str(raw)
-    value = parse_value(raw, data_type, name)
-    op = {"exact": "=", "gte": ">=", "lte": "<="}[lookup]
-    return sql.SQL("{} " + op + " %s").format(col), value
+        template, value = "strpos({}, {}) > 0", str(raw)
+    else:
+        op = {"exact": "=", "gte": ">=", "lte": "<="}[lookup]
+        template, value = "{} " + op + " {}", parse_value(raw, data_type, name)
+    slot = sql.Literal(value) if literal else sql.SQL("%s")
+    return sql.SQL(template).format(sql.Identifier(name), slot), value
 
 
 def record_query_build(
@@ -205,29 +213,40 @@ def record_query_build(
                 )
             query.order.append((name, desc))
             query.ordered = True
-    used = [
-        *names,
-        *(_split_lookup(p)[0] for p in query.filters),
-        *(o[0] for o in query.order),
-        *uses,
-    ]
-    # A unique tiebreaker: the key when the caller sees it in clear (on every row the read may
-    # return, or because the read uses it anyway), else the row's position, so that the order
-    # of hidden key values is never revealed.
+    # Fields given only by grants with row filters: the rows a read returns are those on which
+    # every field it selects rows by (filters, ordering, a looked-up key) is readable; a field
+    # it only returns is NULL on the rows where it is not. So an added, narrower grant never
+    # hides a row the department could read before, and no hidden value steers the result.
+    used = [*(_split_lookup(p)[0] for p in query.filters), *(o[0] for o in query.order), *uses]
+    # A unique tiebreaker: the key when the caller sees it in clear (on every row, or on those
+    # the read keeps to anyway), else the row's position, so that neither the order of hidden
+    # key values nor, through the next page's cursor, a hidden key is revealed.
     key = dataset.key_field
     key_usable = decision.clear(key) and (decision.fields[key].rows is None or key in used)
     tiebreak = key if key_usable else _TID
     if tiebreak not in (o[0] for o in query.order):
         query.order.append((tiebreak, False))
         used.append(tiebreak)
-    rows_restrict(query, decision, used, types)
+    kept_to = rows_restrict(query, decision, used, types)
+    for position, name in enumerate(names):
+        rows = decision.fields[name].rows
+        if rows is not None and rows not in kept_to:
+            query.guards[position] = _rows_sql(rows, types, literal=True)[0]
+    if names and len(query.guards) == len(names):
+        # Nothing returned is readable on every row: leave out the rows on which nothing is
+        # (a row of NULLs would still tell that a record exists outside the grants' rows).
+        shown = [_rows_sql(decision.fields[n].rows, types, literal=False) for n in names]
+        query.where.append(sql.SQL("(") + sql.SQL(" OR ").join(c for c, _v in shown) + sql.SQL(")"))
+        query.params.extend(v for _c, values in shown for v in values)
     return query
 
 
-def rows_restrict(query: RecordQuery, decision, used: Sequence[str], types) -> None:
-    """Keep the read to the rows on which every field it uses is readable: for a field given
-    only by grants with row filters, the rows one of those filters matches (grants' filters
-    are never relaxed, and never narrow a field they do not give)."""
+def rows_restrict(
+    query: RecordQuery, decision, used: Sequence[str], types
+) -> list[tuple[dict, ...]]:
+    """Keep the read to the rows on which every field in `used` is readable (for a field given
+    only by grants with row filters, the rows one of those filters matches); returns the row
+    limits applied."""
     seen: list[tuple[dict, ...]] = []
     for name in dict.fromkeys(used):
         access = decision.fields.get(name)
@@ -235,23 +254,36 @@ def rows_restrict(query: RecordQuery, decision, used: Sequence[str], types) -> N
         if rows is None or rows in seen:
             continue
         seen.append(rows)
-        alternatives: list[sql.Composable] = []
-        for row_filter in rows:
-            conditions: list[sql.Composable] = []
-            values: list[Any] = []
-            for param, raw in row_filter.items():
-                field_name, lookup = _split_lookup(param)
-                if field_name not in types:  # a filter on a removed field: fail closed
-                    conditions, values = [sql.SQL("FALSE")], []
-                    break
-                cond, value = _condition(field_name, lookup, raw, types[field_name])
-                conditions.append(cond)
+        condition, values = _rows_sql(rows, types, literal=False)
+        query.where.append(condition)
+        query.params.extend(values)
+    return seen
+
+
+def _rows_sql(
+    rows: tuple[dict, ...], types: Mapping[str, str], *, literal: bool
+) -> tuple[sql.Composable, list[Any]]:
+    """The condition "one of these row filters holds" (each filter: all its lookups), with its
+    values as parameters, or as literals for a condition inside the select list. A filter on
+    a field that no longer exists matches nothing (fail closed)."""
+    alternatives: list[sql.Composable] = []
+    params: list[Any] = []
+    for row_filter in rows:
+        conditions: list[sql.Composable] = []
+        values: list[Any] = []
+        for param, raw in row_filter.items():
+            field_name, lookup = _split_lookup(param)
+            if field_name not in types:
+                conditions, values = [sql.SQL("FALSE")], []
+                break
+            cond, value = _condition(field_name, lookup, raw, types[field_name], literal=literal)
+            if not literal:
                 values.append(value)
-            query.params.extend(values)
-            alternatives.append(sql.SQL("(") + sql.SQL(" AND ").join(conditions) + sql.SQL(")"))
-        query.where.append(
-            sql.SQL("(") + sql.SQL(" OR ").join(alternatives or [sql.SQL("FALSE")]) + sql.SQL(")")
-        )
+            conditions.append(cond)
+        params.extend(values)
+        alternatives.append(sql.SQL("(") + sql.SQL(" AND ").join(conditions) + sql.SQL(")"))
+    condition = sql.SQL("(") + sql.SQL(" OR ").join(alternatives or [sql.SQL("FALSE")])
+    return condition + sql.SQL(")"), params
 
 
 def _order_sql(name: str) -> sql.Composable:
@@ -325,7 +357,7 @@ def select_statement(
     ordered: bool = True,
     also: tuple[sql.Composable, list[Any]] | None = None,
 ) -> tuple[sql.Composed, list[Any]]:
-    columns = list(query.select)
+    columns = [guarded(query, i, expr) for i, expr in enumerate(query.select)]
     if order_columns:  # the raw values of the order columns make the next page's cursor
         columns.extend(
             sql.SQL("ctid::text") if name == _TID else sql.Identifier(name)
@@ -404,7 +436,8 @@ def key_statement(
     base.params.insert(0, value)
     base.order = []
     values = json_values(base) if as_json else None
-    select = sql.SQL("*") if values is not None else sql.SQL(", ").join(base.select)
+    columns = [guarded(base, i, expr) for i, expr in enumerate(base.select)]
+    select = sql.SQL("*") if values is not None else sql.SQL(", ").join(columns)
     statement = sql.SQL("SELECT {} FROM {} WHERE {} LIMIT 1").format(
         select, base.table, sql.SQL(" AND ").join(base.where)
     )

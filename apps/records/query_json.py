@@ -59,13 +59,21 @@ def json_columns(query: RecordQuery) -> list[tuple[str, sql.Composable]]:
     """(output name, expression) of each column, valued as the JSON reads write it: masked
     expressions as they are, clear decimals and date-times as orjson writes them. Used by
     pages, lookups and NDJSON exports alike, so that a value has one JSON form everywhere."""
-    return [
-        (
-            name,
-            _as_orjson(expr, query.data_types[name]) if isinstance(expr, sql.Identifier) else expr,
-        )
-        for name, expr in zip(query.columns, query.select, strict=True)
-    ]
+    columns = []
+    for position, (name, expr) in enumerate(zip(query.columns, query.select, strict=True)):
+        if isinstance(expr, sql.Identifier):
+            expr = _as_orjson(expr, query.data_types[name])
+        columns.append((name, guarded(query, position, expr)))
+    return columns
+
+
+def guarded(query: RecordQuery, position: int, expr: sql.Composable) -> sql.Composable:
+    """The output column at `position`, NULL on the rows where its field is not readable (a
+    field given only by grants with row filters: RecordQuery.guards)."""
+    guard = query.guards.get(position)
+    if guard is None:
+        return expr
+    return sql.SQL("CASE WHEN {} THEN {} END").format(guard, expr)
 
 
 def json_wrap(values: sql.Composable, inner: sql.Composable, order: list) -> sql.Composed:

@@ -3,11 +3,14 @@ departments is the provider or the consumer; decisions go through apps.sharing.s
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from apps.audit.services import origin_of
 from apps.catalog.models import Field
@@ -134,6 +137,27 @@ class GrantDirectionFilter(DirectionFilter):
     labels = (_("Provided by my department"), _("Received by my department"))
 
 
+class EndingFilter(admin.SimpleListFilter):
+    """Live grants whose last day is near (the home page's to-do list links here)."""
+
+    title = _("ending")
+    parameter_name = "ending_within"
+    DAYS = (14, 30)
+
+    def lookups(self, request, model_admin):
+        return [(str(d), _("Within %(days)d days") % {"days": d}) for d in self.DAYS]
+
+    def queryset(self, request, queryset):
+        if self.value() not in {str(d) for d in self.DAYS}:
+            return queryset
+        now = clock.now()
+        return queryset.filter(
+            status=Grant.Status.ACTIVE,
+            valid_until__gt=now,
+            valid_until__lte=now + dt.timedelta(days=int(self.value())),
+        )
+
+
 _DECISION_LABELS = (
     (policy.APPROVE, _("Approve")),
     (policy.REJECT, _("Reject")),
@@ -186,7 +210,9 @@ class DataRequestAdmin(SharingAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if not policy.may_withdraw_requests(user=request.user):
+        # Withdrawing is the requester's: not offered on the list of requests to us.
+        incoming = request.GET.get(DirectionFilter.parameter_name) == "incoming"
+        if incoming or not policy.may_withdraw_requests(user=request.user):
             actions.pop("withdraw_selected", None)
         return actions
 
@@ -240,10 +266,10 @@ class DataRequestAdmin(SharingAdmin):
 class GrantAdmin(SharingAdmin):
     list_display = ("id", "dataset", "consumer", "status", "valid_from", "last_day",
                     "field_names")  # fmt: skip
-    list_filter = (GrantDirectionFilter, "status", "dataset")
+    list_filter = (GrantDirectionFilter, EndingFilter, "status", "dataset")
     search_fields = ("dataset__code", "consumer__code")
     inlines = (GrantFieldInline,)
-    readonly_fields = ("request", "consumer", "dataset", "valid_from", "last_day", "valid_until",
+    readonly_fields = ("request", "consumer", "dataset", "valid_from", "last_day",
                        "row_filter", "status", "revoked_at", "revoked_by", "revoked_reason",
                        "created_at")  # fmt: skip
 
@@ -327,7 +353,7 @@ class NotificationAdmin(SharingAdmin):
         # Links are the platform's own admin paths (set by the services that notify).
         if not obj.link.startswith("/") or obj.link.startswith("//"):
             return obj.link
-        return format_html('<a href="{}">{}</a>', obj.link, _("Open"))
+        return format_html('<a href="{}">{}</a>', obj.link, pgettext_lazy("link", "Open"))
 
     @admin.action(description=_("Mark as read"))
     def mark_read(self, request, queryset):

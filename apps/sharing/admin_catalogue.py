@@ -60,6 +60,11 @@ class FieldRow:
     field: Field
     state: str  # READABLE, REQUESTABLE or NOT_SHARED
     mask: str = ""  # the masking applied to this department's reads, when READABLE
+    rows: tuple[dict, ...] | None = None  # READABLE on these grants' rows only (None: all)
+
+    @property
+    def rows_label(self) -> str:
+        return rows_label(self.rows) if self.rows is not None else ""
 
     @property
     def mask_label(self) -> str:
@@ -74,12 +79,31 @@ def field_rows(dataset: Dataset, decision: AccessDecision | None) -> list[FieldR
             continue
         access = decision.fields.get(f.name) if decision is not None else None
         if access is not None:
-            rows.append(FieldRow(field=f, state=READABLE, mask=access.mask))
+            rows.append(FieldRow(field=f, state=READABLE, mask=access.mask, rows=access.rows))
         elif f.published_sharing_type == SharingTypeChoices.NONE:
             rows.append(FieldRow(field=f, state=NOT_SHARED))
         else:
             rows.append(FieldRow(field=f, state=REQUESTABLE))
     return rows
+
+
+_OPERATORS = {"in": "∈", "gte": "≥", "lte": "≤", "contains": "∋"}
+
+
+def rows_label(rows: tuple[dict, ...]) -> str:
+    """The rows a field is readable on, as the grants' row filters say: `district = 天河区`,
+    alternatives joined by "or"."""
+    alternatives = []
+    for row_filter in rows:
+        parts = []
+        for key, value in row_filter.items():
+            name, _sep, lookup = str(key).rpartition("__")
+            if lookup not in _OPERATORS:
+                name, lookup = str(key), ""
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts.append(f"{name} {_OPERATORS.get(lookup, '=')} {shown}")
+        alternatives.append(" ∧ ".join(parts))
+    return _(" or ").join(alternatives)
 
 
 def requestable_fields(dataset: Dataset) -> list[Field]:
@@ -132,11 +156,11 @@ class ActingDepartmentFilter(admin.SimpleListFilter):
 
 @admin.register(PublishedDataset)
 class PublishedDatasetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("code", "name", "provider", "sharing_type", "update_frequency", "version",
-                    "published_at")  # fmt: skip
+    list_display = ("code", "name", "provider", "sharing_type", "update_frequency")
     list_display_links = ("code", "name")
     list_filter = (ActingDepartmentFilter, "provider", "sharing_type", "update_frequency")
-    search_fields = ("code", "name", "summary", "category", "fields__name", "fields__label")
+    search_fields = ("code", "name", "summary", "category", "provider__code", "provider__name",
+                     "fields__name", "fields__label")  # fmt: skip
     ordering = ("code",)
 
     def has_module_permission(self, request) -> bool:

@@ -486,6 +486,16 @@ def request_withdraw(
             "reason": reason,
         },
     )
+    # The provider no longer has to answer: its officers' to-do list and notice say so.
+    notify(
+        recipients=department_officers(department=dataset.provider),
+        subject=Text(gettext_noop("Request #%(id)s withdrawn"), {"id": request.pk}),
+        body=Text(
+            gettext_noop("%(consumer)s withdrew its request for %(dataset)s: %(reason)s"),
+            {"consumer": consumer.name, "dataset": dataset.name, "reason": reason or "—"},
+        ),
+        link=f"/admin/sharing/datarequest/{request.pk}/change/",
+    )
     return request
 
 

@@ -61,7 +61,7 @@ def sharing_work(request) -> list[WorkItem]:
                 label=_("Grants we hold ending within %(days)d days") % {"days": GRANT_ENDING_DAYS},
                 count=ending,
                 url=reverse("admin:sharing_grant_changelist")
-                + "?direction=outgoing&status__exact=active&o=6",
+                + f"?direction=outgoing&ending_within={GRANT_ENDING_DAYS}",
             )
         )
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -16,8 +16,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from apps.audit.services import origin_of
 from apps.common.admin_mixins import ReadOnlyAdminMixin
 from apps.sync import permissions as perms
+from apps.sync.admin_filters import RequestedWithinFilter
 from apps.sync.forms import SyncConfigForm, options_with_upload
 from apps.sync.labels import (
     phase_label,
@@ -159,6 +161,7 @@ class SyncConfigAdmin(admin.ModelAdmin):
                     upload=data["upload"],
                     by=request.user,
                     encoding=data.get("encoding", ""),
+                    origin=origin_of(request),
                 )
             except (ValidationError, SyncAlreadyActive) as exc:
                 messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
@@ -182,7 +185,9 @@ class SyncConfigAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, config):
             raise PermissionDenied
         try:
-            run = sync_run_request(dataset=config.dataset, by=request.user)
+            run = sync_run_request(
+                dataset=config.dataset, by=request.user, origin=origin_of(request)
+            )
         except (SyncAlreadyActive, ValidationError) as exc:
             messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
             return HttpResponseRedirect(reverse("admin:sync_syncconfig_change", args=[pk]))
@@ -209,7 +214,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "progress_display",
         "quarantine_link",
     ]
-    list_filter = ["status", "trigger", "mode"]
+    list_filter = ["status", RequestedWithinFilter, "trigger", "mode"]
     list_select_related = ["dataset"]
     fields = readonly_fields = [
         "dataset", "config", "status", "trigger", "mode", "kind", "source_file", "since",

@@ -28,6 +28,7 @@ from django.db import (
     InterfaceError,
     OperationalError,
     connection,
+    transaction,
 )
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -39,6 +40,7 @@ from apps.sync.copier import copier_for
 from apps.sync.hosts import source_host_policy
 from apps.sync.models import SyncConfig, SyncRejection, SyncRun
 from apps.sync.publish import index_staging, publish, refuse_duplicates
+from apps.sync.recording import record_run_failed
 from apps.sync.runstate import (  # noqa: F401 - SyncBusy and staging_name are part of the API
     SyncBusy,
     SyncFailed,
@@ -152,15 +154,19 @@ def _finish_failed(run: SyncRun, message: str) -> None:
     _drop_staging(run)
     run.status, run.error, run.finished_at = SyncRun.Status.FAILED, message[:4000], clock.now()
     run.phase = "failed"
-    save_run(
-        run,
-        "status",
-        "error",
-        "finished_at",
-        "phase",
-        "rows_read",
-        "rows_rejected",
-    )
+    # The failure and its audit event commit together. If the event cannot be written the run
+    # stays active, and sync_runs_requeue_stale sends it again later.
+    with transaction.atomic():
+        save_run(
+            run,
+            "status",
+            "error",
+            "finished_at",
+            "phase",
+            "rows_read",
+            "rows_rejected",
+        )
+        record_run_failed(run=run)
 
 
 class _Loader:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.sync.hosts import source_host_policy
 from apps.sync.models import SyncConfig
+from apps.sync.recording import SHA256_OPTION
 from apps.sync.services import upload_check, upload_kind_check
 from govdata.connectors import SourceFormatError
 
@@ -27,9 +28,10 @@ ENCODINGS = [
 ]
 
 # Source options only an upload sets (apps.sync.services.sync_upload_store): where the server
-# stored the file, and the name it had. The form neither shows nor takes them: a path typed in
-# here would make the next run read any file on the server.
-UPLOAD_OPTION_KEYS = ("path", "original_name")
+# stored the file, the name it had and its SHA-256. The form neither shows nor takes them: a path
+# typed in here would make the next run read any file on the server, a hash typed in would be
+# recorded in the audit log as the file's.
+UPLOAD_OPTION_KEYS = ("path", "original_name", SHA256_OPTION)
 
 
 def options_without_upload(options: dict) -> dict:

@@ -1,5 +1,6 @@
 """The end of a sync run: the staging table checked for duplicate keys (and indexed, for a
-full run), then published in one transaction with the run's counts, status and watermark."""
+full run), then published in one transaction with the run's counts, status, watermark and its
+audit event (apps.sync.recording)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from psycopg2 import sql
 from apps.common import clock
 from apps.records import store
 from apps.sync.models import SyncConfig, SyncRun
+from apps.sync.recording import record_run_published
 from apps.sync.runstate import SyncFailed, fault_point, save_run, staging_name
 
 # The swap needs an exclusive lock on the live table for a moment. If a long export holds it,
@@ -125,3 +127,6 @@ def publish(run: SyncRun, fields, key: str, incremental: bool, high) -> None:
             "finished_at",
             "watermark_after",
         )
+        # Last, so that the audit chain's head stays locked only for the commit; if the event
+        # cannot be written, nothing of the run is published.
+        record_run_published(run=run)

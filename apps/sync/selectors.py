@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from apps.common import clock
 from apps.sync.labels import (
     phase_label,
     progress_bar_value,
@@ -30,6 +32,12 @@ def sync_configs_for_user(*, user) -> QuerySet[SyncConfig]:
 def sync_runs_for_user(*, user) -> QuerySet[SyncRun]:
     """The runs `user` may see (apps.sync.permissions decides which)."""
     return sync_runs_visible(user, SyncRun.objects.select_related("dataset", "requested_by"))
+
+
+def sync_runs_requested_within(runs: QuerySet[SyncRun], *, days: int) -> QuerySet[SyncRun]:
+    """Of `runs`, those requested in the last `days` days (the runs list's filter and the home
+    page's count of failed runs, which links to it: both must select the same rows)."""
+    return runs.filter(created_at__gte=clock.now() - dt.timedelta(days=days))
 
 
 def run_progress(*, run: SyncRun) -> dict[str, Any]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,8 +17,12 @@ from apps.common import clock
 from apps.sync.hosts import source_host_policy
 from apps.sync.models import FILE_KINDS, SourceKind, SyncConfig, SyncMode, SyncRun
 from apps.sync.permissions import require_manage_dataset_sync
+from apps.sync.recording import SHA256_OPTION, record_run_failed, record_run_requested
 from govdata.connectors import SourceFormatError
 from govdata.crypto import secrets_encrypt
+
+if TYPE_CHECKING:
+    from apps.audit.services import RequestOrigin
 
 UPLOAD_SUFFIXES = {".csv": SourceKind.CSV, ".txt": SourceKind.CSV, ".xlsx": SourceKind.XLSX}
 _EXTENSION = {SourceKind.CSV: ".csv", SourceKind.XLSX: ".xlsx"}
@@ -87,9 +92,12 @@ def sync_run_request(
     kind: str | None = None,
     options: dict[str, Any] | None = None,
     enqueue: bool = True,
+    origin: RequestOrigin | None = None,
 ) -> SyncRun:
     """Queue a run. Refused with SyncAlreadyActive while another run of the dataset is active,
-    and with PermissionDenied when `by` (None: the schedule) may not manage the dataset's sync."""
+    and with PermissionDenied when `by` (None: the schedule) may not manage the dataset's sync.
+    A run `by` someone is recorded in the audit log with the run (`origin`: the request it came
+    through, apps.audit.services.origin_of)."""
     if by is not None:
         require_manage_dataset_sync(by, dataset)
     try:
@@ -112,6 +120,8 @@ def sync_run_request(
                 requested_by=by,
                 created_at=clock.now(),
             )
+            if by is not None:  # the schedule's runs are recorded when they publish or fail
+                record_run_requested(run=run, by=by, origin=origin)
     except IntegrityError:
         active = SyncRun.objects.filter(dataset=dataset, status__in=SyncRun.ACTIVE).first()
         raise SyncAlreadyActive(
@@ -188,10 +198,19 @@ def upload_kind_check(*, name: str, kind: str) -> None:
     )
 
 
-def sync_upload_store(*, dataset, upload, by=None, encoding: str = "", enqueue: bool = True):
+def sync_upload_store(
+    *,
+    dataset,
+    upload,
+    by=None,
+    encoding: str = "",
+    enqueue: bool = True,
+    origin: RequestOrigin | None = None,
+) -> SyncRun:
     """Check and store an officer's file, point the dataset's source at it and queue a run.
     A file of another kind than the dataset's configured source is refused (upload_kind_check);
-    a dataset without a source gets one of the file's kind."""
+    a dataset without a source gets one of the file's kind. The file's SHA-256 goes with the
+    source options, for the run's audit events (apps.sync.recording)."""
     if by is not None:
         require_manage_dataset_sync(by, dataset)
     configured = SyncConfig.objects.filter(dataset=dataset).values_list("kind", flat=True).first()
@@ -201,6 +220,8 @@ def sync_upload_store(*, dataset, upload, by=None, encoding: str = "", enqueue: 
     target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / f"{clock.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}{suffix}"
     written = 0
+    # Hashed while it is written: the file is read once, here, and never again for its hash.
+    digest = hashlib.sha256()
     with open(target, "wb") as out:
         for chunk in upload.chunks():
             written += len(chunk)
@@ -209,8 +230,9 @@ def sync_upload_store(*, dataset, upload, by=None, encoding: str = "", enqueue: 
                 target.unlink(missing_ok=True)
                 raise ValidationError(_("The file is over the upload limit."), code="too_large")
             out.write(chunk)
+            digest.update(chunk)
     kind = UPLOAD_SUFFIXES[suffix]
-    options = {"path": str(target), "original_name": name}
+    options = {"path": str(target), "original_name": name, SHA256_OPTION: digest.hexdigest()}
     if encoding:
         options["encoding"] = encoding
     with transaction.atomic():
@@ -232,15 +254,23 @@ def sync_upload_store(*, dataset, upload, by=None, encoding: str = "", enqueue: 
             kind=kind,
             options=dict(config.options),
             enqueue=enqueue,
+            origin=origin,
         )
 
 
 def sync_run_fail(*, run: SyncRun, reason: str) -> SyncRun:
-    """Give up on a run (retries exhausted); the published data is untouched."""
-    SyncRun.objects.filter(pk=run.pk, status__in=SyncRun.ACTIVE).update(
-        status=SyncRun.Status.FAILED, error=reason[:4000], finished_at=clock.now(), phase="failed"
-    )
-    run.refresh_from_db()
+    """Give up on a run (retries exhausted); the published data is untouched. The failure and
+    its audit event commit together; a run already finished is left as it is, unrecorded."""
+    with transaction.atomic():
+        failed = SyncRun.objects.filter(pk=run.pk, status__in=SyncRun.ACTIVE).update(
+            status=SyncRun.Status.FAILED,
+            error=reason[:4000],
+            finished_at=clock.now(),
+            phase="failed",
+        )
+        run.refresh_from_db()
+        if failed:
+            record_run_failed(run=run)
     return run
 
 

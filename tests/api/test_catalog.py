@@ -31,6 +31,28 @@ def test_my_access_lists_masks_of_the_granted_consumer(api_world):
         "district": "none",
     }
     assert {f["name"] for f in body["fields"]} >= {"religion", "address"}  # the list is public
+    assert body["my_access"]["rows"] == {}  # every field on every row
+
+
+def test_my_access_tells_which_fields_are_readable_on_some_rows_only(api_world):
+    import datetime as dt
+
+    from apps.common import clock
+    from apps.sharing.services import request_approve, request_submit
+
+    world = api_world.base
+    request = request_submit(
+        consumer=world.consumer,
+        dataset=world.dataset,
+        fields=["address"],
+        purpose="疫情防控",
+        legal_basis="《传染病防治法》",
+        valid_until=clock.today() + dt.timedelta(days=30),
+        by=world.consumer_officer,
+    )
+    request_approve(request=request, by=world.provider_officer, row_filter={"district": "天河区"})
+    body = api_world.clients["granted"].get("/api/v1/catalog/GA-RK-001/").json()
+    assert body["my_access"]["rows"] == {"address": [{"district": "天河区"}]}
 
 
 def test_unknown_catalog_code_is_404(api_world):

@@ -50,9 +50,7 @@ def test_provider_officer_approves_a_subset_in_time(api_world, submitted):
     assert again.status_code == 409
 
 
-def test_an_approval_takes_a_row_filter_and_stricter_masks_as_the_admin_does(
-    api_world, submitted
-):
+def test_an_approval_takes_a_row_filter_and_stricter_masks_as_the_admin_does(api_world, submitted):
     from apps.sharing.models import Grant
 
     client = _officer(api_world.base.provider_officer)

@@ -96,3 +96,17 @@ def test_the_home_page_costs_the_same_queries_however_much_waits(client, sw):
         client.get(reverse(INDEX))
     assert len(busy) == len(empty)
     assert Objection.objects.count() == 0
+
+
+def test_the_grants_ending_link_lists_exactly_the_grants_counted(client, sw):
+    from apps.sharing.services import request_approve
+
+    for days in (10, 100):  # one ends within 14 days, one does not
+        request_approve(
+            request=submit(sw.dataset, sw.outsider, sw.outsider_officer, ["mobile"], days=days),
+            by=sw.provider_officer,
+        )
+    client.force_login(sw.outsider_officer)
+    [item] = [i for i in _worklist(client) if i.label.startswith("Grants we hold ending")]
+    listed = client.get(item.url).context["cl"].result_count
+    assert item.count == listed == 1

@@ -155,15 +155,21 @@ def _ids(rows) -> list[str]:
     return sorted(r["id_number"][-1] for r in rows)
 
 
-def test_a_grants_row_filter_narrows_only_reads_that_use_its_fields(loaded):
+def _mobiles(rows) -> dict[str, str | None]:
+    return {r["id_number"][-1]: r["mobile"] for r in rows}
+
+
+def test_a_field_readable_on_some_rows_is_null_on_the_others_and_no_row_is_lost(loaded):
     everywhere = {"fields": "id_number,gender,district"}
     assert _ids(_all(loaded, CONSUMER, everywhere, rows=MOBILE_IN_TIANHE)) == [
         "0", "1", "2", "3", "4", "5",
     ]  # fmt: skip
-    with_mobile = {"fields": "id_number,mobile"}
-    assert _ids(_all(loaded, CONSUMER, with_mobile, rows=MOBILE_IN_TIANHE)) == ["0", "3", "5"]
-    # Every field returned when none is projected: mobile among them.
-    assert _ids(_all(loaded, CONSUMER, rows=MOBILE_IN_TIANHE)) == ["0", "3", "5"]
+    with_mobile = _all(loaded, CONSUMER, {"fields": "id_number,mobile"}, rows=MOBILE_IN_TIANHE)
+    mobiles = _mobiles(with_mobile)
+    assert sorted(mobiles) == ["0", "1", "2", "3", "4", "5"]
+    assert [k for k, v in sorted(mobiles.items()) if v is not None] == ["0", "3", "5"]
+    # Every field returned when none is projected: the same rows, mobile NULL outside 天河区.
+    assert _mobiles(_all(loaded, CONSUMER, rows=MOBILE_IN_TIANHE)) == mobiles
 
 
 def test_filtering_or_ordering_on_a_row_restricted_field_keeps_to_its_rows(loaded):
@@ -176,14 +182,29 @@ def test_filtering_or_ordering_on_a_row_restricted_field_keeps_to_its_rows(loade
 
 def test_a_field_given_by_two_filtered_grants_is_read_on_the_rows_of_either(loaded):
     rows = {"mobile": ({"district": "天河区"}, {"gender": "女", "district": "越秀区"})}
-    params = {"fields": "id_number,mobile"}
-    assert _ids(_all(loaded, CONSUMER, params, rows=rows)) == ["0", "3", "4", "5"]
+    mobiles = _mobiles(_all(loaded, CONSUMER, {"fields": "id_number,mobile"}, rows=rows))
+    assert [k for k, v in sorted(mobiles.items()) if v is not None] == ["0", "3", "4", "5"]
 
 
-def test_a_row_restricted_key_is_no_tiebreak_for_reads_that_do_not_use_it(loaded):
+def test_rows_on_which_nothing_returned_is_readable_are_left_out(loaded):
+    only_mobile = {"mobile": "mobile"}
+    rows = _all(loaded, only_mobile, rows=MOBILE_IN_TIANHE)
+    assert len(rows) == 3 and all(r["mobile"] for r in rows)  # no row of NULLs
+
+
+def test_a_row_restricted_key_is_null_where_unreadable_and_never_the_tiebreak(loaded):
     rows = {"id_number": ({"district": "天河区"},)}
     assert len(_all(loaded, CONSUMER, {"fields": "gender,district"}, rows=rows)) == 6
-    assert _ids(_all(loaded, CONSUMER, {"fields": "id_number"}, rows=rows)) == ["0", "3", "5"]
+    keys = _all(loaded, CONSUMER, {"fields": "id_number,district"}, rows=rows)
+    assert sorted(r["district"] or "" for r in keys if r["id_number"] is None) == [
+        "", "越秀区", "越秀区",
+    ]  # fmt: skip
+    q = record_query_build(
+        dataset=loaded.dataset,
+        decision=decision(loaded.dataset, loaded.consumer, CONSUMER, rows=rows),
+        params={"fields": "id_number"},
+    )
+    assert q.order == [("__tid", False)]  # the cursor carries a row position, not a key
 
 
 @pytest.mark.parametrize("ordering", ["district,-gender", "-district", "gender,-district", ""])

@@ -429,3 +429,10 @@ def test_the_grant_list_shows_the_last_day_the_grant_holds(client, sw):
     page = client.get(reverse("admin:sharing_grant_changelist")).text
     assert f'<td class="field-last_day nowrap">{date_format(until)}</td>' in page
     assert grant.valid_until.date() == until + dt.timedelta(days=1)  # stored: next midnight
+
+
+def test_withdrawing_is_not_offered_on_the_list_of_requests_to_us(client, sw, requests):
+    client.force_login(sw.provider_officer)
+    url = reverse("admin:sharing_datarequest_changelist")
+    assert "withdraw_selected" not in client.get(url + "?direction=incoming").text
+    assert "withdraw_selected" in client.get(url + "?direction=outgoing").text

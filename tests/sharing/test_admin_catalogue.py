@@ -191,3 +191,13 @@ def test_a_viewer_of_several_departments_chooses_whose_access_is_shown(client, s
     theirs = client.get(_detail(sw.vaccination) + "?department=MZ").text
     assert "Your department provides this dataset." not in theirs
     assert _request_form(sw.vaccination) + "?department=MZ" in theirs
+
+
+def test_a_field_readable_on_some_rows_only_says_on_which(client, sw):
+    granted = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    request_approve(
+        request=granted, by=sw.provider_officer, row_filter={"district__in": ["天河区", "越秀区"]}
+    )
+    client.force_login(sw.consumer_officer)
+    page = client.get(_detail(sw.dataset)).text
+    assert "on rows where district ∈ 天河区, 越秀区 only (empty elsewhere)" in page

@@ -38,6 +38,17 @@ def _world(size: int):
             for n in range(size)
         ]
     )
+    # Shared unconditionally and in clear: what the grants' row filters name.
+    Field.objects.create(
+        dataset=dataset,
+        name="zone",
+        label="区域",
+        data_type="string",
+        sharing_type="unconditional",
+        position=size,
+        published_sharing_type="unconditional",
+        published_masking="none",
+    )
     now = clock.now()
     requests = DataRequest.objects.bulk_create(
         [
@@ -63,7 +74,7 @@ def _world(size: int):
                 valid_from=now - dt.timedelta(days=1),
                 valid_until=now + dt.timedelta(days=30),
                 created_at=now,
-                row_filter={"f0": str(i)} if i < 3 else None,
+                row_filter={"zone": str(i)} if i < 3 else None,
             )
             for i, r in enumerate(requests)
         ]
@@ -91,8 +102,9 @@ def test_access_for_takes_two_queries_for_a_grantee(size, django_assert_num_quer
     _provider, consumer, dataset = _world(size)
     with django_assert_num_queries(2):
         decision = access_for(dataset=dataset, department=consumer)
-    assert len(decision.fields) == size
-    assert {a.mask for a in decision.fields.values()} == {"hash"}
+    granted = {n: a for n, a in decision.fields.items() if n != "zone"}
+    assert len(granted) == size
+    assert {a.mask for a in granted.values()} == {"hash"}
     assert len(decision.grant_ids) == size
     assert sum(1 for a in decision.fields.values() if a.rows is not None) == min(size, 3)
 
@@ -102,7 +114,7 @@ def test_access_for_the_owner_takes_one_query(size, django_assert_num_queries):
     provider, _consumer, dataset = _world(size)
     with django_assert_num_queries(1):
         decision = access_for(dataset=dataset, department=provider)
-    assert len(decision.fields) == size and all(a.clear for a in decision.fields.values())
+    assert len(decision.fields) == size + 1 and all(a.clear for a in decision.fields.values())
 
 
 @pytest.mark.parametrize("size", [1, 200])
@@ -111,7 +123,7 @@ def test_access_for_with_prefetched_fields_takes_one_query(size, django_assert_n
     dataset = Dataset.objects.prefetch_related("fields").get(pk=dataset.pk)
     with django_assert_num_queries(1):
         decision = access_for(dataset=dataset, department=consumer)
-    assert list(decision.fields) == [f"f{n}" for n in range(size)], "position order"
+    assert list(decision.fields) == [*(f"f{n}" for n in range(size)), "zone"], "position order"
 
 
 @pytest.mark.parametrize("size", [1, 200])
@@ -121,5 +133,5 @@ def test_catalog_access_takes_two_queries_for_many_datasets(size, django_assert_
     datasets = list(Dataset.objects.filter(pk__in=[dataset.pk, *(d.pk for d in others)]))
     with django_assert_num_queries(2):
         decisions = accessible_fields_for_catalog(datasets=datasets, department=consumer)
-    assert len(decisions[dataset.pk].fields) == size
+    assert len(decisions[dataset.pk].fields) == size + 1
     assert all(decisions[d.pk].fields == {} for d in others)

@@ -31,7 +31,7 @@ def test_non_owner_without_grants_reads_unconditional_known_masks_only():
 
 
 def test_grant_opens_conditional_field_with_the_stricter_mask():
-    grants = [GrantRule(7, 3, None, None), GrantRule(8, 3, "hash", {"a": 1})]
+    grants = [GrantRule(7, 3, None, None), GrantRule(8, 3, "hash", {"open": 1})]
     result = evaluate(
         is_owner=False,
         dataset_sharing_type="conditional",
@@ -45,7 +45,7 @@ def test_grant_opens_conditional_field_with_the_stricter_mask():
 
 
 def test_a_field_given_only_by_filtered_grants_is_readable_on_the_rows_of_any_of_them():
-    grants = [GrantRule(8, 3, None, {"a": 1}), GrantRule(9, 3, None, {"b": 2})]
+    grants = [GrantRule(8, 3, None, {"open": 1}), GrantRule(9, 3, None, {"open__in": [2]})]
     result = evaluate(
         is_owner=False,
         dataset_sharing_type="conditional",
@@ -53,7 +53,7 @@ def test_a_field_given_only_by_filtered_grants_is_readable_on_the_rows_of_any_of
         fields=FIELDS,
         grants=grants,
     )
-    assert result.fields["cond"].rows == ({"a": 1}, {"b": 2})
+    assert result.fields["cond"].rows == ({"open": 1}, {"open__in": [2]})
     assert result.fields["open"].rows is None
 
 
@@ -93,3 +93,19 @@ def test_never_published_field_is_closed_to_non_owners_even_with_a_grant():
         is_owner=True, dataset_sharing_type="conditional", dataset_published=True, fields=fields
     )
     assert owned.fields["new"].mask == "none"
+
+
+def test_a_grant_whose_row_filter_names_a_field_no_longer_read_in_clear_gives_nothing():
+    # Field 1 ("open") was unconditional and clear when the grant was made; now it is masked.
+    masked_open = [
+        FieldRule(1, "open", "unconditional", "mobile") if f.field_id == 1 else f for f in FIELDS
+    ]
+    grants = [GrantRule(7, 3, None, {"open": "x"})]
+    kwargs = {"is_owner": False, "dataset_sharing_type": "conditional", "dataset_published": True}
+    assert "cond" in evaluate(fields=FIELDS, grants=grants, **kwargs).fields
+    assert "cond" not in evaluate(fields=masked_open, grants=grants, **kwargs).fields
+    # A filter on a field that is itself readable on some rows only is not trusted either.
+    chained = [GrantRule(7, 3, None, {"cond2": "x"}), GrantRule(8, 8, None, {"open": "y"})]
+    fields = [*FIELDS, FieldRule(8, "cond2", "conditional", "none")]
+    result = evaluate(fields=fields, grants=chained, **kwargs).fields
+    assert "cond" not in result and result["cond2"].rows == ({"open": "y"},)

@@ -494,3 +494,12 @@ def test_the_consumers_auditor_sees_the_decisions_about_its_department(sw):
     found = events_search(user=auditor_of(sw.consumer), filters=EventFilters(kind="admin"))
     actions = set(found.values_list("action", flat=True))
     assert {"request.submit", "request.approve"} <= actions
+
+
+def test_the_provider_is_told_when_a_request_is_withdrawn(sw):
+    from apps.sharing.services import request_withdraw
+
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    request_withdraw(request=request, by=sw.consumer_officer, reason="需求取消")
+    note = Notification.objects.get(recipient=sw.provider_officer, subject__contains="withdrawn")
+    assert note.body.endswith("需求取消") and note.link.endswith(f"/{request.pk}/change/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import random
 from pathlib import Path
@@ -11,7 +12,10 @@ import psycopg2
 from django.db import connection
 from psycopg2 import sql
 
+from apps.common import clock
 from apps.records import store
+from apps.sync.models import SyncRun
+from apps.sync.services import sync_config_set
 from govdata.validation import _USCC_ALPHABET, _USCC_WEIGHTS
 
 REGIONS = ("110101", "310104", "110102", "310101")
@@ -128,3 +132,20 @@ def terminate_backend(pid: int) -> None:
             cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
     finally:
         admin.close()
+
+
+def finished_run(dataset, status: str, *, days_ago: float) -> SyncRun:
+    """A finished run of an HTTP source, requested (and ended) `days_ago` days ago."""
+    config = sync_config_set(dataset=dataset, kind="http", options={"url": "http://x"})
+    requested = clock.now() - dt.timedelta(days=days_ago)
+    return SyncRun.objects.create(
+        dataset=dataset, config=config, status=status, trigger="schedule", mode="full",
+        kind="http", created_at=requested, started_at=requested, finished_at=requested,
+    )  # fmt: skip
+
+
+def listed_run_ids(client, url: str) -> list[int]:
+    """The ids of the runs the admin's runs list at `url` shows `client`."""
+    response = client.get(url)
+    assert response.status_code == 200
+    return [run.pk for run in response.context["cl"].result_list]

@@ -60,6 +60,11 @@ class MyAccessOut(serializers.Serializer):
     is_owner = serializers.BooleanField()
     fields = serializers.DictField(child=serializers.CharField(), help_text="field -> masking")
     grants = serializers.ListField(child=serializers.IntegerField())
+    rows = serializers.DictField(
+        child=serializers.ListField(child=serializers.DictField()),
+        help_text="field -> the row filters of the grants giving it, for a field readable on "
+        "the rows matching one of them only (NULL on the others); absent: every row",
+    )
 
 
 class DatasetDetailOut(DatasetOut):
@@ -185,5 +190,10 @@ class CatalogDetailView(ApiView):
                 "is_owner": decision.is_owner,
                 "fields": {name: fa.mask for name, fa in decision.fields.items()},
                 "grants": list(decision.grant_ids),
+                "rows": {
+                    name: list(fa.rows)
+                    for name, fa in decision.fields.items()
+                    if fa.rows is not None
+                },
             }
         return json_response(body)
