@@ -168,6 +168,7 @@ def audit_record_admin(
     fields: dict[str, str] | None = None,
     application=None,
     origin: RequestOrigin | None = None,
+    purpose: str = "",
 ) -> AuditEvent:
     """Append an administrative decision (publication, approval, rejection, revocation,
     credential or role change). `department` is the department the decision concerns (recorded
@@ -176,7 +177,9 @@ def audit_record_admin(
     to masking rule, as on an access event), so that the auditors' searches by consumer, dataset
     and field find it like a read. A decision taken through the API also names the agency
     `application` acting (its OAuth2 client: id and name), if any, and the call's `origin`
-    (request id, client address), like an access event."""
+    (request id, client address), like an access event; a decision about a data request names
+    its stated `purpose`, so that a search by purpose finds the request's whole history next
+    to the reads made for it."""
     if not action or len(action) > 64:
         raise ValueError(_("An audit action must be 1 to 64 characters."))
     origin = origin or RequestOrigin()
@@ -198,7 +201,7 @@ def audit_record_admin(
         "fields": {str(k): str(v) for k, v in (fields or {}).items()},
         "row_count": None,
         "filters": {},
-        "purpose": "",
+        "purpose": _text(purpose, 100_000),
         "case_id": "",
         "end_user": "",
         "grant_ids": [],

@@ -111,6 +111,7 @@ def _escalate_request(request: DataRequest) -> None:
         consumer=request.consumer,
         fields=declared_masks(request.fields.order_by("position", "id")),
         target=f"request:{request.pk}",
+        purpose=request.purpose,
         details={"due_by": request.due_by.isoformat()},
     )
     subject = Text(

@@ -86,6 +86,7 @@ def _end_grant(
         fields=fields,
         target=f"grant:{grant.pk}",
         origin=origin,
+        purpose=request.purpose,
         details={"request": request.pk, "reason": reason},
     )
     notify(
@@ -223,6 +224,7 @@ def grants_apply_field_change(
             consumer=grant.consumer,
             fields=lost,
             target=f"grant:{grant.pk}",
+            purpose=request.purpose,
             details={"reason": what},
         )
         notify(

@@ -47,6 +47,7 @@ def audit_decision(
     details: dict[str, Any],
     agency=None,
     origin=None,
+    purpose: str = "",
 ) -> None:
     """The admin audit event of a decision about `consumer`'s use of `dataset`: provider,
     consumer, dataset and the fields concerned (name to masking rule) go into the event's
@@ -68,6 +69,7 @@ def audit_decision(
         details=details,
         application=agency.application if agency is not None else None,
         origin=origin,
+        purpose=purpose,
     )
 
 

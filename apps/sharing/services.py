@@ -205,6 +205,7 @@ def request_submit(
         consumer=consumer,
         fields=declared_masks(chosen),
         target=f"request:{request.pk}",
+        purpose=request.purpose,
         agency=agency,
         origin=origin,
         details={
@@ -384,6 +385,7 @@ def request_approve(
         consumer=consumer,
         fields=declared_masks(approved, overrides=masks),
         target=f"request:{request.pk}",
+        purpose=request.purpose,
         origin=origin,
         details={
             "grant": grant.pk,
@@ -435,6 +437,7 @@ def request_reject(*, request: DataRequest, by, reason: str, origin=None) -> Dat
         consumer=request.consumer,
         fields=declared_masks(_requested_fields(request)),
         target=f"request:{request.pk}",
+        purpose=request.purpose,
         origin=origin,
         details={"reason": reason},
     )
@@ -479,6 +482,7 @@ def request_withdraw(
         consumer=consumer,
         fields=declared_masks(_requested_fields(request)),
         target=f"request:{request.pk}",
+        purpose=request.purpose,
         agency=agency,
         origin=origin,
         details={

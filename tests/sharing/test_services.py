@@ -503,3 +503,15 @@ def test_the_provider_is_told_when_a_request_is_withdrawn(sw):
     request_withdraw(request=request, by=sw.consumer_officer, reason="需求取消")
     note = Notification.objects.get(recipient=sw.provider_officer, subject__contains="withdrawn")
     assert note.body.endswith("需求取消") and note.link.endswith(f"/{request.pk}/change/")
+
+
+def test_the_decisions_on_a_request_carry_its_purpose_for_the_auditors_search(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"], purpose="低保复核")
+    grant = request_approve(request=request, by=sw.provider_officer)
+    grant_revoke(grant=grant, by=sw.provider_officer, reason="合作结束")
+    purposes = dict(
+        AuditEvent.objects.filter(
+            action__in=["request.submit", "request.approve", "grant.revoke"]
+        ).values_list("action", "body")
+    )
+    assert all('"purpose":"低保复核"' in body for body in purposes.values()) and len(purposes) == 3
