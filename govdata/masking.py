@@ -9,8 +9,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-_ADDRESS_DISTRICT = re.compile(r"^(.*?(?:区|县|旗|市辖区|县级市))")
-_ADDRESS_CITY = re.compile(r"^(.*?(?:市|州|盟))")
+# The address rule keeps the administrative head of an address (province, city, district) and
+# never the street part. 区/县/旗 also end words that are not districts (小区, 园区, 社区, 校区),
+# so a prefix up to one of them counts as a district only when a city comes before it and it
+# holds nothing of a street address: no digit (house or building numbers, ASCII or full-width),
+# no Latin letter (a foreign address has no such head at all) and none of the characters that
+# name streets, lanes, numbers, buildings and rooms. apps.records.sql_masking._address applies
+# the same rule in SQL (with this character class) and must give the same value for every input.
+DISTRICT_ENDS = "区县旗"
+CITY_ENDS = "市州盟"
+ADDRESS_STREET_CHARS = "0-9０-９A-Za-z路街巷号弄栋楼室"  # a regex character class's body
+_STREET = re.compile(f"[{ADDRESS_STREET_CHARS}]")
 
 
 class UnknownMaskingRule(ValueError):
@@ -35,16 +44,41 @@ def mask_name(value: Any) -> str | None:
     if value is None:
         return None
     text = str(value)
-    return text[:1] + "*" * max(len(text) - 1, 1) if text else text
+    if len(text) <= 1:
+        # Keeping the first character of a one-character name would keep all of it.
+        return "*" * len(text)
+    return text[:1] + "*" * (len(text) - 1)
+
+
+def _first_of(text: str, chars: str) -> int | None:
+    """The index of the first of `chars` in `text`, or None if it has none of them."""
+    found = [i for i in (text.find(c) for c in chars) if i >= 0]
+    return min(found) if found else None
 
 
 def mask_address(value: Any) -> str | None:
+    """The address up to its district, else up to its city, then ****; nothing of it when
+    neither is a clean administrative head (see DISTRICT_ENDS above)."""
     if value is None:
         return None
     text = str(value)
-    match = _ADDRESS_DISTRICT.match(text) or _ADDRESS_CITY.match(text)
-    kept = match.group(1) if match else text[:3]
-    return kept + "****"
+    if not text:
+        return text  # nothing to hide; "****" would show a value that is not there
+    district_end = _first_of(text, DISTRICT_ENDS)
+    city_end = _first_of(text, CITY_ENDS)
+    if district_end is not None and city_end is not None and city_end < district_end:
+        district = text[: district_end + 1]
+        if not _STREET.search(district):
+            return district + "****"
+    if city_end is not None:
+        # 州 ends an autonomous prefecture but is also inside city names (广州市, 杭州市): the
+        # city then ends at the 市 right after it.
+        if text[city_end] == "州" and text[city_end + 1 : city_end + 2] == "市":
+            city_end += 1
+        city = text[: city_end + 1]
+        if not _STREET.search(city):
+            return city + "****"
+    return "****"
 
 
 def mask_bank_card(value: Any) -> str | None:

@@ -79,9 +79,9 @@ def application_scopes(view) -> list[list[str]] | None:
 
 
 class OAuth2ClientCredentialsScheme(OpenApiAuthenticationExtension):
-    """Bearer tokens: apps.api.auth.ApplicationAuthentication on the agency API, and
-    django-oauth-toolkit's own class, REST framework's default, on the audit API. One scheme,
-    replacing drf-spectacular's built-in one for the toolkit (no flows)."""
+    """Bearer tokens of registered agency applications (apps.api.auth.ApplicationAuthentication,
+    a subclass of django-oauth-toolkit's class) on the agency and audit APIs alike. One
+    scheme, replacing drf-spectacular's built-in one for the toolkit (no flows)."""
 
     target_class = "oauth2_provider.contrib.rest_framework.OAuth2Authentication"
     match_subclasses = True

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from oauth2_provider.views import TokenView
+from oauth2_provider.views import RevokeTokenView, TokenView
 
 from apps.api.views import catalog, departments, records, requests
 
@@ -26,8 +26,18 @@ v1 = [
     path("objections/", include("apps.objections.urls")),
 ]
 
+# Only the token endpoints of django-oauth-toolkit. Its other views (application registration
+# and management, authorisation, device flow, dynamic client registration, metadata) would let
+# any logged-in member create OAuth clients outside the registry of agency applications, which
+# officers keep in the admin (apps.api.admin) and the audit log records. Introspection is left
+# out too: no scope grants it, and nothing here calls it.
+oauth = [
+    path("token/", TokenView.as_view(), name="token"),
+    path("revoke_token/", RevokeTokenView.as_view(), name="revoke-token"),
+]
+
 urlpatterns = [
-    path("oauth/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("oauth/", include((oauth, "oauth2_provider"), namespace="oauth2_provider")),
     path("api/v1/", include((v1, "api"), namespace="api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -17,6 +17,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.api.auth import ApplicationAuthentication, CsrfSessionAuthentication
 from apps.audit import selectors
 from apps.audit.models import AuditEvent
 from apps.audit.permissions import CanViewEvents, IsAuditor
@@ -136,6 +137,11 @@ class CheckpointListSerializer(serializers.Serializer):
 
 
 class AuditApiView(APIView):
+    # As on the rest of the API (apps.api.views.base.ApiView): a bearer token counts only if it
+    # belongs to a registered, active agency application (else 401), and auditors keep using
+    # their browser session. REST framework's default, django-oauth-toolkit's class, would take
+    # a token of any OAuth client, including one registered outside the platform's registry.
+    authentication_classes = [ApplicationAuthentication, CsrfSessionAuthentication]
     content_negotiation_class = JsonOnly  # `format` is no renderer choice here either
 
 
@@ -160,7 +166,7 @@ class EventsApi(AuditApiView):
         responses={200: EventPageSerializer, **_DENIED},
         summary="Access and administrative events visible to the caller",
     )
-    def get(self, request):
+    def get(self, request) -> Response:
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data

@@ -50,11 +50,19 @@ def can_view_alerts(*, user) -> bool:
     return is_auditor(user=user)
 
 
+def _a_person(request) -> bool:
+    """The audit rules are about people and their memberships; an agency application's token
+    is authenticated but is no person (apps.api.auth.ApplicationUser), and is refused."""
+    from apps.api.auth import ApplicationUser
+
+    return not isinstance(request.user, ApplicationUser)
+
+
 class CanViewEvents(BasePermission):
     def has_permission(self, request, view) -> bool:
-        return can_view_events(user=request.user)
+        return _a_person(request) and can_view_events(user=request.user)
 
 
 class IsAuditor(BasePermission):
     def has_permission(self, request, view) -> bool:
-        return is_auditor(user=request.user)
+        return _a_person(request) and is_auditor(user=request.user)

@@ -1,8 +1,9 @@
 """Masking rules as SQL expressions, so that a masked value never leaves the database in clear.
 
 Each expression must return exactly what govdata.masking returns for the same value (tests in
-tests/records/test_query.py compare both on the same rows). `hash` needs the per-consumer key and
-HMAC; it is applied in Python on the way out (see apps.records.query.RecordQuery.python_maskers).
+tests/records/test_query.py and tests/records/test_sql_masking.py compare both). `hash` needs
+the per-consumer key and HMAC; it is applied in Python on the way out (see
+apps.records.query.RecordQuery.python_maskers).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import lru_cache
 from django.db import connection
 from psycopg2 import sql
 
+from govdata.masking import ADDRESS_STREET_CHARS, CITY_ENDS, DISTRICT_ENDS
 from govdata.vocabulary import DataType
 
 # Rules done in Python after the fetch (the raw value is read, hashed, and never returned).
@@ -36,27 +38,35 @@ def _keep(col: sql.Composable, head: int, tail: int) -> sql.Composed:
 
 def _name(col: sql.Composable) -> sql.Composed:
     text = sql.SQL("({}::text)").format(col)
+    # A one-character name is all first character: it is hidden whole, as in govdata.masking.
     return sql.SQL(
-        "CASE WHEN {t} IS NULL OR {t} = '' THEN {t} "
-        "ELSE left({t}, 1) || repeat('*', greatest(length({t}) - 1, 1)) END"
+        "CASE WHEN {t} IS NULL OR {t} = '' THEN {t} WHEN length({t}) = 1 THEN '*' "
+        "ELSE left({t}, 1) || repeat('*', length({t}) - 1) END"
     ).format(t=text)
 
 
-def _first_of(text: sql.Composable, chars: str) -> sql.Composed:
-    # The shortest prefix ending in one of `chars` (what the lazy regex in govdata.masking
-    # matches), with strpos instead of a regex: several times cheaper on exports.
-    positions = [sql.SQL("nullif(strpos({}, {}), 0)").format(text, sql.Literal(c)) for c in chars]
-    return sql.SQL("left({}, least({}))").format(text, sql.SQL(", ").join(positions))
+# The head govdata.masking.mask_address keeps, as one regex of two branches. PostgreSQL takes
+# the longest match of a top-level alternation, so a valid district prefix (first branch: a city
+# before the first 区/县/旗 and nothing of a street up to it) wins over the city prefix (second
+# branch: up to the first 市/州/盟, or the 市 of 州市, with nothing of a street), which is
+# always shorter. No match: nothing is kept.
+#
+# Anchored, with every branch ending at the first district, city or street character, the
+# regex reads only the head of the address, however long the rest. Cutting a prefix with strpos
+# first costs more than it saves: each strpos scans the whole value. Measured on a million
+# stored addresses of 16-40 characters, sum(length(mask)): previous expression (six strpos,
+# first 区 anywhere) 0.35 s, this one 0.58 s, strpos-bounded prefix + this regex 1.0 s; with
+# 100 more characters each: 1.06 s, 0.75 s, 2.2 s. Keep the pattern anchored and free of `.`.
+_S, _D, _C = ADDRESS_STREET_CHARS, DISTRICT_ENDS, CITY_ENDS
+ADDRESS_HEAD = f"^[^{_S}{_D}{_C}]*[{_C}][^{_S}{_D}]*[{_D}]|^[^{_S}{_C}]*(?:州市|[{_C}])"
 
 
 def _address(col: sql.Composable) -> sql.Composed:
     text = sql.SQL("({}::text)").format(col)
-    # Same rule as govdata.masking: up to the district, else up to the city, else 3 chars.
-    # (市辖区 ends in 区 and 县级市 starts with 县, so single characters are enough.)
     return sql.SQL(
-        "CASE WHEN {t} IS NULL THEN NULL ELSE coalesce({district}, {city}, left({t}, 3)) "
-        "|| '****' END"
-    ).format(t=text, district=_first_of(text, "区县旗"), city=_first_of(text, "市州盟"))
+        # NULL and '' stay as they are (NULL <> '' is not true either).
+        "CASE WHEN {t} <> '' THEN coalesce(substring({t} FROM {head}), '') || '****' ELSE {t} END"
+    ).format(t=text, head=sql.Literal(ADDRESS_HEAD))
 
 
 def _year_only(col: sql.Composable, data_type: str) -> sql.Composed:

@@ -1,13 +1,18 @@
 """The audit endpoints: who sees which events, filters, keyset pagination, verification,
 checkpoints and the published key."""
 
+import datetime as dt
+
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.db.models import Max
+from oauth2_provider.models import AccessToken, Application
 from rest_framework.test import APIClient
 
+from apps.api.services import application_create
 from apps.audit.models import AuditEvent
 from apps.audit.services import audit_record_admin, checkpoint_create
+from apps.common import clock
 from tests.audit.conftest import record_read
 from tests.factories import UserFactory
 
@@ -158,3 +163,55 @@ def test_checkpoints_are_listed_and_the_public_key_is_published(world, events):
     from govdata.auditchain import checkpoint_signature_ok
 
     assert checkpoint_signature_ok(key, body["results"][0])
+
+
+def _bearer(token: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def unregistered_token(world):
+    """A token of an OAuth client that is no agency application (as django-oauth-toolkit's own
+    registration pages used to make), issued to the platform auditor as an authorisation-code
+    client's token would be."""
+    client = Application.objects.create(
+        name="probe",
+        client_type=Application.CLIENT_CONFIDENTIAL,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        redirect_uris="https://probe.example/cb",
+        user=world.consumer_officer,
+    )
+    return AccessToken.objects.create(
+        application=client,
+        user=world.platform_auditor,
+        token="tok-unregistered-probe",
+        expires=clock.now() + dt.timedelta(hours=1),
+        scope="read requests",
+    )
+
+
+@pytest.mark.parametrize("path", ["events/", "verify/", "checkpoints/"])
+def test_a_token_of_an_unregistered_oauth_client_is_401(events, unregistered_token, path):
+    response = _bearer(unregistered_token.token).get(BASE + path)
+    assert response.status_code == 401, response.content
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_agency_applications_token_is_no_auditor(world, events):
+    agency, _secret = application_create(department=world.provider, name="app-GA")
+    token = AccessToken.objects.create(
+        application=agency.application,
+        token="tok-agency-ga",
+        expires=clock.now() + dt.timedelta(hours=1),
+        scope="read requests",
+    )
+    assert _bearer(token.token).get(BASE + "events/").status_code == 403
+
+
+def test_auditors_browser_session_still_reads_the_log(world, events):
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(world.platform_auditor)
+    assert seqs(client.get(BASE + "events/")) == {e.seq for e in events.values()}
+    assert client.get(BASE + "verify/").status_code == 200
