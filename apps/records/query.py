@@ -4,9 +4,10 @@ pagination and masking, all as one parameterised SQL statement over the dataset'
 
 Security rules (product.md, issue 5): only fields the policy decision lists are selected; filters,
 ordering and the key lookup are only accepted on fields readable *in clear*; anything else raises
-QueryForbidden naming the field, never a value. The grant's row filters are ANDed in. Masking is
-an SQL expression, so that a masked value does not leave the database in clear (except `hash`,
-which needs HMAC and is applied in Python before anything is returned).
+QueryForbidden naming the field, never a value. The grants' row filters limit rows and values
+(apps.records.query_rows). Masking is an SQL expression, so that a masked value does not leave
+the database in clear (except `hash`, which needs HMAC and is applied in Python before anything
+is returned).
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from django.utils.translation import gettext as _
 from psycopg2 import sql
 
 from apps.records.query_json import TID, guarded, json_values, json_wrap
-from apps.records.query_values import QueryInvalid, parse_value, parse_values
+from apps.records.query_rows import rows_condition, rows_restrict
+from apps.records.query_values import (
+    QueryInvalid,
+    lookup_condition,
+    parse_value,
+    split_lookup,
+)
 from apps.records.sql_masking import PYTHON_RULES, masked_column
 from apps.records.store import ident, live_table
 from govdata.masking import make_masker
@@ -41,10 +48,6 @@ __all__ = [
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 RESERVED_PARAMS = frozenset({"fields", "ordering", "cursor", "page_size", "format"})
-LOOKUPS = frozenset({"exact", "in", "gte", "lte", "contains"})
-_TEXT_TYPES = frozenset(
-    {DataType.STRING, DataType.ID_CARD, DataType.CREDIT_CODE, DataType.MOBILE, DataType.ENUM}
-)
 _TID = TID
 # What sync trims off a value before storing it (govdata.validation).
 _TRIM = " \t\r\n\u3000\ufeff\xa0"
@@ -96,13 +99,6 @@ def _field_types(dataset) -> dict[str, str]:
     return {f.name: f.data_type for f in dataset.fields.all()}
 
 
-def _split_lookup(param: str) -> tuple[str, str]:
-    name, sep, lookup = param.rpartition("__")
-    if sep and lookup in LOOKUPS:
-        return name, lookup
-    return param, "exact"
-
-
 def _require_clear(decision, name: str, types: Mapping[str, str], what: str) -> None:
     if name not in types:
         raise QueryInvalid(_("Unknown field “%(field)s”.") % {"field": name}, name)
@@ -116,24 +112,6 @@ def _require_clear(decision, name: str, types: Mapping[str, str], what: str) -> 
             _("The field “%(field)s” is masked for you; you may not %(what)s it.")
             % {"what": what, "field": name},
         )
-
-
-def _condition(
-    name: str, lookup: str, raw: Any, data_type: str, *, literal: bool = False
-) -> tuple[sql.Composable, Any]:
-    """The condition and its value, passed as a parameter (`%s`), or written in as a literal
-    (for a condition inside the select list, whose parameters would come before the WHERE's)."""
-    if lookup == "in":
-        template, value = "{} = ANY({})", parse_values(raw, data_type, name)
-    elif lookup == "contains":
-        if data_type not in _TEXT_TYPES:
-            raise QueryInvalid(_("“%(field)s” is not text; use another lookup.") % {"field": name})
-        template, value = "strpos({}, {}) > 0", str(raw)
-    else:
-        op = {"exact": "=", "gte": ">=", "lte": "<="}[lookup]
-        template, value = "{} " + op + " {}", parse_value(raw, data_type, name)
-    slot = sql.Literal(value) if literal else sql.SQL("%s")
-    return sql.SQL(template).format(sql.Identifier(name), slot), value
 
 
 def record_query_build(
@@ -185,9 +163,9 @@ def record_query_build(
     for param, raw in params.items():
         if param in RESERVED_PARAMS:
             continue
-        name, lookup = _split_lookup(param)
+        name, lookup = split_lookup(param)
         _require_clear(decision, name, types, _("filter on"))
-        cond, value = _condition(name, lookup, raw, types[name])
+        cond, value = lookup_condition(name, lookup, raw, types[name])
         query.where.append(cond)
         query.params.append(value)
         query.filters[param] = raw
@@ -217,7 +195,7 @@ def record_query_build(
     # every field it selects rows by (filters, ordering, a looked-up key) is readable; a field
     # it only returns is NULL on the rows where it is not. So an added, narrower grant never
     # hides a row the department could read before, and no hidden value steers the result.
-    used = [*(_split_lookup(p)[0] for p in query.filters), *(o[0] for o in query.order), *uses]
+    used = [*(split_lookup(p)[0] for p in query.filters), *(o[0] for o in query.order), *uses]
     # A unique tiebreaker: the key when the caller sees it in clear (on every row, or on those
     # the read keeps to anyway), else the row's position, so that neither the order of hidden
     # key values nor, through the next page's cursor, a hidden key is revealed.
@@ -231,59 +209,14 @@ def record_query_build(
     for position, name in enumerate(names):
         rows = decision.fields[name].rows
         if rows is not None and rows not in kept_to:
-            query.guards[position] = _rows_sql(rows, types, literal=True)[0]
+            query.guards[position] = rows_condition(rows, types, literal=True)[0]
     if names and len(query.guards) == len(names):
         # Nothing returned is readable on every row: leave out the rows on which nothing is
         # (a row of NULLs would still tell that a record exists outside the grants' rows).
-        shown = [_rows_sql(decision.fields[n].rows, types, literal=False) for n in names]
+        shown = [rows_condition(decision.fields[n].rows, types, literal=False) for n in names]
         query.where.append(sql.SQL("(") + sql.SQL(" OR ").join(c for c, _v in shown) + sql.SQL(")"))
         query.params.extend(v for _c, values in shown for v in values)
     return query
-
-
-def rows_restrict(
-    query: RecordQuery, decision, used: Sequence[str], types
-) -> list[tuple[dict, ...]]:
-    """Keep the read to the rows on which every field in `used` is readable (for a field given
-    only by grants with row filters, the rows one of those filters matches); returns the row
-    limits applied."""
-    seen: list[tuple[dict, ...]] = []
-    for name in dict.fromkeys(used):
-        access = decision.fields.get(name)
-        rows = getattr(access, "rows", None)
-        if rows is None or rows in seen:
-            continue
-        seen.append(rows)
-        condition, values = _rows_sql(rows, types, literal=False)
-        query.where.append(condition)
-        query.params.extend(values)
-    return seen
-
-
-def _rows_sql(
-    rows: tuple[dict, ...], types: Mapping[str, str], *, literal: bool
-) -> tuple[sql.Composable, list[Any]]:
-    """The condition "one of these row filters holds" (each filter: all its lookups), with its
-    values as parameters, or as literals for a condition inside the select list. A filter on
-    a field that no longer exists matches nothing (fail closed)."""
-    alternatives: list[sql.Composable] = []
-    params: list[Any] = []
-    for row_filter in rows:
-        conditions: list[sql.Composable] = []
-        values: list[Any] = []
-        for param, raw in row_filter.items():
-            field_name, lookup = _split_lookup(param)
-            if field_name not in types:
-                conditions, values = [sql.SQL("FALSE")], []
-                break
-            cond, value = _condition(field_name, lookup, raw, types[field_name], literal=literal)
-            if not literal:
-                values.append(value)
-            conditions.append(cond)
-        params.extend(values)
-        alternatives.append(sql.SQL("(") + sql.SQL(" AND ").join(conditions) + sql.SQL(")"))
-    condition = sql.SQL("(") + sql.SQL(" OR ").join(alternatives or [sql.SQL("FALSE")])
-    return condition + sql.SQL(")"), params
 
 
 def _order_sql(name: str) -> sql.Composable:

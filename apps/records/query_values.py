@@ -1,4 +1,5 @@
-"""Turning query-string values into typed Python values for one field's data type (400 if not)."""
+"""Turning query-string values into typed Python values for one field's data type (400 if not),
+and a `<field>__<lookup>` parameter into its SQL condition."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext as _
+from psycopg2 import sql
 
 from govdata.vocabulary import DataType
 
@@ -73,3 +75,34 @@ def parse_values(raw: Any, data_type: str, field_name: str) -> list[Any]:
             field_name,
         )
     return [parse_value(item, data_type, field_name) for item in items]
+
+
+LOOKUPS = frozenset({"exact", "in", "gte", "lte", "contains"})
+_TEXT_TYPES = frozenset(
+    {DataType.STRING, DataType.ID_CARD, DataType.CREDIT_CODE, DataType.MOBILE, DataType.ENUM}
+)
+
+
+def split_lookup(param: str) -> tuple[str, str]:
+    name, sep, lookup = param.rpartition("__")
+    if sep and lookup in LOOKUPS:
+        return name, lookup
+    return param, "exact"
+
+
+def lookup_condition(
+    name: str, lookup: str, raw: Any, data_type: str, *, literal: bool = False
+) -> tuple[sql.Composable, Any]:
+    """The condition and its value, passed as a parameter (`%s`), or written in as a literal
+    (for a condition inside the select list, whose parameters would come before the WHERE's)."""
+    if lookup == "in":
+        template, value = "{} = ANY({})", parse_values(raw, data_type, name)
+    elif lookup == "contains":
+        if data_type not in _TEXT_TYPES:
+            raise QueryInvalid(_("“%(field)s” is not text; use another lookup.") % {"field": name})
+        template, value = "strpos({}, {}) > 0", str(raw)
+    else:
+        op = {"exact": "=", "gte": ">=", "lte": "<="}[lookup]
+        template, value = "{} " + op + " {}", parse_value(raw, data_type, name)
+    slot = sql.Literal(value) if literal else sql.SQL("%s")
+    return sql.SQL(template).format(sql.Identifier(name), slot), value
