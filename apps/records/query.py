@@ -49,6 +49,7 @@ MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 RESERVED_PARAMS = frozenset({"fields", "ordering", "cursor", "page_size", "format"})
 _TID = TID
+_CURSOR_TID = "__govdata_cursor_tid"
 # What sync trims off a value before storing it (govdata.validation).
 _TRIM = " \t\r\n\u3000\ufeff\xa0"
 _TID_FORMAT = re.compile(r"^\((\d{1,10}),(\d{1,5})\)$")
@@ -293,7 +294,12 @@ def select_statement(
     columns = [guarded(query, i, expr) for i, expr in enumerate(query.select)]
     if order_columns:  # the raw values of the order columns make the next page's cursor
         columns.extend(
-            sql.SQL("ctid::text") if name == _TID else sql.Identifier(name)
+            # Aliased: unnamed, it would be an output column called "ctid", and ORDER BY ctid
+            # would sort by its text ("(10,1)" before "(2,1)") while the next page's condition
+            # compares row positions, skipping whole blocks of rows.
+            sql.SQL("ctid::text AS {}").format(sql.Identifier(_CURSOR_TID))
+            if name == _TID
+            else sql.Identifier(name)
             for name, _desc in query.order
         )
     where = list(query.where)
