@@ -16,10 +16,20 @@ from typing import Any
 # no Latin letter (a foreign address has no such head at all) and none of the characters that
 # name streets, lanes, numbers, buildings and rooms. apps.records.sql_masking._address applies
 # the same rule in SQL (with this character class) and must give the same value for every input.
+# The district's own name (between the first city marker and the district's 区/县/旗) names no
+# town, estate, park, campus or zone: an address without a district (towns of 东莞 or 中山,
+# 松山湖高新技术产业开发区) would otherwise keep its estate, as 小区 ends in 区. (A length limit
+# on the name was measured too: PostgreSQL's bounded repetition cost 0.3 s more per million
+# addresses, against 0.04 s for this character class.)
 DISTRICT_ENDS = "区县旗"
 CITY_ENDS = "市州盟"
 ADDRESS_STREET_CHARS = "0-9０-９A-Za-z路街巷号弄栋楼室"  # a regex character class's body
-_STREET = re.compile(f"[{ADDRESS_STREET_CHARS}]")
+ADDRESS_TOWN_CHARS = "镇乡村园苑小校景社业坊庄"  # not in a district's name
+_S, _D, _C, _T = ADDRESS_STREET_CHARS, DISTRICT_ENDS, CITY_ENDS, ADDRESS_TOWN_CHARS
+ADDRESS_DISTRICT_HEAD = f"^[^{_S}{_D}{_C}]*[{_C}][^{_S}{_D}{_T}]+[{_D}]"
+ADDRESS_CITY_HEAD = f"^[^{_S}{_C}]*(?:州市|[{_C}])"
+_DISTRICT_HEAD = re.compile(ADDRESS_DISTRICT_HEAD)
+_CITY_HEAD = re.compile(ADDRESS_CITY_HEAD)
 
 
 class UnknownMaskingRule(ValueError):
@@ -50,12 +60,6 @@ def mask_name(value: Any) -> str | None:
     return text[:1] + "*" * (len(text) - 1)
 
 
-def _first_of(text: str, chars: str) -> int | None:
-    """The index of the first of `chars` in `text`, or None if it has none of them."""
-    found = [i for i in (text.find(c) for c in chars) if i >= 0]
-    return min(found) if found else None
-
-
 def mask_address(value: Any) -> str | None:
     """The address up to its district, else up to its city, then ****; nothing of it when
     neither is a clean administrative head (see DISTRICT_ENDS above)."""
@@ -64,21 +68,10 @@ def mask_address(value: Any) -> str | None:
     text = str(value)
     if not text:
         return text  # nothing to hide; "****" would show a value that is not there
-    district_end = _first_of(text, DISTRICT_ENDS)
-    city_end = _first_of(text, CITY_ENDS)
-    if district_end is not None and city_end is not None and city_end < district_end:
-        district = text[: district_end + 1]
-        if not _STREET.search(district):
-            return district + "****"
-    if city_end is not None:
-        # 州 ends an autonomous prefecture but is also inside city names (广州市, 杭州市): the
-        # city then ends at the 市 right after it.
-        if text[city_end] == "州" and text[city_end + 1 : city_end + 2] == "市":
-            city_end += 1
-        city = text[: city_end + 1]
-        if not _STREET.search(city):
-            return city + "****"
-    return "****"
+    # 州 ends an autonomous prefecture but is also inside city names (广州市, 杭州市): the city
+    # then ends at the 市 right after it (州市 in the city pattern).
+    head = _DISTRICT_HEAD.match(text) or _CITY_HEAD.match(text)
+    return (head.group(0) if head else "") + "****"
 
 
 def mask_bank_card(value: Any) -> str | None:

@@ -9,15 +9,17 @@ Inputs are plain values loaded by apps.sharing.policy in a fixed number of queri
 - non-owners read nothing of an unpublished dataset or of a dataset classified ``none``;
 - a ``none`` field is never readable by a non-owner;
 - an ``unconditional`` field is readable by all, with the field's declared mask;
-- a ``conditional`` field is readable only through a live grant, with the stricter of the field's
-  mask and every relied-on grant's mask override, and only on the rows one of those grants
-  covers: a grant without a row filter covers every row, one with a filter the rows it matches;
+- a ``conditional`` field is readable only through a live grant; each grant gives it with the
+  stricter of the field's mask and the grant's override; grants covering every row (no row
+  filter) decide alone, the least strict of them winning; without one, the field is readable
+  on the rows any filtered grant matches, with the strictest of their masks;
   a read returns only the rows on which every field it selects rows by (filters, orders by,
   looks up) is readable, a field it only returns is NULL on the rows where it is not, and rows
   on which nothing it returns is readable are left out: another grant's row filter never
   narrows a field it does not give, and an added grant never takes away what the department
-  could read; a row filter is trusted only while every field it names is readable
-  in clear on every row (else its grant gives nothing: the filter would tell those values);
+  could read; a row filter is trusted only while every field it names is readable in clear, on
+  every row or through the grant itself (else its grant gives nothing: the filter would tell
+  those values);
 - an unknown masking rule excludes the field (fail closed).
 """
 
@@ -26,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from govdata.masking import is_known_rule, stricter_mask
+from govdata.masking import MASK_STRICTNESS, is_known_rule, stricter_mask
 from govdata.vocabulary import SharingType
 
 _LOOKUPS = frozenset({"exact", "in", "gte", "lte", "contains"})  # as in row filters
@@ -88,20 +90,58 @@ def evaluate(
     # names on every row read through it: it is trusted only while those fields are readable
     # in clear on every row (a provider may mask or close a field after the grant was made).
     # A grant whose filter is no longer so gives nothing, until the provider grants again.
+    names = {f.field_id: f.name for f in fields}
     trusted = list(grants)
     while True:
         result = _readable(fields, trusted)
-        kept = [g for g in trusted if _filter_readable(g.row_filter, result)]
+        gives = {(g.grant_id, names.get(g.field_id, "")) for g in trusted}
+        kept = [g for g in trusted if _filter_readable(g, result, gives)]
         if len(kept) == len(trusted):
             return Evaluation(fields=result)
         trusted = kept
 
 
-def _filter_readable(row_filter: dict | None, result: dict[str, FieldOutcome]) -> bool:
-    for key in row_filter or {}:
+def _granted(rule: FieldRule, grants: Sequence[GrantRule]) -> FieldOutcome | None:
+    """A conditional field's outcome from the live grants giving it. Each grant gives it with
+    the stricter of the field's mask and its own override. Grants covering every row decide
+    alone, the least strict of them winning: a narrower or stricter grant added later never
+    takes away what one of them gives. Without such a grant the field is readable on the rows
+    of any of the filtered grants, with the strictest of their masks (one mask per field)."""
+    given = [
+        (g, stricter_mask(rule.masking or "", g.mask_override or rule.masking or ""))
+        for g in grants
+    ]
+    whole = [(g, m) for g, m in given if not g.row_filter]
+    if whole:
+        mask = min((m for _g, m in whole), key=lambda m: MASK_STRICTNESS.get(m, 99))
+        ids = {g.grant_id for g, m in whole if m == mask}
+        rows = None
+    else:
+        mask = max((m for _g, m in given), key=lambda m: MASK_STRICTNESS.get(m, 99))
+        ids = {g.grant_id for g, _m in given}
+        rows = []
+        for g, _m in sorted(given, key=lambda pair: pair[0].grant_id):
+            if g.row_filter not in rows:
+                rows.append(g.row_filter)
+    if not is_known_rule(mask):
+        return None
+    return FieldOutcome(
+        mask=mask, grant_ids=tuple(sorted(ids)), rows=None if rows is None else tuple(rows)
+    )
+
+
+def _filter_readable(
+    grant: GrantRule, result: dict[str, FieldOutcome], gives: set[tuple[int, str]]
+) -> bool:
+    """Whether every field `grant`'s row filter names is readable in clear on every row, or on
+    the grant's own rows because the grant gives it (a filter on what the holder reads anyway
+    on those rows tells nothing more)."""
+    for key in grant.row_filter or {}:
         name = _filtered_field(str(key))
         outcome = result.get(name)
-        if outcome is None or outcome.mask != "none" or outcome.rows is not None:
+        if outcome is None or outcome.mask != "none":
+            return False
+        if outcome.rows is not None and (grant.grant_id, name) not in gives:
             return False
     return True
 
@@ -123,24 +163,8 @@ def _readable(fields: Sequence[FieldRule], grants: Sequence[GrantRule]) -> dict[
         if rule.sharing_type == SharingType.UNCONDITIONAL:
             result[rule.name] = FieldOutcome(mask=rule.masking)
         elif rule.sharing_type == SharingType.CONDITIONAL and rule.field_id in by_field:
-            mask = rule.masking
-            ids: list[int] = []
-            filters: list[dict] = []
-            every_row = False
-            for grant in sorted(by_field[rule.field_id], key=lambda g: g.grant_id):
-                if grant.mask_override:
-                    mask = stricter_mask(mask, grant.mask_override)
-                ids.append(grant.grant_id)
-                if not grant.row_filter:
-                    every_row = True
-                elif grant.row_filter not in filters:
-                    filters.append(grant.row_filter)
-            if not is_known_rule(mask):
-                continue
-            result[rule.name] = FieldOutcome(
-                mask=mask,
-                grant_ids=tuple(sorted(set(ids))),
-                rows=None if every_row else tuple(filters),
-            )
+            outcome = _granted(rule, by_field[rule.field_id])
+            if outcome is not None:
+                result[rule.name] = outcome
         # `none` and any unknown sharing type: not readable (fail closed).
     return result

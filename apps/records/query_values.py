@@ -78,7 +78,7 @@ def parse_values(raw: Any, data_type: str, field_name: str) -> list[Any]:
 
 
 LOOKUPS = frozenset({"exact", "in", "gte", "lte", "contains"})
-_TEXT_TYPES = frozenset(
+TEXT_TYPES = frozenset(
     {DataType.STRING, DataType.ID_CARD, DataType.CREDIT_CODE, DataType.MOBILE, DataType.ENUM}
 )
 
@@ -98,7 +98,7 @@ def lookup_condition(
     if lookup == "in":
         template, value = "{} = ANY({})", parse_values(raw, data_type, name)
     elif lookup == "contains":
-        if data_type not in _TEXT_TYPES:
+        if data_type not in TEXT_TYPES:
             raise QueryInvalid(_("“%(field)s” is not text; use another lookup.") % {"field": name})
         template, value = "strpos({}, {}) > 0", str(raw)
     else:

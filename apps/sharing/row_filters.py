@@ -22,7 +22,8 @@ def row_filter_validate(*, row_filter: dict | None, dataset, clear: Collection[s
         return None
     if not isinstance(row_filter, dict):
         raise ValidationError({"row_filter": _("A row filter is an object of field lookups.")})
-    names = set(dataset.fields.values_list("name", flat=True))
+    types = dict(dataset.fields.values_list("name", "data_type"))
+    names = set(types)
     errors = []
     for key, value in row_filter.items():
         name, _sep, lookup = str(key).partition("__")
@@ -52,8 +53,28 @@ def row_filter_validate(*, row_filter: dict | None, dataset, clear: Collection[s
                 or not all(isinstance(v, _SCALARS) for v in value)
             ):
                 errors.append(_("%(key)s: give a non-empty list of values.") % {"key": key})
+            elif problem := _value_problem(name, lookup, value, types[name]):
+                errors.append(f"{key}: {problem}")
         elif not isinstance(value, _SCALARS):
             errors.append(_("%(key)s: give a single value.") % {"key": key})
+        elif problem := _value_problem(name, lookup, value, types[name]):
+            errors.append(f"{key}: {problem}")
     if errors:
         raise ValidationError({"row_filter": errors})
     return dict(row_filter)
+
+
+def _value_problem(name: str, lookup: str, value, data_type: str) -> str:
+    """Why `value` cannot be compared with the field (else ""): checked when the grant is made,
+    so that reads through it never fail on the provider's filter (a 400 naming a field the
+    consumer never sent) nor silently match nothing (true for a text field)."""
+    from apps.records.query_values import TEXT_TYPES, QueryInvalid, lookup_condition
+
+    values = value if isinstance(value, list) else [value]
+    if data_type in TEXT_TYPES and not all(isinstance(v, str) for v in values):
+        return _("%(name)s holds text: give the value as text.") % {"name": name}
+    try:
+        lookup_condition(name, lookup or "exact", value, data_type)
+    except QueryInvalid as exc:
+        return exc.message
+    return ""

@@ -30,18 +30,45 @@ def test_non_owner_without_grants_reads_unconditional_known_masks_only():
     assert _masks() == {"open": "none", "open_masked": "mobile"}
 
 
-def test_grant_opens_conditional_field_with_the_stricter_mask():
-    grants = [GrantRule(7, 3, None, None), GrantRule(8, 3, "hash", {"open": 1})]
-    result = evaluate(
+def _evaluate(grants, fields=FIELDS):
+    return evaluate(
         is_owner=False,
         dataset_sharing_type="conditional",
         dataset_published=True,
-        fields=FIELDS,
+        fields=fields,
         grants=grants,
-    )
-    assert result.fields["cond"].mask == "hash"
-    assert result.fields["cond"].grant_ids == (7, 8)
-    assert result.fields["cond"].rows is None  # grant 7 has no row filter: every row
+    ).fields
+
+
+def test_a_grant_gives_the_stricter_of_the_fields_mask_and_its_override():
+    assert _evaluate([GrantRule(8, 3, "hash", None)])["cond"].mask == "hash"
+    assert _evaluate([GrantRule(8, 3, "none", None)])["cond"].mask == "name"  # never weaker
+
+
+def test_a_grant_on_every_row_decides_alone_and_the_least_strict_of_them_wins():
+    # Grant 8 is narrower (a row filter) and stricter: it takes nothing away from grant 7.
+    result = _evaluate([GrantRule(7, 3, None, None), GrantRule(8, 3, "hash", {"open": 1})])
+    assert (result["cond"].mask, result["cond"].grant_ids, result["cond"].rows) == (
+        "name", (7,), None,
+    )  # fmt: skip
+    both_whole = _evaluate([GrantRule(7, 3, "redact", None), GrantRule(9, 3, "hash", None)])
+    assert (both_whole["cond"].mask, both_whole["cond"].grant_ids) == ("hash", (9,))
+
+
+def test_filtered_grants_alone_give_their_rows_with_the_strictest_of_their_masks():
+    result = _evaluate([GrantRule(7, 3, None, {"open": 1}), GrantRule(8, 3, "hash", {"open": 2})])
+    assert result["cond"].mask == "hash" and result["cond"].grant_ids == (7, 8)
+    assert result["cond"].rows == ({"open": 1}, {"open": 2})
+
+
+def test_a_row_filter_on_a_field_its_own_grant_gives_in_clear_is_trusted():
+    fields = [*FIELDS, FieldRule(8, "cond2", "conditional", "none")]
+    grants = [
+        GrantRule(7, 8, None, {"cond2__gte": "A"}),
+        GrantRule(7, 3, None, {"cond2__gte": "A"}),
+    ]
+    result = _evaluate(grants, fields)
+    assert result["cond2"].rows == ({"cond2__gte": "A"},) and "cond" in result
 
 
 def test_a_field_given_only_by_filtered_grants_is_readable_on_the_rows_of_any_of_them():

@@ -121,6 +121,9 @@ def test_approve_grants_permissions_on_exactly_the_approved_fields(sw):
         ({"row_filter": {"religion": "x"}}, "religion is not"),  # never shared
         ({"row_filter": {"mobile__contains": "138"}}, "mobile is not"),  # granted, masked
         ({"row_filter": {"name": "张三"}}, "name is not"),  # conditional, not in this grant
+        # Values that cannot be compared with the field: refused now, not failing every read.
+        ({"row_filter": {"district": True}}, "district holds text"),
+        ({"row_filter": {"district__in": ["天河区", 5]}}, "district holds text"),
     ],
 )
 def test_approve_rejects_bad_input_and_grants_nothing(sw, kwargs, message):
@@ -515,3 +518,14 @@ def test_the_decisions_on_a_request_carry_its_purpose_for_the_auditors_search(sw
         ).values_list("action", "body")
     )
     assert all('"purpose":"低保复核"' in body for body in purposes.values()) and len(purposes) == 3
+
+
+def test_a_row_filter_value_of_the_wrong_type_is_refused_naming_the_field(sw):
+    from tests.factories import FieldFactory
+
+    FieldFactory(dataset=sw.dataset, name="dose", data_type="integer", sharing_type="unconditional")
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    with pytest.raises(ValidationError, match="dose__gte: The value given for “dose”"):
+        request_approve(request=request, by=sw.provider_officer, row_filter={"dose__gte": "abc"})
+    grant = request_approve(request=request, by=sw.provider_officer, row_filter={"dose__gte": 2})
+    assert grant.row_filter == {"dose__gte": 2}
