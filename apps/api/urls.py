@@ -6,7 +6,6 @@ from oauth2_provider.views import RevokeTokenView, TokenView
 from apps.api.views import catalog, departments, records, requests
 
 v1 = [
-    path("oauth/token/", TokenView.as_view(), name="token"),
     path("departments/", departments.DepartmentListView.as_view(), name="departments"),
     path("catalog/", catalog.CatalogListView.as_view(), name="catalog"),
     path("catalog/<str:code>/", catalog.CatalogDetailView.as_view(), name="catalog-detail"),

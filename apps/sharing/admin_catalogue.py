@@ -28,6 +28,7 @@ from apps.sharing import policy, services
 from apps.sharing.admin_forms import RequestForm
 from apps.sharing.models import DataRequest, PublishedDataset
 from apps.sharing.policy import AccessDecision
+from apps.sharing.row_filters import rows_label
 from apps.sharing.selectors import requests_of_department_for, requests_pending_for
 
 DEPARTMENT_PARAM = "department"
@@ -85,25 +86,6 @@ def field_rows(dataset: Dataset, decision: AccessDecision | None) -> list[FieldR
         else:
             rows.append(FieldRow(field=f, state=REQUESTABLE))
     return rows
-
-
-_OPERATORS = {"in": "∈", "gte": "≥", "lte": "≤", "contains": "∋"}
-
-
-def rows_label(rows: tuple[dict, ...]) -> str:
-    """The rows a field is readable on, as the grants' row filters say: `district = 天河区`,
-    alternatives joined by "or"."""
-    alternatives = []
-    for row_filter in rows:
-        parts = []
-        for key, value in row_filter.items():
-            name, _sep, lookup = str(key).rpartition("__")
-            if lookup not in _OPERATORS:
-                name, lookup = str(key), ""
-            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-            parts.append(f"{name} {_OPERATORS.get(lookup, '=')} {shown}")
-        alternatives.append(" ∧ ".join(parts))
-    return _(" or ").join(alternatives)
 
 
 def requestable_fields(dataset: Dataset) -> list[Field]:

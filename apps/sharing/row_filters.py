@@ -78,3 +78,22 @@ def _value_problem(name: str, lookup: str, value, data_type: str) -> str:
     except QueryInvalid as exc:
         return exc.message
     return ""
+
+
+_OPERATORS = {"in": "∈", "gte": "≥", "lte": "≤", "contains": "∋"}
+
+
+def rows_label(rows: tuple[dict, ...]) -> str:
+    """The rows a field is readable on, as the grants' row filters say: `district = 天河区`,
+    alternatives joined by "or"."""
+    alternatives = []
+    for row_filter in rows:
+        parts = []
+        for key, value in row_filter.items():
+            name, _sep, lookup = str(key).rpartition("__")
+            if lookup not in _OPERATORS:
+                name, lookup = str(key), ""
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts.append(f"{name} {_OPERATORS.get(lookup, '=')} {shown}")
+        alternatives.append(" ∧ ".join(parts))
+    return _(" or ").join(alternatives)

@@ -32,7 +32,7 @@ from apps.sharing.recording import (
     field_permissions_sync,
     transition_record,
 )
-from apps.sharing.row_filters import row_filter_validate
+from apps.sharing.row_filters import row_filter_validate, rows_label
 from apps.sharing.selectors import working_days_add
 from govdata.masking import MASK_STRICTNESS, is_known_rule
 from govdata.vocabulary import SharingType
@@ -399,12 +399,18 @@ def request_approve(
         recipients=department_officers(department=consumer),
         subject=Text(gettext_noop("Request #%(id)s approved"), {"id": request.pk}),
         body=Text(
-            gettext_noop("%(provider)s approved %(fields)s of %(dataset)s until %(until)s."),
+            gettext_noop(
+                "%(provider)s approved %(fields)s of %(dataset)s until %(until)s, on the rows "
+                "where %(rows)s only."
+            )
+            if row_filter
+            else gettext_noop("%(provider)s approved %(fields)s of %(dataset)s until %(until)s."),
             {
                 "provider": dataset.provider.name,
-                "fields": ", ".join(f.name for f in approved),
+                "fields": ", ".join(f"{f.label}（{f.name}）" for f in approved),
                 "dataset": dataset.name,
                 "until": until.isoformat(),
+                **({"rows": rows_label((row_filter,))} if row_filter else {}),
             },
         ),
         link=f"/admin/sharing/grant/{grant.pk}/change/",

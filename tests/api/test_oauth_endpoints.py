@@ -82,3 +82,9 @@ def test_agency_applications_still_get_and_revoke_tokens(world):
     assert (
         client.get("/api/v1/departments/", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 401
     )
+
+
+def test_there_is_one_token_endpoint_the_contracts(client):
+    assert (
+        client.post("/api/v1/oauth/token/", {"grant_type": "client_credentials"}).status_code == 404
+    )

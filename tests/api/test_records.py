@@ -123,7 +123,7 @@ def test_client_credentials_token_flow(api_world, client):
     agency, secret = application_create(department=api_world.base.consumer, name="flow")
     assert agency.application.client_secret != secret  # stored hashed
     response = client.post(
-        "/api/v1/oauth/token/",
+        "/oauth/token/",
         {
             "grant_type": "client_credentials",
             "client_id": agency.application.client_id,

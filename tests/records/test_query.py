@@ -245,3 +245,26 @@ def test_forged_row_position_cursor_is_invalid(loaded):
     q = record_query_build(dataset=loaded.dataset, decision=d, params={})
     with pytest.raises(QueryInvalid):
         records_page(query=q, page_size=1, cursor=encode_cursor(["1); DROP"]))
+
+
+def test_a_read_relies_on_the_grants_of_the_fields_it_returns_filters_or_orders_by(loaded):
+    from apps.sharing.policy import AccessDecision, FieldAccess
+
+    grants = {"id_number": (1,), "name": (2,), "mobile": (3,), "gender": (), "district": ()}
+    masks = {"id_number": "id_card", "name": "name", "mobile": "mobile", "gender": "none",
+             "district": "none"}  # fmt: skip
+    d = AccessDecision(
+        dataset_id=loaded.dataset.pk,
+        department_id=loaded.consumer.pk,
+        is_owner=False,
+        fields={n: FieldAccess(name=n, mask=m, grant_ids=grants[n]) for n, m in masks.items()},
+    )
+
+    def relied(params):
+        q = record_query_build(dataset=loaded.dataset, decision=d, params=params)
+        return q.grants_relied_on(d)
+
+    assert relied({"fields": "gender,district"}) == ()  # the key is masked: no key tiebreak
+    assert relied({"fields": "district,name"}) == (2,)
+    assert relied({"fields": "district", "ordering": "gender"}) == ()
+    assert relied({}) == (1, 2, 3)

@@ -344,7 +344,7 @@ def test_a_notification_is_shown_in_the_readers_language_not_the_senders(sw, set
     assert note.subject == f"Request #{grant.request_id} approved"  # platform language here
     with translation.override("zh-hans"):
         assert note.subject_text == f"申请 #{grant.request_id} 已批准"
-        assert note.body_text.startswith("省公安厅 已批准 人口基本信息 的 mobile")
+        assert note.body_text.startswith("省公安厅 已批准 人口基本信息 的 联系电话（mobile）")
     with translation.override("en"):
         assert note.subject_text == note.subject
 
@@ -529,3 +529,11 @@ def test_a_row_filter_value_of_the_wrong_type_is_refused_naming_the_field(sw):
         request_approve(request=request, by=sw.provider_officer, row_filter={"dose__gte": "abc"})
     grant = request_approve(request=request, by=sw.provider_officer, row_filter={"dose__gte": 2})
     assert grant.row_filter == {"dose__gte": 2}
+
+
+def test_the_approval_notice_says_which_rows_a_filtered_grant_covers(sw):
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    request_approve(request=request, by=sw.provider_officer, row_filter={"district": "天河区"})
+    note = Notification.objects.get(recipient=sw.consumer_officer, subject__contains="approved")
+    assert note.body.endswith("on the rows where district = 天河区 only.")
+    assert "联系电话（mobile）" in note.body

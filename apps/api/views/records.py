@@ -233,7 +233,7 @@ class RecordListView(RecordReadMixin, ApiView):
             fields=query.fields_with_masks(decision),
             row_count=row_count,
             filters=read_filters(query, params),
-            grants=decision.grant_ids,
+            grants=query.grants_relied_on(decision),
         )
         # The rows arrive as one JSON array built by PostgreSQL: spliced in, not re-encoded.
         link = orjson.dumps(page_link(request, next_cursor))
@@ -278,7 +278,7 @@ class RecordDetailView(RecordReadMixin, ApiView):
             "outcome": "allowed",
             "fields": query.fields_with_masks(decision),
             "filters": query.filters,
-            "grants": decision.grant_ids,
+            "grants": query.grants_relied_on(decision),
         }
         if read_sql is not None:  # the read and its event in one round trip
             from apps.audit.services import audit_record_read
@@ -331,7 +331,7 @@ class RecordExportView(RecordReadMixin, ApiView):
             "outcome": "allowed",
             "fields": query.fields_with_masks(decision),
             "filters": {**read_filters(query, params), "format": fmt},
-            "grants": decision.grant_ids,
+            "grants": query.grants_relied_on(decision),
         }
         # The event is written before the first byte is streamed: no audit, no data.
         self.audit(row_count=None, **event)
