@@ -37,6 +37,7 @@ from apps.sharing.models import (
     RequestTransition,
 )
 from apps.sharing.notifications import notification_mark_read
+from apps.sharing.row_filters import rows_label
 from apps.sharing.selectors import grant_last_day, grants_visible_to, requests_visible_to
 
 
@@ -270,11 +271,18 @@ class GrantAdmin(SharingAdmin):
     search_fields = ("dataset__code", "consumer__code")
     inlines = (GrantFieldInline,)
     readonly_fields = ("request", "consumer", "dataset", "valid_from", "last_day",
-                       "row_filter", "status", "revoked_at", "revoked_by", "revoked_reason",
+                       "rows_covered", "status", "revoked_at", "revoked_by", "revoked_reason",
                        "created_at")  # fmt: skip
+    # Only these: the stored end (an exclusive instant, the next midnight) would show a day
+    # after the one the grant was approved until.
+    fields = readonly_fields
 
     def get_queryset(self, request):
         return grants_visible_to(user=request.user).prefetch_related("items__field")
+
+    @admin.display(description=_("rows covered"))
+    def rows_covered(self, obj: Grant) -> str:
+        return rows_label((obj.row_filter,)) if obj.row_filter else _("every row")
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

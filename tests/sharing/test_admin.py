@@ -436,3 +436,17 @@ def test_withdrawing_is_not_offered_on_the_list_of_requests_to_us(client, sw, re
     url = reverse("admin:sharing_datarequest_changelist")
     assert "withdraw_selected" not in client.get(url + "?direction=incoming").text
     assert "withdraw_selected" in client.get(url + "?direction=outgoing").text
+
+
+def test_the_grant_page_shows_one_end_date_and_the_rows_covered_in_words(client, sw):
+    from apps.sharing.services import request_approve
+
+    grant = request_approve(
+        request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"]),
+        by=sw.provider_officer,
+        row_filter={"district__in": ["天河区", "越秀区"]},
+    )
+    client.force_login(sw.consumer_officer)
+    page = client.get(reverse("admin:sharing_grant_change", args=[grant.pk])).text
+    assert "Valid through" in page and "Valid until" not in page
+    assert "district ∈ 天河区, 越秀区" in page and "district__in" not in page
