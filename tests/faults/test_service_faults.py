@@ -122,8 +122,9 @@ def test_postgres_restart_under_load_gives_503_then_recovers_with_an_intact_audi
     counts = access_event_counts()
     assert max(counts.values()) == 1, "an access event was duplicated"
     assert all(counts.get(rid) == 1 for rid in ok_data), "a served read has no audit event"
-    # An event commits before its WAL-flush round trip (apps.audit.chain): a server stopped
-    # between the two answers that read with a 503 although its event is kept. The log may
+    # An event commits before the WAL flush that follows it in the same round trip
+    # (apps.audit.chain): a server stopped between the two statements answers that read with a
+    # 503 although its event is kept. The log may
     # over-record a read refused in the outage, never under-record one that was served.
     refused = {r.get("sent_id") or r["request_id"] for r in unavailable}
     assert set(counts) <= ok_data | cut | refused, "an audit event for a read that served nothing"
