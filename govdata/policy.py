@@ -90,6 +90,21 @@ def evaluate(
     # names on every row read through it: it is trusted only while those fields are readable
     # in clear on every row (a provider may mask or close a field after the grant was made).
     # A grant whose filter is no longer so gives nothing, until the provider grants again.
+    result, _trusted = _trusted_readable(fields, grants)
+    return Evaluation(fields=result)
+
+
+def grants_untrusted(*, fields: Sequence[FieldRule], grants: Sequence[GrantRule]) -> set[int]:
+    """The grants (ids) whose row filter is not trusted (see the module's rules): they give
+    nothing. A provider who makes a filter's field stricter ends them with a reason instead of
+    leaving them silently empty (apps.sharing.grant_services)."""
+    _result, trusted = _trusted_readable(fields, grants)
+    return {g.grant_id for g in grants} - {g.grant_id for g in trusted}
+
+
+def _trusted_readable(
+    fields: Sequence[FieldRule], grants: Sequence[GrantRule]
+) -> tuple[dict[str, FieldOutcome], list[GrantRule]]:
     names = {f.field_id: f.name for f in fields}
     trusted = list(grants)
     while True:
@@ -97,7 +112,7 @@ def evaluate(
         gives = {(g.grant_id, names.get(g.field_id, "")) for g in trusted}
         kept = [g for g in trusted if _filter_readable(g, result, gives)]
         if len(kept) == len(trusted):
-            return Evaluation(fields=result)
+            return result, trusted
         trusted = kept
 
 

@@ -186,6 +186,9 @@ REASON_TEXTS: dict[str, Mapping[str, tuple[str, ...]]] = {
     gettext_noop("The grant reached its end date."): {},
     gettext_noop("Field %(name)s was removed: %(reason)s"): {},
     gettext_noop("Field %(name)s is no longer shared (%(old)s → none): %(reason)s"): {},
+    gettext_noop(
+        "Its row filter names a field no longer shared in clear (%(fields)s): %(reason)s"
+    ): {},
 }
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 

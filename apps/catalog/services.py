@@ -267,6 +267,10 @@ def dataset_publish(*, dataset: Dataset, by: AbstractBaseUser, reason: str) -> D
             )
     _publish_field_attributes(kept)
     Field.objects.filter(dataset=dataset, pending_removal=True).delete()
+    if promised["fields"]:
+        from apps.sharing.services import grants_end_untrusted_filters
+
+        affected += grants_end_untrusted_filters(dataset=dataset, by=by, reason=reason.strip())
     dataset.version = version.version
     dataset.status = Dataset.Status.PUBLISHED
     dataset.published_at = now

@@ -234,3 +234,33 @@ def grants_apply_field_change(
             link=f"/admin/sharing/grant/{grant.pk}/change/",
         )
     return affected
+
+
+def grants_end_untrusted_filters(*, dataset, by, reason: str) -> int:
+    """After a publication: a grant whose row filter names a field its holder no longer reads
+    in clear gives nothing (govdata.policy: the filter would tell that field's values). It is
+    ended as revoked, with the publication's reason, and its holder told: a provider does not
+    end sharing silently. Returns the number of grants ended."""
+    ended = 0
+    untrusted = policy.grants_with_untrusted_filters(dataset=dataset)
+    for grant in Grant.objects.filter(pk__in=untrusted).order_by("pk"):
+        request, grant = _lock_grant(grant)
+        if grant.status != Grant.Status.ACTIVE:
+            continue
+        names = sorted({str(key).split("__")[0] for key in grant.row_filter or {}})
+        what = Text(
+            gettext_noop(
+                "Its row filter names a field no longer shared in clear (%(fields)s): %(reason)s"
+            ),
+            {"fields": ", ".join(names), "reason": reason},
+        )
+        _end_grant(
+            grant=grant,
+            request=request,
+            to=Grant.Status.REVOKED,
+            by=by,
+            reason=str(what),
+            action="grant.revoke",
+        )
+        ended += 1
+    return ended

@@ -33,7 +33,7 @@ from apps.common import clock
 from apps.common.prepared import execute_prepared
 from apps.departments.models import Membership
 from apps.departments.selectors import acts_for_department, user_department_ids
-from govdata.policy import FieldRule, GrantRule, evaluate
+from govdata.policy import FieldRule, GrantRule, evaluate, grants_untrusted
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,29 @@ def access_for(*, dataset: Dataset, department, at: dt.datetime | None = None) -
             dataset.pk, []
         )
     return _decide(dataset=dataset, department=department, fields=fields, grants=grants)
+
+
+def grants_with_untrusted_filters(*, dataset: Dataset, at: dt.datetime | None = None) -> list[int]:
+    """Live grants on `dataset` whose row filter names a field the holder no longer reads in
+    clear (govdata.policy.grants_untrusted): one query for the holders, one per holder."""
+    from apps.departments.models import Department
+    from apps.sharing.models import Grant
+
+    at = at or clock.now()
+    holders = Department.objects.filter(
+        pk__in=Grant.objects.filter(
+            dataset=dataset, status=Grant.Status.ACTIVE, row_filter__isnull=False
+        ).values("consumer_id")
+    )
+    fields = [
+        FieldRule(f.pk, f.name, f.published_sharing_type, f.published_masking)
+        for f in _fields_by_dataset([dataset])[dataset.pk]
+    ]
+    untrusted: set[int] = set()
+    for holder in holders:
+        grants = _live_grant_rules(dataset_ids=[dataset.pk], department=holder, at=at)
+        untrusted |= grants_untrusted(fields=fields, grants=grants.get(dataset.pk, []))
+    return sorted(untrusted)
 
 
 def accessible_fields_for_catalog(

@@ -22,6 +22,7 @@ from apps.sharing.grant_services import (  # noqa: F401 - the public API of this
     end_of_day,
     grant_revoke,
     grants_apply_field_change,
+    grants_end_untrusted_filters,
     grants_expire_due,
 )
 from apps.sharing.models import DataRequest, DataRequestField, Grant, GrantField

@@ -119,3 +119,26 @@ def test_removed_field_stays_readable_until_publish_then_leaves_the_grants(sw, a
     del table[("GA", "GA-RK-001")]["address"]
     assert snapshot(sw) == table
     assert Grant.objects.get(pk=grant.pk).status == Grant.Status.REVOKED
+
+
+def test_masking_a_field_a_row_filter_names_revokes_that_grant_with_the_reason(sw, at_monday):
+    from apps.audit.models import AuditEvent
+    from apps.sharing.models import Notification
+
+    filtered = request_approve(
+        request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"]),
+        by=sw.provider_officer,
+        row_filter={"district": "天河区"},
+    )
+    whole = request_approve(
+        request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["name"]),
+        by=sw.provider_officer,
+    )
+    _edit(sw, "district", masking="address")
+    _publish(sw, reason="区县信息脱敏")
+    filtered.refresh_from_db()
+    whole.refresh_from_db()
+    assert (filtered.status, whole.status) == (Grant.Status.REVOKED, Grant.Status.ACTIVE)
+    assert "district" in filtered.revoked_reason and "区县信息脱敏" in filtered.revoked_reason
+    assert AuditEvent.objects.filter(action="grant.revoke", body__contains=f"grant:{filtered.pk}")
+    assert Notification.objects.filter(recipient=sw.consumer_officer, subject__contains="revoked")
