@@ -45,6 +45,24 @@ def _user_values(user: Any) -> dict[str, Any]:
     return {"user_id": int(user.pk), "username": _text(user.get_username(), 150)}
 
 
+def _parties(*, application, consumer, provider, dataset) -> dict[str, Any]:
+    """Who acted and whose data an event is about, as every event's body holds them (ids and
+    codes, so that the body reads without the tables): the application, the consumer and
+    provider departments, the dataset."""
+    return {
+        "application_id": _id(application),
+        "application_name": _text(getattr(application, "name", application), 255)
+        if application is not None
+        else "",
+        "consumer_id": _id(consumer),
+        "consumer_code": _text(getattr(consumer, "code", ""), 32),
+        "provider_id": _id(provider),
+        "provider_code": _text(getattr(provider, "code", ""), 32),
+        "dataset_id": _id(dataset),
+        "dataset_code": _text(getattr(dataset, "code", ""), 64),
+    }
+
+
 def _access_values(
     *,
     request_id: str,
@@ -81,16 +99,7 @@ def _access_values(
         "action": action,
         "request_id": _text(request_id, 64),
         **_user_values(user),
-        "application_id": _id(application),
-        "application_name": _text(getattr(application, "name", application), 255)
-        if application is not None
-        else "",
-        "consumer_id": _id(consumer),
-        "consumer_code": _text(getattr(consumer, "code", ""), 32),
-        "provider_id": _id(provider),
-        "provider_code": _text(getattr(provider, "code", ""), 32),
-        "dataset_id": _id(dataset),
-        "dataset_code": _text(getattr(dataset, "code", ""), 64),
+        **_parties(application=application, consumer=consumer, provider=provider, dataset=dataset),
         "fields": {str(k): str(v) for k, v in (fields or {}).items()},
         "row_count": None if row_count is None else int(row_count),
         "filters": plain_json(filters or {}),
@@ -188,16 +197,9 @@ def audit_record_admin(
         "action": action,
         "request_id": _text(origin.request_id, 64),
         **_user_values(actor),
-        "application_id": _id(application),
-        "application_name": _text(getattr(application, "name", application), 255)
-        if application is not None
-        else "",
-        "consumer_id": _id(consumer),
-        "consumer_code": _text(getattr(consumer, "code", ""), 32),
-        "provider_id": _id(department),
-        "provider_code": _text(getattr(department, "code", ""), 32),
-        "dataset_id": _id(dataset),
-        "dataset_code": _text(getattr(dataset, "code", ""), 64),
+        **_parties(
+            application=application, consumer=consumer, provider=department, dataset=dataset
+        ),
         "fields": {str(k): str(v) for k, v in (fields or {}).items()},
         "row_count": None,
         "filters": {},

@@ -11,9 +11,9 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import Field
-from apps.common import admin_mixins as common_admin
 from apps.common import clock
 from apps.common.admin_mixins import ReadOnlyAdminMixin
+from apps.departments.admin_inlines import StaffReadOnlyInline, StaffTransitionInline
 from apps.departments.selectors import (
     user_department_ids,
     user_works_in_departments,
@@ -24,16 +24,7 @@ from apps.objections.models import Objection, ObjectionField, ObjectionTransitio
 from apps.objections.selectors import objections_visible_to
 
 
-class _ObjectionsInline:
-    def has_view_permission(self, request, obj=None) -> bool:
-        return user_works_in_departments(user=request.user)
-
-
-class ReadOnlyInline(_ObjectionsInline, common_admin.ReadOnlyInline):
-    pass
-
-
-class FieldInline(ReadOnlyInline):
+class FieldInline(StaffReadOnlyInline):
     model = ObjectionField
     fields = readonly_fields = ("field_name", "field_label", "mask")
     verbose_name_plural = _("fields concerned")
@@ -51,7 +42,7 @@ class FieldInline(ReadOnlyInline):
         return obj.field.label
 
 
-class TransitionInline(_ObjectionsInline, common_admin.TransitionInline):
+class TransitionInline(StaffTransitionInline):
     model = ObjectionTransition
     status_choices = Objection.Status
 

@@ -30,7 +30,7 @@ def _render(model_admin, request, **context):
         "back_url": reverse(CHANGELIST),
         **context,
     }
-    return TemplateResponse(request, "admin/objections/form_page.html", context)
+    return TemplateResponse(request, "admin/form_page.html", context)
 
 
 def _summary(obj: Objection) -> list[tuple[str, object]]:

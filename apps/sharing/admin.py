@@ -14,9 +14,9 @@ from django.utils.translation import pgettext_lazy
 
 from apps.audit.services import origin_of
 from apps.catalog.models import Field
-from apps.common import admin_mixins as common_admin
 from apps.common import clock
 from apps.common.admin_mixins import ReadOnlyAdminMixin
+from apps.departments.admin_inlines import StaffReadOnlyInline, StaffTransitionInline
 from apps.departments.selectors import (
     user_department_ids,
     user_works_in_departments,
@@ -39,15 +39,6 @@ from apps.sharing.models import (
 from apps.sharing.notifications import notification_mark_read
 from apps.sharing.row_filters import rows_label
 from apps.sharing.selectors import grant_last_day, grants_visible_to, requests_visible_to
-
-
-class _SharingInline:
-    def has_view_permission(self, request, obj=None) -> bool:
-        return user_works_in_departments(user=request.user)
-
-
-class ReadOnlyInline(_SharingInline, common_admin.ReadOnlyInline):
-    pass
 
 
 def _field_label(name: str):
@@ -75,7 +66,7 @@ class FieldColumnsMixin:
         return field.get_published_masking_display() or field.get_masking_display()
 
 
-class RequestFieldInline(FieldColumnsMixin, ReadOnlyInline):
+class RequestFieldInline(FieldColumnsMixin, StaffReadOnlyInline):
     model = DataRequestField
     fields = readonly_fields = ("field_name", "field_label", "field_sharing_type", "field_masking")
     verbose_name_plural = _("requested fields")
@@ -86,12 +77,12 @@ class RequestFieldInline(FieldColumnsMixin, ReadOnlyInline):
         return obj.field.get_published_sharing_type_display()
 
 
-class TransitionInline(_SharingInline, common_admin.TransitionInline):
+class TransitionInline(StaffTransitionInline):
     model = RequestTransition
     status_choices = DataRequest.Status
 
 
-class GrantFieldInline(FieldColumnsMixin, ReadOnlyInline):
+class GrantFieldInline(FieldColumnsMixin, StaffReadOnlyInline):
     model = GrantField
     fields = readonly_fields = ("field_name", "field_label", "field_masking", "mask_override",
                                 "removed_at", "removed_reason")  # fmt: skip

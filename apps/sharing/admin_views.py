@@ -42,7 +42,7 @@ def _render(model_admin, request, *, obj, form, title, submit_label, back_url):
         "submit_label": submit_label,
         "back_url": back_url,
     }
-    return TemplateResponse(request, "admin/sharing/decision_form.html", context)
+    return TemplateResponse(request, "admin/form_page.html", context)
 
 
 def _request_or_404(request, pk) -> DataRequest:
