@@ -71,25 +71,29 @@ class _ChunkWriter:
     """The file object COPY writes to: batches rows into chunks and blocks when the consumer
     is behind (back-pressure reaches PostgreSQL through the socket). psycopg2 writes each row
     COPY sends with one call (libpq's PQgetCopyData returns whole rows), so the calls count
-    the rows: each chunk goes out as (bytes, number of rows)."""
+    the rows: each chunk goes out as (bytes, number of rows).
+
+    `write` runs once per row on the export's hot path, with the reader threads of one export
+    sharing the GIL: it only keeps the row (bytes: psycopg2 writes str only to text files,
+    which this is not) and its size. Copying each row into a growing buffer and type-checking
+    it cost 0.12-0.15 s of CPU more per million rows."""
 
     def __init__(self, out: queue.Queue, stop: threading.Event) -> None:
         self.out, self.stop = out, stop
-        self.buffer = bytearray()
-        self.rows = 0
+        self.parts: list[bytes] = []
+        self.size = 0
 
-    def write(self, data) -> int:
-        self.buffer += data.encode() if isinstance(data, str) else data
-        self.rows += 1
-        if len(self.buffer) >= CHUNK:
+    def write(self, data: bytes) -> None:
+        self.parts.append(data)
+        self.size += len(data)
+        if self.size >= CHUNK:
             self.flush()
-        return len(data)
 
     def flush(self) -> None:
-        if not self.buffer:
+        if not self.parts:
             return
-        chunk, self.buffer = (bytes(self.buffer), self.rows), bytearray()
-        self.rows = 0
+        chunk = (b"".join(self.parts), len(self.parts))
+        self.parts, self.size = [], 0
         while True:
             if self.stop.is_set():
                 raise _Cancelled

@@ -29,6 +29,7 @@ from apps.api.permissions import (
 )
 from apps.audit.permissions import CanViewEvents, IsAuditor
 from apps.records.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RESERVED_PARAMS
+from apps.records.query_values import MAX_IN_VALUES
 
 OAUTH2 = "oauth2"
 SESSION = "browserSession"
@@ -193,7 +194,9 @@ RECORD_PARAMETERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "object", "additionalProperties": {"type": "string"}},
         "description": (
             "Row filters, one query parameter each: `<field>=v` (or `<field>__exact=v`), "
-            "`<field>__in=a,b`, "
+            f"`<field>__in=a,b` (1 to {MAX_IN_VALUES} values; the request line, path and "
+            "query together, may be at most 8190 bytes, about 400 ID numbers: longer is a "
+            "414), "
             "`<field>__gte=v`, `<field>__lte=v`, `<field>__contains=v` (text fields). Only on "
             "fields you read in clear (a masked or unreadable one is a 403, never a silent "
             "drop); an unknown field or a value not of the field's type is a 400. "

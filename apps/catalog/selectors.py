@@ -23,7 +23,7 @@ def catalog_published(
     summaries and field labels."""
     qs = Dataset.objects.filter(status=Dataset.Status.PUBLISHED)
     if provider:
-        qs = qs.filter(provider__code=provider)
+        qs = qs.filter(provider__code__iexact=provider)  # codes are written upper-case
     if sharing_type:
         qs = qs.filter(sharing_type=sharing_type)
     if q:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import build_population_dataset
 
 
@@ -57,3 +59,16 @@ def test_my_access_tells_which_fields_are_readable_on_some_rows_only(api_world):
 
 def test_unknown_catalog_code_is_404(api_world):
     assert api_world.clients["granted"].get("/api/v1/catalog/NOPE/").status_code == 404
+
+
+def test_the_provider_filter_ignores_the_case_of_the_code(api_world):
+    client = api_world.clients["granted"]
+    assert [d["code"] for d in client.get("/api/v1/catalog/?provider=ga").json()["results"]] == [
+        "GA-RK-001"
+    ]
+
+
+@pytest.mark.parametrize("cursor", ["!!!", "R0Et*UkstMDAx", "R0EtUkst\nMDAx"])
+def test_a_cursor_that_is_not_base64_is_a_400(api_world, cursor):
+    response = api_world.clients["granted"].get("/api/v1/catalog/", {"cursor": cursor})
+    assert response.status_code == 400

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import orjson
@@ -104,24 +103,41 @@ class ReadContext:
     client_ip: str | None
 
 
-def _header(request, name: str) -> str:
-    # WSGI hands headers over as latin-1; agencies send UTF-8 (Chinese purposes).
+_READ_HEADERS = ("X-Purpose", "X-Case-Id", "X-End-User")
+
+
+def _header(request, name: str) -> tuple[str, str | None]:
+    """The header's text and None, or "" and why it cannot be read. WSGI hands headers over as
+    latin-1; agencies send UTF-8 (Chinese purposes). Bytes that are not UTF-8 (a GBK client)
+    are refused: taken as latin-1 they would be recorded as unreadable text in the audit log."""
     value = request.headers.get(name, "")
-    with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
-        value = value.encode("latin-1").decode("utf-8")
-    return value.strip()
+    try:
+        return value.encode("latin-1").decode("utf-8").strip(), None
+    except UnicodeEncodeError:  # already text beyond latin-1 (not from a WSGI server)
+        return value.strip(), None
+    except UnicodeDecodeError:
+        return "", _("The %(header)s header is not UTF-8: send its text encoded as UTF-8.") % {
+            "header": name
+        }
 
 
 def read_context(request, *, required: bool = True) -> ReadContext:
-    """The read's stated purpose and context; without a purpose a 400, unless not `required`
-    (to record the refused read first)."""
-    purpose = _header(request, "X-Purpose")
-    if not purpose and required:
+    """The read's stated purpose and context; a 400 without a purpose or with a header that is
+    not UTF-8, unless not `required` (to record the refused read first, without what could not
+    be read)."""
+    values, unreadable = {}, []
+    for name in _READ_HEADERS:
+        values[name], why = _header(request, name)
+        if why:
+            unreadable.append(why)
+    if required and unreadable:
+        raise exceptions.ParseError(unreadable[0])
+    if required and not values["X-Purpose"]:
         raise exceptions.ParseError(_("The X-Purpose header is required on every record read."))
     return ReadContext(
-        purpose=purpose,
-        case_id=_header(request, "X-Case-Id"),
-        end_user=_header(request, "X-End-User"),
+        purpose=values["X-Purpose"],
+        case_id=values["X-Case-Id"],
+        end_user=values["X-End-User"],
         client_ip=client_ip(request),
     )
 

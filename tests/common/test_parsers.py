@@ -1,0 +1,50 @@
+"""apps.common.parsers: the API takes UTF-8 JSON bodies only, and says where one is wrong."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rest_framework.exceptions import ParseError
+
+from apps.common.parsers import JSONParser
+
+
+def parse(body: bytes):
+    return JSONParser().parse(io.BytesIO(body))
+
+
+def test_a_json_body_is_parsed():
+    assert parse('{"purpose": "核验", "fields": ["a"]}'.encode()) == {
+        "purpose": "核验",
+        "fields": ["a"],
+    }
+
+
+def test_a_body_that_is_not_utf8_says_so_without_the_decoders_words():
+    with pytest.raises(ParseError) as caught:
+        parse('{"purpose": "核验"}'.encode("gbk"))
+    detail = str(caught.value.detail)
+    assert "UTF-8" in detail and "codec" not in detail
+
+
+def test_broken_json_names_the_line_and_column():
+    with pytest.raises(ParseError) as caught:
+        parse(b'{"purpose":\n  "x",,}')
+    assert "2" in str(caught.value.detail)
+
+
+def test_not_a_number_is_not_json():
+    with pytest.raises(ParseError):
+        parse(b'{"n": NaN}')
+
+
+def test_a_form_encoded_body_is_refused_with_415(world, client):
+    client.force_login(world.consumer_officer)
+    response = client.post(
+        "/api/v1/requests/",
+        "dataset=GA-RK-001&purpose=x",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert response.status_code == 415
+    assert response["Content-Type"].startswith("application/problem+json")
