@@ -13,6 +13,7 @@ urlpatterns = [
 ]
 
 # Problem details (RFC 9457) for /api/ and /oauth/ paths; HTML pages elsewhere.
+handler400 = "apps.api.errors.handler400"
 handler403 = "apps.api.errors.handler403"
 handler404 = "apps.api.errors.handler404"
 handler500 = "apps.api.errors.handler500"

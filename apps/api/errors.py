@@ -1,4 +1,6 @@
-"""Problem details for 403, 404 and 500 raised outside DRF (unknown /api/ paths, crashes)."""
+"""Problem details for the errors Django answers outside DRF under /api/ and /oauth/ (unknown
+paths, a bad Host header, a method a view does not take, crashes); the admin's own pages
+elsewhere."""
 
 from __future__ import annotations
 
@@ -29,6 +31,12 @@ def _admin_page(request, template: str, status: int, exception) -> HttpResponse:
     return HttpResponse(loader.render_to_string(template, context, request), status=status)
 
 
+def handler400(request, exception=None):
+    if _is_api(request):
+        return problem_response(request, 400, _("The request is malformed."))
+    return defaults.bad_request(request, exception)
+
+
 def handler403(request, exception=None):
     if _is_api(request):
         return problem_response(request, 403, _("You are not allowed to do this."))
@@ -47,3 +55,31 @@ def handler500(request):
             request, 500, _("The server failed; quote the request id when reporting it.")
         )
     return defaults.server_error(request)
+
+
+class ApiErrorsMiddleware:
+    """A response Django itself gives under the API with a page instead of a problem document
+    (a method the view does not take: a 405 with an empty text/html body, on the OAuth token
+    endpoint for instance) is answered as a problem document, with its headers (Allow) kept.
+    The OAuth endpoints' own errors are JSON (RFC 6749) and stay as they are."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code < 400 or not _is_api(request):
+            return response
+        if response.get("Content-Type", "").startswith(("application/", "text/csv")):
+            return response
+        if response.status_code == 405:
+            detail = _("This address does not take %(method)s requests.") % {
+                "method": request.method
+            }
+        else:
+            detail = _("The request failed (HTTP %(status)d).") % {"status": response.status_code}
+        problem = problem_response(request, response.status_code, detail)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                problem[header] = response[header]
+        return problem

@@ -51,3 +51,24 @@ def test_view_site_leads_to_the_api_documentation(world, client):
     client.force_login(world.provider_officer)
     page = client.get(reverse("admin:index")).content.decode()
     assert 'href="/api/docs/"' in page
+
+
+def test_a_method_the_token_endpoint_does_not_take_is_a_405_problem_with_allow(world, client):
+    response = client.get("/oauth/token/")
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/problem+json")
+    assert "POST" in response["Allow"] and "GET" in response.json()["detail"]
+    assert response.json()["request_id"] == response["X-Request-Id"]
+
+
+def test_a_host_the_platform_does_not_serve_is_a_400_problem_under_the_api(world, client, settings):
+    settings.ALLOWED_HOSTS = ["govdata.example"]
+    response = client.get("/api/v1/catalog/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("application/problem+json")
+
+
+def test_the_oauth_endpoints_own_errors_stay_oauth_json(world, client):
+    response = client.post("/oauth/token/", {"grant_type": "client_credentials"})
+    assert response.status_code in (400, 401)
+    assert response.json()["error"] in ("invalid_client", "invalid_request")
