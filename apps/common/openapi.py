@@ -66,6 +66,7 @@ PROBLEM_DESCRIPTIONS = {
     404: "Not found: no such dataset, record or request, or a `format` query parameter naming "
     "no response format (DRF's format override; only `json`).",
     409: "The request's current status does not allow this action.",
+    415: "The body is not JSON: send `Content-Type: application/json`, encoded as UTF-8.",
     429: "Throttled: retry after `Retry-After` seconds.",
     500: "The server failed; quote `request_id` when reporting it.",
     503: "The database is temporarily unavailable: retry after `Retry-After` seconds.",
@@ -121,11 +122,28 @@ def _is_problem(media: dict[str, Any]) -> bool:
     return media.get("schema") == PROBLEM_REF
 
 
+def _close_request_bodies(result: dict[str, Any], operation: dict[str, Any]) -> None:
+    """A request body is a closed object (apps.api.views.base.valid_input refuses any member
+    its serializer does not declare, with a 400), in JSON only (apps.common.parsers: else
+    415)."""
+    body = operation.get("requestBody")
+    if not body:
+        return
+    schemas = result.get("components", {}).get("schemas", {})
+    for media in body.get("content", {}).values():
+        ref = media.get("schema", {}).get("$ref", "")
+        schema = schemas.get(ref.rsplit("/", 1)[-1]) if ref else media.get("schema")
+        if schema is not None and schema.get("type", "object") == "object":
+            schema["additionalProperties"] = False
+    operation.setdefault("responses", {}).setdefault("415", _problem_response(415))
+
+
 def postprocess_problems(result, generator, request, public):
     """What every API operation shares, whatever its view declares:
 
     - errors are `application/problem+json` with the `Problem` schema (a `Problem` declared
       under `application/json` is moved);
+    - request bodies are closed objects, in JSON only (415);
     - on every operation 400 (NulCharacterMiddleware answers any path), 404 (DRF's `format`
       override answers any value naming no renderer) and 500 (apps.api.errors.handler500); on
       every authenticated one 503 (DatabaseUnavailableMiddleware: authentication reads the
@@ -143,6 +161,7 @@ def postprocess_problems(result, generator, request, public):
         for method, operation in path_item.items():
             if method not in _METHODS:
                 continue
+            _close_request_bodies(result, operation)
             responses = operation.setdefault("responses", {})
             authenticated = any(requirement for requirement in operation.get("security", []))
             for code in (400, 404, 500, 503) if authenticated else (400, 404, 500):

@@ -451,3 +451,32 @@ def test_documented_filters_and_page_size_behave_as_documented(api_world, openap
 
 def test_docs_page_is_served(api_world, client):
     assert client.get("/api/docs/").status_code == 200
+
+
+def test_every_request_body_is_a_closed_json_object(openapi):
+    schemas = openapi["components"]["schemas"]
+    bodies = [
+        (path, method, media)
+        for path, item in openapi["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and "requestBody" in operation
+        for media in operation["requestBody"]["content"].items()
+    ]
+    assert bodies
+    for path, method, (media_type, media) in bodies:
+        assert media_type == "application/json", (path, method)
+        schema = schemas[media["schema"]["$ref"].rsplit("/", 1)[-1]]
+        assert schema["additionalProperties"] is False, (path, method)
+        assert "415" in openapi["paths"][path][method]["responses"], (path, method)
+
+
+def test_an_unknown_member_and_a_form_body_are_documented_errors(api_world, openapi):
+    client = api_world.clients["granted"]
+    unknown = client.post("/api/v1/requests/", {"dataset": CODE, "colour": "red"}, format="json")
+    assert unknown.status_code == 400 and "colour" in unknown.json()["errors"]
+    _check(openapi, "/api/v1/requests/", "post", unknown)
+    form = client.post(
+        "/api/v1/requests/", "dataset=x", content_type="application/x-www-form-urlencoded"
+    )
+    assert form.status_code == 415
+    _check(openapi, "/api/v1/requests/", "post", form)
