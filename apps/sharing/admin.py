@@ -171,8 +171,8 @@ class DataRequestAdmin(SharingAdmin):
     actions = ("withdraw_selected",)
     readonly_fields = ("consumer", "dataset", "purpose", "legal_basis", "valid_until", "status",
                        "due_by", "overdue", "reminded_at", "escalated_at", "decided_at",
-                       "decided_by", "decision_reason", "created_by", "created_by_application_id",
-                       "created_at")  # fmt: skip
+                       "decided_by", "decision_reason", "granted", "created_by",
+                       "created_by_application_id", "created_at")  # fmt: skip
 
     def get_queryset(self, request):
         return requests_visible_to(user=request.user)
@@ -228,6 +228,22 @@ class DataRequestAdmin(SharingAdmin):
             path("<int:pk>/withdraw/", wrap(lambda r, pk: withdraw_view(self, r, pk)),
                  name="sharing_datarequest_withdraw"),
         ] + super().get_urls()  # fmt: skip
+
+    @admin.display(description=_("grant"))
+    def granted(self, obj: DataRequest):
+        """What an approval gave: the fields and masks are on the grant's page; the rows it
+        covers (a row filter set at approval) are said here, where the requester looks."""
+        grant = Grant.objects.filter(request=obj).only("pk", "status", "row_filter").first()
+        if grant is None:
+            return "-"
+        rows = rows_label((grant.row_filter,)) if grant.row_filter else _("every row")
+        return format_html(
+            '<a href="{}">#{} · {}</a> · {}',
+            reverse("admin:sharing_grant_change", args=[grant.pk]),
+            grant.pk,
+            grant.get_status_display(),
+            rows,
+        )
 
     @admin.display(description=_("answer due by"), ordering="due_by")
     def due_by_marked(self, obj: DataRequest):

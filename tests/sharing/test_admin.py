@@ -450,3 +450,18 @@ def test_the_grant_page_shows_one_end_date_and_the_rows_covered_in_words(client,
     page = client.get(reverse("admin:sharing_grant_change", args=[grant.pk])).text
     assert "Valid through" in page and "Valid until" not in page
     assert "district ∈ 天河区, 越秀区" in page and "district__in" not in page
+
+
+def test_the_request_page_links_its_grant_and_says_which_rows_it_covers(client, sw):
+    from apps.sharing.services import request_approve
+
+    request = submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"])
+    url = reverse("admin:sharing_datarequest_change", args=[request.pk])
+    client.force_login(sw.consumer_officer)
+    assert "district ∈" not in client.get(url).text
+    grant = request_approve(
+        request=request, by=sw.provider_officer, row_filter={"district": "天河区"}
+    )
+    page = client.get(url).text
+    assert reverse("admin:sharing_grant_change", args=[grant.pk]) in page
+    assert "district = 天河区" in page
