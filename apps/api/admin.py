@@ -1,4 +1,5 @@
-"""Officers register and rotate their department's applications; the secret is shown once."""
+"""Officers register, rotate, disable and enable their department's applications; the secret is
+shown once."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from apps.api.models import AgencyApplication
-from apps.api.services import application_create, application_rotate_secret
+from apps.api.services import (
+    application_create,
+    application_rotate_secret,
+    application_set_active,
+)
 from apps.departments.models import Department
 from apps.departments.selectors import user_department_ids
 
 
 class AgencyApplicationForm(forms.ModelForm):
+    """Registration: the client's name and scopes belong to the OAuth2 client, not this model."""
+
     name = forms.CharField(label=_("name"), max_length=255)
     scopes = forms.MultipleChoiceField(
         label=_("scopes"),
@@ -24,7 +31,22 @@ class AgencyApplicationForm(forms.ModelForm):
 
     class Meta:
         model = AgencyApplication
-        fields = ["department", "is_active"]
+        fields = ["department"]
+
+
+class AgencyApplicationChangeForm(forms.ModelForm):
+    """An existing application: only `active` can change (name and scopes are fixed once
+    registered). A form of its own, because a ModelForm always keeps its declared fields: the
+    registration form's required name and scopes, never rendered here, failed every save."""
+
+    class Meta:
+        model = AgencyApplication
+        fields = ["is_active"]
+        help_texts = {
+            "is_active": _(
+                "A disabled application gets no tokens, and its live tokens are revoked at once."
+            )
+        }
 
 
 @admin.register(AgencyApplication)
@@ -69,6 +91,10 @@ class AgencyApplicationAdmin(admin.ModelAdmin):
             kwargs["queryset"] = qs if own is None else qs.filter(pk__in=own)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = AgencyApplicationForm if obj is None else AgencyApplicationChangeForm
+        return super().get_form(request, obj, change, **kwargs)
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["name", "department", "scopes"]
@@ -100,7 +126,12 @@ class AgencyApplicationAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            # Through the service: disabling revokes the tokens and both are audited.
+            if "is_active" in form.changed_data:
+                application_set_active(
+                    agency=obj, is_active=form.cleaned_data["is_active"], by=request.user
+                )
+            return
         agency, secret = application_create(
             department=form.cleaned_data["department"],
             name=form.cleaned_data["name"],

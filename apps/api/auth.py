@@ -86,7 +86,8 @@ def _token_lookup(checksum: str, read_code: str | None = None):
     For a record read (`read_code`), the same round trip also loads the dataset, its fields and
     the department's live grants (sharing.policy.read_statement, a LATERAL join on the token's
     department, evaluated at the same clock.now()); the view takes them from
-    `request.govdata_read_row`. Nothing is cached across requests: revocations count at once."""
+    `request.govdata_read_row`. Nothing is cached across requests: revocations, disabled
+    applications and secret rotations count at once."""
     token_model = get_access_token_model()
     client_model = token_model._meta.get_field("application").related_model
     # from_db takes the values in the model's field order.
@@ -108,7 +109,10 @@ def _token_lookup(checksum: str, read_code: str | None = None):
         f"JOIN {AgencyApplication._meta.db_table} g ON g.application_id = c.id "
         f"JOIN {Department._meta.db_table} d ON d.id = g.department_id "
         f"{lateral}"
-        "WHERE t.token_checksum = %(checksum)s AND g.is_active AND t.expires > %(now)s"
+        "WHERE t.token_checksum = %(checksum)s AND g.is_active AND t.expires > %(now)s "
+        # Defence in depth behind the rotation's delete (apps.api.services): a token older
+        # than the client's last secret rotation was obtained with a replaced secret.
+        "AND (g.secret_rotated_at IS NULL OR t.created >= g.secret_rotated_at)"
     )
     with connection.cursor() as cursor:
         execute_prepared(cursor, statement, params)  # planning it would cost more than running it

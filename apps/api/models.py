@@ -52,3 +52,9 @@ class AgencyApplication(models.Model):
 
     def allows(self, scope: str) -> bool:
         return scope in self.allowed_scopes.split()
+
+    def registered_scopes(self) -> list[str]:
+        """The scopes the application was registered with, each once, in Scope's order (the
+        stored text is free: it may repeat a code, or name one the platform no longer has)."""
+        held = set(self.allowed_scopes.split())
+        return [code for code in self.Scope.values if code in held]

@@ -101,10 +101,13 @@ class OAuth2ClientCredentialsScheme(OpenApiAuthenticationExtension):
         return {
             "type": "oauth2",
             "description": (
-                "Agency applications: `POST` `grant_type=client_credentials`, `client_id`, "
-                "`client_secret` (and `scope`) to the token URL, then send "
-                "`Authorization: Bearer <token>`. An application acts for its department and "
-                "only holds the scopes it was registered with."
+                "Agency applications: `POST` `grant_type=client_credentials`, `client_id` and "
+                "`client_secret` to the token URL, then send `Authorization: Bearer <token>`. "
+                "Without `scope` the token holds every scope the application was registered "
+                "with; `scope` (space-separated) asks for fewer, and a scope the application "
+                "was not registered with is refused (`invalid_scope`). A disabled application, "
+                "or a secret replaced by rotation, is refused (`invalid_client`). An "
+                "application acts for its department."
             ),
             "flows": {
                 "clientCredentials": {

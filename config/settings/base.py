@@ -50,7 +50,6 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.common.middleware.RequestIdMiddleware",
-    "apps.api.errors.ApiErrorsMiddleware",
     "apps.common.dbfailure.DatabaseUnavailableMiddleware",
     "apps.common.dbfailure.NulCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -177,8 +176,13 @@ OAUTH2_PROVIDER = {
         "read": _("Read the catalogue and granted records"),
         "requests": _("Submit data requests"),
     },
+    # Not used by the token endpoint: the validator below gives a token without `scope` all of
+    # its application's registered scopes, and never one the application was not registered with.
     "DEFAULT_SCOPES": ["read"],
     "PKCE_REQUIRED": False,
+    # Disabled applications are refused clients, scopes are per application, and a token is
+    # stored only while the secret it was obtained with is still the client's.
+    "OAUTH2_VALIDATOR_CLASS": "apps.api.oauth_validator.AgencyOAuth2Validator",
 }
 
 # --- Domain --------------------------------------------------------------------------------
