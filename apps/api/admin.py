@@ -62,7 +62,7 @@ class AgencyApplicationAdmin(admin.ModelAdmin):
         "created_at",
         "secret_rotated_at",
     ]
-    actions = ["rotate_secret"]
+    actions = ["rotate_secret", "disable_selected"]
 
     @admin.display(description=_("client id"))
     def client_id(self, obj) -> str:
@@ -122,7 +122,11 @@ class AgencyApplicationAdmin(admin.ModelAdmin):
         own = self._own(request)
         return own is None or (bool(own) and (obj is None or obj.department_id in own))
 
-    has_delete_permission = has_change_permission
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Never deleted, disabled (through the service, audited, tokens revoked): deleting the
+        # registration left its OAuth client able to get tokens, unaudited, and the audit log
+        # names applications for as long as it is kept.
+        return False
 
     def save_model(self, request, obj, form, change):
         if change:
@@ -151,6 +155,15 @@ class AgencyApplicationAdmin(admin.ModelAdmin):
             )
             % {"id": agency.application.client_id, "secret": secret},
         )
+
+    @admin.action(description=_("Disable the selected applications (revokes live tokens)"))
+    def disable_selected(self, request, queryset):
+        done = 0
+        for agency in queryset:
+            if agency.is_active and self.has_change_permission(request, agency):
+                application_set_active(agency=agency, is_active=False, by=request.user)
+                done += 1
+        messages.success(request, gettext("%(n)d application(s) disabled.") % {"n": done})
 
     @admin.action(description=_("Rotate the client secret (revokes live tokens)"))
     def rotate_secret(self, request, queryset):

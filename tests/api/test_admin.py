@@ -185,3 +185,29 @@ def test_saving_the_change_page_unchanged_changes_nothing(world, client):
     agency.refresh_from_db()
     assert agency.is_active and agency.allowed_scopes == "read"
     assert AuditEvent.objects.count() == before
+
+
+def test_applications_are_disabled_never_deleted_in_the_admin(world, client):
+    from datetime import timedelta
+
+    from apps.api.services import application_create
+    from apps.audit.models import AuditEvent
+    from apps.common import clock
+
+    agency, _secret = application_create(department=world.provider, name="泄露的应用")
+    AccessToken.objects.create(
+        application=agency.application, token="t-leak", expires=clock.now() + timedelta(hours=1)
+    )
+    client.force_login(world.provider_officer)
+    delete = reverse("admin:api_agencyapplication_delete", args=[agency.pk])
+    assert client.get(delete).status_code == 403
+    changelist = reverse("admin:api_agencyapplication_changelist")
+    assert "delete_selected" not in client.get(changelist).content.decode()
+    response = client.post(
+        changelist, {"action": "disable_selected", "_selected_action": [agency.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    agency.refresh_from_db()
+    assert not agency.is_active
+    assert not AccessToken.objects.filter(application=agency.application).exists()
+    assert AuditEvent.objects.filter(action="application.disable").count() == 1
