@@ -19,22 +19,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 from psycopg2 import sql
 
 from apps.records.query_json import TID, guarded, json_values, json_wrap
 from apps.records.query_rows import rows_condition, rows_restrict
 from apps.records.query_values import (
+    CODE_TYPES,
     QueryInvalid,
     lookup_condition,
+    normalise_code,
     parse_value,
     split_lookup,
 )
 from apps.records.sql_masking import PYTHON_RULES, masked_column
 from apps.records.store import ident, live_table
 from govdata.masking import make_masker
-from govdata.validation import halfwidth
-from govdata.vocabulary import DataType
 
 __all__ = [
     "QueryForbidden",
@@ -43,16 +44,22 @@ __all__ = [
     "record_query_build",
     "export_statement",
     "lookup_key",
+    "page_size_parse",
 ]
 
 MAX_PAGE_SIZE = 1000
 DEFAULT_PAGE_SIZE = 100
 RESERVED_PARAMS = frozenset({"fields", "ordering", "cursor", "page_size", "format"})
 _TID = TID
+# Internal names start with an underscore: a field name never does (`[a-z][a-z0-9_]{0,62}`,
+# apps.catalog.models.identifier_validator), so none can be taken for a field.
 _CURSOR_TID = "__govdata_cursor_tid"
-# What sync trims off a value before storing it (govdata.validation).
-_TRIM = " \t\r\n\u3000\ufeff\xa0"
-_TID_FORMAT = re.compile(r"^\((\d{1,10}),(\d{1,5})\)$")
+# A cursor is "<values>.<MAC>": the MAC (keyed by SECRET_KEY) binds the values to the query
+# they continue. 96 bits: a forgery is guessing them, one request per guess.
+_CURSOR_SALT = "apps.records.query.cursor"
+_CURSOR_MAC_BYTES = 12
+_TID_FORMAT = re.compile(r"\(([0-9]{1,10}),([0-9]{1,5})\)\Z")
+_PAGE_SIZE_FORMAT = re.compile(r"[0-9]{1,9}\Z")
 
 
 def _is_tid(value: Any) -> bool:
@@ -60,6 +67,19 @@ def _is_tid(value: Any) -> bool:
     A cursor is the caller's text: anything else must be a 400, not a database error."""
     match = _TID_FORMAT.match(value) if isinstance(value, str) else None
     return bool(match) and int(match[1]) <= 0xFFFFFFFF and int(match[2]) <= 0xFFFF
+
+
+def page_size_parse(raw: str | None) -> int:
+    """`page_size` of a page read: ASCII digits only (int() would also take spaces, `1_000`
+    and full-width digits), from 1 to MAX_PAGE_SIZE; DEFAULT_PAGE_SIZE when not given."""
+    if raw is None:
+        return DEFAULT_PAGE_SIZE
+    if not _PAGE_SIZE_FORMAT.match(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        raise QueryInvalid(
+            _("“page_size” must be a whole number from 1 to %(max)d.") % {"max": MAX_PAGE_SIZE},
+            "page_size",
+        )
+    return int(raw)
 
 
 class QueryForbidden(Exception):
@@ -87,6 +107,7 @@ class RecordQuery:
     data_types: dict[str, str] = field(default_factory=dict)
     key_field: str = ""
     ordered: bool = False  # the caller asked for an ordering (else exports stream unordered)
+    department_id: int | None = None  # the reader's department (a cursor is bound to it)
 
     @property
     def table(self) -> sql.Composed:
@@ -160,6 +181,7 @@ def record_query_build(
         select=[],
         data_types=types,
         key_field=dataset.key_field,
+        department_id=decision.department_id,
     )
     for position, name in enumerate(names):
         rule = decision.fields[name].mask
@@ -176,7 +198,7 @@ def record_query_build(
             continue
         name, lookup = split_lookup(param)
         _require_clear(decision, name, types, _("filter on"))
-        cond, value = lookup_condition(name, lookup, raw, types[name])
+        cond, value = lookup_condition(name, lookup, raw, types[name], param=param)
         query.where.append(cond)
         query.params.append(value)
         query.filters[param] = raw
@@ -230,8 +252,13 @@ def record_query_build(
     return query
 
 
-def _order_sql(name: str) -> sql.Composable:
-    return sql.SQL("ctid") if name == _TID else sql.Identifier(name)
+def _order_sql(query: RecordQuery, name: str) -> sql.Composable:
+    """An order column, qualified with the table: in ORDER BY a bare name means an output
+    column of that name first, and a masked expression's output is named after its function
+    (`case`, `extract`, `json_build_object`), so ordering by a field of such a name would sort
+    by another column's masked value or fail as ambiguous."""
+    column = sql.SQL("ctid") if name == _TID else sql.Identifier(name)
+    return sql.SQL("{}.{}").format(query.table, column)
 
 
 def _after(query: RecordQuery, values: Sequence[Any]) -> tuple[sql.Composable, list[Any]]:
@@ -245,11 +272,11 @@ def _after(query: RecordQuery, values: Sequence[Any]) -> tuple[sql.Composable, l
         for j in range(i):
             prev, value = query.order[j][0], values[j]
             if value is None:
-                ands.append(sql.SQL("{} IS NULL").format(_order_sql(prev)))
+                ands.append(sql.SQL("{} IS NULL").format(_order_sql(query, prev)))
             else:
-                ands.append(sql.SQL("{} = %s").format(_order_sql(prev)))
+                ands.append(sql.SQL("{} = %s").format(_order_sql(query, prev)))
                 params.append(value)
-        col, value = _order_sql(name), values[i]
+        col, value = _order_sql(query, name), values[i]
         if i == last:  # the tiebreaker is never NULL
             cast = sql.SQL("::tid") if name == _TID else sql.SQL("")
             op = sql.SQL("<" if desc else ">")
@@ -269,25 +296,64 @@ def _after(query: RecordQuery, values: Sequence[Any]) -> tuple[sql.Composable, l
     return sql.SQL("(") + sql.SQL(" OR ").join(ors) + sql.SQL(")"), params
 
 
-def encode_cursor(values: Sequence[Any]) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(list(values), default=str)).decode().rstrip("=")
+def _cursor_mac(query: RecordQuery, payload: str) -> str:
+    """The MAC of a cursor's values for `query`: over what the cursor continues (dataset,
+    reading department, ordering with its tiebreak, filters as asked), so that a cursor taken
+    to another query fails to verify instead of starting somewhere arbitrary. Not over the
+    projection: a position in the order is the same whatever columns a page returns, and the
+    default projection follows the department's grants, so a grant given during a walk would
+    otherwise end it with a 400."""
+    bound = orjson.dumps(
+        [query.dataset_id, query.department_id, query.order, sorted(query.filters.items())],
+        default=str,
+    )
+    # `bound` is one JSON array: it ends where the payload begins, whatever either holds.
+    mac = salted_hmac(_CURSOR_SALT, bound + payload.encode(), algorithm="sha256").digest()
+    return base64.urlsafe_b64encode(mac[:_CURSOR_MAC_BYTES]).decode()
+
+
+def _invalid_cursor() -> QueryInvalid:
+    # One message for every bad cursor: which check failed is of no use to a caller.
+    return QueryInvalid(
+        _("The cursor is not valid: use the “next” link of the previous page of this query."),
+        "cursor",
+    )
+
+
+def encode_cursor(query: RecordQuery, values: Sequence[Any]) -> str:
+    """The cursor of the page after the row whose order values are `values`."""
+    payload = base64.urlsafe_b64encode(orjson.dumps(list(values), default=str))
+    payload_text = payload.decode().rstrip("=")
+    return f"{payload_text}.{_cursor_mac(query, payload_text)}"
 
 
 def decode_cursor(query: RecordQuery, cursor: str) -> list[Any]:
+    """The order values of a cursor made by encode_cursor for this same query (else a 400),
+    each checked as a filter value of its field would be."""
+    payload, dot, mac = cursor.rpartition(".")
+    if not (dot and cursor.isascii()) or not constant_time_compare(
+        mac, _cursor_mac(query, payload)
+    ):
+        raise _invalid_cursor()
     try:
-        raw = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        raw = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (ValueError, orjson.JSONDecodeError) as exc:
-        raise QueryInvalid(_("The cursor is not valid."), "cursor") from exc
+        raise _invalid_cursor() from exc
     if not isinstance(raw, list) or len(raw) != len(query.order):
-        raise QueryInvalid(_("The cursor does not match this query."), "cursor")
+        raise _invalid_cursor()
     values: list[Any] = []
     for (name, _desc), value in zip(query.order, raw, strict=True):
-        if value is None or name == _TID:
-            if name == _TID and not _is_tid(value):
-                raise QueryInvalid(_("The cursor is not valid."), "cursor")
+        if name == _TID:
+            if not _is_tid(value):
+                raise _invalid_cursor()
+            values.append(value)
+        elif value is None:
             values.append(value)
         else:
-            values.append(parse_value(value, query.data_types[name], "cursor"))
+            try:
+                values.append(parse_value(value, query.data_types[name], name, "cursor"))
+            except QueryInvalid as exc:
+                raise _invalid_cursor() from exc
     return values
 
 
@@ -327,7 +393,7 @@ def select_statement(
         statement += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where)
     if ordered:
         order = [
-            sql.SQL("{} {}").format(_order_sql(n), sql.SQL("DESC" if d else "ASC"))
+            sql.SQL("{} {}").format(_order_sql(query, n), sql.SQL("DESC" if d else "ASC"))
             for n, d in query.order
         ]
         statement += sql.SQL(" ORDER BY ") + sql.SQL(", ").join(order)
@@ -347,12 +413,13 @@ def finish_row(query: RecordQuery, row: Sequence[Any]) -> list[Any]:
 def lookup_key(*, dataset, key: str) -> str:
     """`key` as sync stores a value of the key field's type (govdata.validation), so that a
     lookup finds what a filter on the stored value would: resident ID numbers and credit codes
-    trimmed, half-width and upper-case (a lower-case check digit `x`). Nothing is validated
-    here: a key that is not a valid number is simply not found."""
+    trimmed, half-width and upper-case (a lower-case check digit `x`), by the normalisation
+    filters on such fields use too (apps.records.query_values.normalise_code). Nothing is
+    validated here: a key that is not a valid number is simply not found."""
     data_type = next((f.data_type for f in dataset.fields.all() if f.name == dataset.key_field), "")
-    if data_type not in (DataType.ID_CARD, DataType.CREDIT_CODE):
+    if data_type not in CODE_TYPES:
         return key
-    return halfwidth(key.strip(_TRIM)).strip(_TRIM).upper()
+    return normalise_code(key)
 
 
 def key_statement(

@@ -14,7 +14,12 @@ from govdata.vocabulary import DataType
 if TYPE_CHECKING:
     from apps.records.query import RecordQuery
 
+# Internal names start with an underscore: a field name never does (`[a-z][a-z0-9_]{0,62}`,
+# apps.catalog.models.identifier_validator), so none can be taken for a field. A bare alias
+# such as `v` could: row_to_json(v) would then be the field `v`, not the row of masked values.
 TID = "__tid"  # the row position as an order column (apps.records.query)
+ROW_ALIAS = "_row"  # the matching rows, with their raw order columns
+VALUES_ALIAS = "_values"  # one row of masked values per matching row
 
 
 def json_capable(query: RecordQuery) -> bool:
@@ -79,19 +84,23 @@ def guarded(query: RecordQuery, position: int, expr: sql.Composable) -> sql.Comp
 def json_wrap(values: sql.Composable, inner: sql.Composable, order: list) -> sql.Composed:
     """row_to_json of `values` over the rows of `inner` (which selects `*`), then the raw order
     columns; the masked expressions see only the row they mask."""
+    row, out = sql.Identifier(ROW_ALIAS), sql.Identifier(VALUES_ALIAS)
     cols = [
-        sql.SQL("t.{}::text").format(sql.Identifier(ROW_TID))
+        sql.SQL("{}.{}::text").format(row, sql.Identifier(ROW_TID))
         if name == TID
-        else sql.SQL("t.{}").format(sql.Identifier(name))
+        else sql.SQL("{}.{}").format(row, sql.Identifier(name))
         for name, _desc in order
     ]
-    head = sql.SQL("SELECT row_to_json(v)::text")
+    head = sql.SQL("SELECT row_to_json({})::text").format(out)
     if cols:
         head += sql.SQL(", ") + sql.SQL(", ").join(cols)
-    statement = sql.SQL("{} FROM ({}) t CROSS JOIN LATERAL ({}) v").format(head, inner, values)
+    statement = sql.SQL("{} FROM ({}) {} CROSS JOIN LATERAL ({}) {}").format(
+        head, inner, row, values, out
+    )
     if order:
         statement += sql.SQL(" ORDER BY ") + sql.SQL(", ").join(
-            sql.SQL("t.{} {}").format(
+            sql.SQL("{}.{} {}").format(
+                row,
                 sql.Identifier(ROW_TID if name == TID else name),
                 sql.SQL("DESC" if desc else "ASC"),
             )

@@ -23,17 +23,22 @@ from apps.records.query_json import ROW_TID, json_capable, json_values, json_wra
 
 
 def _fetch_page(
-    statement: sql.Composable, params: list[Any], page_size: int, order_from: int
+    query: RecordQuery,
+    statement: sql.Composable,
+    params: list[Any],
+    page_size: int,
+    order_from: int,
 ) -> tuple[list[tuple], str | None]:
     """The page's rows (the statement asks for one more, to know whether another page follows)
-    and the next page's cursor: the order values from column `order_from` of its last row."""
+    and the next page's cursor: the order values from column `order_from` of its last row,
+    bound to `query`."""
     with connection.cursor() as cur:
         cur.execute(statement, params)
         rows = cur.fetchall()
     if len(rows) <= page_size:
         return rows, None
     rows = rows[:page_size]
-    return rows, encode_cursor(rows[-1][order_from:])
+    return rows, encode_cursor(query, rows[-1][order_from:])
 
 
 def records_page(
@@ -42,7 +47,7 @@ def records_page(
     """One page of records (as dicts) and the cursor of the next page, in one SQL query."""
     after = decode_cursor(query, cursor) if cursor else None
     statement, params = select_statement(query, after=after, limit=page_size + 1)
-    rows, next_cursor = _fetch_page(statement, params, page_size, len(query.columns))
+    rows, next_cursor = _fetch_page(query, statement, params, page_size, len(query.columns))
     columns = query.columns
     if query.python_maskers:
         return [dict(zip(columns, finish_row(query, r), strict=True)) for r in rows], next_cursor
@@ -93,7 +98,7 @@ def records_page_json(
     star = sql.SQL("SELECT *, ctid AS {}").format(sql.Identifier(ROW_TID))
     inner, params = select_statement(query, after=after, limit=page_size + 1, select=star)
     statement = json_wrap(values, inner, query.order)
-    rows, next_cursor = _fetch_page(statement, params, page_size, 1)
+    rows, next_cursor = _fetch_page(query, statement, params, page_size, 1)
     body = "[" + ",".join([r[0] for r in rows]) + "]"
     return body.encode(), len(rows), next_cursor
 

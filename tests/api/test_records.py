@@ -252,3 +252,113 @@ def test_a_second_grant_with_a_row_filter_narrows_only_the_fields_it_gives(api_w
     outside = next(r for r in ROWS if r["district"] != "天河区")
     lookup = client.get(f"{url}{outside['id_number']}/", **PURPOSE)
     assert lookup.status_code == 200 and lookup.json()["address"] is None
+
+
+def _next_cursor(client, url: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    body = client.get(url, **PURPOSE).json()
+    return parse_qs(urlsplit(body["next"]).query)["cursor"][0]
+
+
+@pytest.mark.parametrize(
+    ("role", "query"),
+    [
+        ("granted", "district=越秀区&ordering=gender"),  # another filter
+        ("granted", "district=天河区&ordering=-gender"),  # the reverse ordering
+        ("granted", "district=天河区"),  # the ordering dropped
+        ("owner", "district=天河区&ordering=gender"),  # another department
+    ],
+)
+def test_a_cursor_from_another_query_is_a_400_recorded_as_refused(api_world, role, query):
+    first = "district=天河区&ordering=gender&page_size=1"
+    cursor = _next_cursor(api_world.clients["granted"], f"{BASE}/records/?{first}")
+    response = api_world.clients[role].get(
+        f"{BASE}/records/?{query}&page_size=1&cursor={cursor}", **PURPOSE
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert "cursor" in response.json()["detail"] and "next" in response.json()["detail"]
+    event = AuditEvent.objects.order_by("-seq").first()
+    assert event.outcome == "denied" and event.row_count is None
+
+
+def test_a_cursor_from_another_dataset_is_a_400(api_world):
+    from apps.records.store import store_ensure_table, store_replace_rows
+    from tests.conftest import build_population_dataset
+
+    other, _fields = build_population_dataset(api_world.base.provider, code="GA-RK-002")
+    store_ensure_table(other)
+    store_replace_rows(other, ROWS)
+    client = api_world.clients["owner"]
+    cursor = _next_cursor(client, "/api/v1/datasets/GA-RK-002/records/?page_size=1")
+    response = client.get(f"{BASE}/records/?page_size=1&cursor={cursor}", **PURPOSE)
+    assert response.status_code == 400 and "cursor" in response.json()["detail"]
+
+
+def test_a_page_after_a_cursor_takes_three_queries_too(api_world, django_assert_num_queries):
+    client = api_world.clients["granted"]
+    url = f"{BASE}/records/?page_size=2&ordering=-district"
+    cursor = _next_cursor(client, url)
+    client.get(f"{url}&cursor={cursor}", **PURPOSE)  # warm caches
+    with django_assert_num_queries(3):
+        response = client.get(f"{url}&cursor={cursor}", **PURPOSE)
+    assert response.status_code == 200 and len(response.json()["results"]) == 2
+
+
+# Field names a provider may choose that are (or were) names the record queries use.
+ALIAS_FIELDS = [
+    ("code", "编号", "string", "unconditional", "none"),
+    ("v", "值", "integer", "unconditional", "none"),
+    ("t", "类型", "string", "unconditional", "none"),
+    ("case", "案由", "string", "unconditional", "none"),
+    ("json_build_object", "金额", "decimal", "unconditional", "none"),
+    ("label", "名称", "string", "unconditional", "name"),  # masked: a CASE named "case"
+]
+ALIAS_ROWS = [
+    {"code": f"A{i}", "v": 10 - i, "t": f"t{i % 3}", "case": f"c{(i * 2) % 5}",
+     "json_build_object": f"{(i * 3) % 5}.25", "label": f"名称{i}"}
+    for i in range(5)
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("ordering", ["v", "-t,code", "case", "-json_build_object"])
+def test_a_dataset_with_fields_named_like_sql_aliases_reads_pages_lookups_and_exports(
+    api_world, ordering
+):
+    import orjson
+
+    from apps.records.store import store_ensure_table, store_replace_rows
+    from tests.factories import dataset_with_fields
+
+    dataset, _fields = dataset_with_fields(
+        provider=api_world.base.provider,
+        code="ALIAS-001",
+        name="别名",
+        key_field="code",
+        legal_basis="《政务数据共享条例》",
+        specs=ALIAS_FIELDS,
+    )
+    store_ensure_table(dataset)
+    store_replace_rows(dataset, ALIAS_ROWS)
+    client, base = api_world.clients["no_grant"], "/api/v1/datasets/ALIAS-001"
+    url, pages = f"{base}/records/?page_size=2&ordering={ordering}", []
+    while url:
+        response = client.get(url, **PURPOSE)
+        assert response.status_code == 200
+        pages.extend(response.json()["results"])
+        url = response.json()["next"]
+    keys = [(k.lstrip("-"), k.startswith("-")) for k in ordering.split(",")]
+    expected = list(ALIAS_ROWS)
+    for name, desc in reversed(keys):
+        expected.sort(key=lambda r, n=name: r[n], reverse=desc)
+    assert [r["code"] for r in pages] == [r["code"] for r in expected]
+    assert pages[0]["v"] == expected[0]["v"] and pages[0]["label"].endswith("*")
+    lookup = client.get(f"{base}/records/A3/", **PURPOSE)
+    assert lookup.status_code == 200 and lookup.json()["v"] == 7
+    ndjson = client.get(f"{base}/export/?format=ndjson&ordering={ordering}", **PURPOSE)
+    lines = [orjson.loads(x) for x in b"".join(ndjson.streaming_content).splitlines()]
+    assert lines == pages
+    csv = client.get(f"{base}/export/?format=csv&ordering={ordering}", **PURPOSE)
+    rows = b"".join(csv.streaming_content).decode("utf-8-sig").splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == [r["code"] for r in expected]

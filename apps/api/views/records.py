@@ -27,12 +27,12 @@ from apps.api.views.base import (
 )
 from apps.catalog.models import Dataset
 from apps.records.query import (
-    DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
     RESERVED_PARAMS,
     QueryForbidden,
     QueryInvalid,
     lookup_key,
+    page_size_parse,
     record_query_build,
 )
 from apps.records.reads import record_by_key_read, record_key_json, records_page_json
@@ -214,13 +214,9 @@ class RecordListView(RecordReadMixin, ApiView):
         params = query_params(request)
         refuse_export_format(params)
         try:
-            page_size = int(params.pop("page_size", DEFAULT_PAGE_SIZE))
-        except ValueError as exc:
-            raise exceptions.ParseError(_("page_size must be a whole number.")) from exc
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise exceptions.ParseError(
-                _("page_size must be between 1 and %(max)d.") % {"max": MAX_PAGE_SIZE}
-            )
+            page_size = page_size_parse(params.pop("page_size", None))
+        except QueryInvalid as exc:
+            raise exceptions.ParseError(exc.message) from exc
         query = self.build(request, dataset, decision, caller, params)
         try:
             rows, row_count, next_cursor = records_page_json(
