@@ -30,8 +30,9 @@ from django.http import StreamingHttpResponse
 from psycopg2 import sql
 
 from apps.records.query import RecordQuery, export_statement
-from apps.records.query_json import json_columns
+from apps.records.query_json import csv_columns, json_columns
 from apps.records.reads import records_iter
+from govdata.vocabulary import DataType
 
 BOM = "\ufeff".encode()
 CHUNK = 256 * 1024
@@ -114,7 +115,8 @@ def _copy_sql(query: RecordQuery, fmt: str, pages: tuple[int, int | None] | None
         # CSV with a delimiter and quote JSON can never contain raw: the lines come out verbatim.
         options = sql.SQL("(FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01')")
     else:
-        statement, params = export_statement(query, pages=pages)
+        select = sql.SQL("SELECT ") + sql.SQL(", ").join(csv_columns(query))
+        statement, params = export_statement(query, select=select, pages=pages)
         options = sql.SQL("(FORMAT csv)")
     copy = sql.SQL("COPY ({}) TO STDOUT WITH {}").format(statement, options)
     connection.ensure_connection()
@@ -336,6 +338,23 @@ def _stream_copy(query: RecordQuery, fmt: str, sent: Sent) -> Iterator[bytes]:
             _split_exports.release()
 
 
+def _csv_texts(query: RecordQuery) -> dict[int, Callable[[Any], str]]:
+    """Per column position, how the Python path writes a value so that it reads as the COPY
+    path writes it (apps.records.query_json.csv_columns): booleans true/false, date-times in
+    ISO 8601 (UTC, as the database connection returns them)."""
+    texts: dict[int, Callable[[Any], str]] = {}
+    for position, name in enumerate(query.columns):
+        masked = position in query.python_maskers
+        if masked or not isinstance(query.select[position], sql.Identifier):
+            continue  # a masked value is text (or a year) already
+        data_type = query.data_types[name]
+        if data_type == DataType.BOOLEAN:
+            texts[position] = lambda value: "true" if value else "false"
+        elif data_type == DataType.DATETIME:
+            texts[position] = lambda value: value.isoformat()
+    return texts
+
+
 def _stream_rows(query: RecordQuery, fmt: str, sent: Sent) -> Iterator[bytes]:
     names = query.columns
     with transaction.atomic():
@@ -344,8 +363,12 @@ def _stream_rows(query: RecordQuery, fmt: str, sent: Sent) -> Iterator[bytes]:
         if fmt == "csv":
             buffer = io.StringIO()
             writer = _csv_writer(buffer)
+            as_text = _csv_texts(query)
             yield BOM + _header(query)
             for row in rows:
+                if as_text:
+                    row = [as_text[i](v) if i in as_text and v is not None else v
+                           for i, v in enumerate(row)]  # fmt: skip
                 writer.writerow(row)
                 pending += 1
                 if pending == 2000:

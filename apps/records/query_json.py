@@ -72,6 +72,25 @@ def json_columns(query: RecordQuery) -> list[tuple[str, sql.Composable]]:
     return columns
 
 
+def csv_columns(query: RecordQuery) -> list[sql.Composable]:
+    """The output columns as the CSV export writes them: each value in the text the JSON reads
+    give it (date-times in ISO 8601, UTC), booleans as true/false. COPY would write PostgreSQL's
+    own text forms (t/f, `2026-01-01 02:00:00+00`), which spreadsheets do not read, and a
+    column's form would differ between an export and a page."""
+    columns = []
+    for position, (name, expr) in enumerate(zip(query.columns, query.select, strict=True)):
+        if isinstance(expr, sql.Identifier):
+            data_type = query.data_types[name]
+            if data_type == DataType.BOOLEAN:
+                expr = sql.SQL("CASE WHEN {c} THEN 'true' WHEN NOT {c} THEN 'false' END").format(
+                    c=expr
+                )
+            elif data_type == DataType.DATETIME:
+                expr = _as_orjson(expr, data_type)
+        columns.append(guarded(query, position, expr))
+    return columns
+
+
 def guarded(query: RecordQuery, position: int, expr: sql.Composable) -> sql.Composable:
     """The output column at `position`, NULL on the rows where its field is not readable (a
     field given only by grants with row filters: RecordQuery.guards)."""

@@ -1,5 +1,5 @@
-"""Exports read in parts over several connections: the same rows as one connection, one
-snapshot, and a publish cannot slip in between the parts."""
+"""Exports: read in parts over several connections (the same rows as one connection, one
+snapshot, and a publish cannot slip in between the parts), and the text of their values."""
 
 from __future__ import annotations
 
@@ -249,3 +249,54 @@ def test_ndjson_lines_write_each_value_as_pages_and_lookups_do(world):
     lines = b"".join(response.streaming_content).splitlines()
     assert [orjson.loads(line) for line in lines] == orjson.loads(page)
     assert orjson.loads(lines[0])["amount"] == "12.50"
+
+
+@pytest.mark.parametrize("hashed", [False, True], ids=["copy", "python"])
+def test_csv_writes_booleans_and_date_times_as_the_json_reads_do(api_world, hashed):
+    import datetime as dt
+
+    from apps.records.store import store_ensure_table, store_replace_rows
+    from tests.factories import dataset_with_fields
+
+    mask = "hash" if hashed else "none"  # a hashed column sends the export through Python
+    dataset, _fields = dataset_with_fields(
+        provider=api_world.base.provider,
+        code="TYPES-001",
+        name="类型",
+        key_field="code",
+        legal_basis="《政务数据共享条例》",
+        specs=[
+            ("code", "编号", "string", "unconditional", "none"),
+            ("active", "有效", "boolean", "unconditional", "none"),
+            ("updated_at", "更新时间", "datetime", "unconditional", "none"),
+            ("holder", "持有人", "string", "unconditional", mask),
+        ],
+    )
+    store_ensure_table(dataset)
+    utc = dt.UTC
+    store_replace_rows(
+        dataset,
+        [
+            {"code": "A", "active": True, "updated_at": dt.datetime(2026, 1, 1, 2, tzinfo=utc),
+             "holder": "张三"},
+            {"code": "B", "active": False,
+             "updated_at": dt.datetime(2026, 1, 1, 2, 0, 0, 5, tzinfo=utc), "holder": "李四"},
+            {"code": "C", "active": None, "updated_at": None, "holder": None},
+        ],
+    )  # fmt: skip
+    client, base = api_world.clients["no_grant"], "/api/v1/datasets/TYPES-001"
+    page = client.get(f"{base}/records/?ordering=code&fields=code,active,updated_at", **PURPOSE)
+    json_rows = [list(r.values()) for r in page.json()["results"]]
+    csv = client.get(
+        f"{base}/export/?format=csv&ordering=code&fields=code,active,updated_at,holder", **PURPOSE
+    )
+    lines = b"".join(csv.streaming_content).decode("utf-8-sig").splitlines()[1:]
+    assert [line.split(",")[:3] for line in lines] == [
+        ["A", "true", "2026-01-01T02:00:00+00:00"],
+        ["B", "false", "2026-01-01T02:00:00.000005+00:00"],
+        ["C", "", ""],
+    ]
+    as_csv = {True: "true", False: "false", None: ""}
+    assert [[as_csv.get(v, v) for v in row] for row in json_rows] == [
+        line.split(",")[:3] for line in lines
+    ]
