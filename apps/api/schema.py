@@ -27,7 +27,7 @@ from apps.api.permissions import (
     MayWorkOnRequests,
     SeesCatalogue,
 )
-from apps.audit.permissions import CanViewEvents, IsAuditor
+from apps.audit.permissions import CanViewEvents, IsAuditor, IsPlatformAuditor
 from apps.records.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, RESERVED_PARAMS
 from apps.records.query_values import MAX_IN_VALUES
 
@@ -52,7 +52,7 @@ SCOPE_OF_PERMISSION: dict[type, tuple[str, ...]] = {
 }
 # Permission classes that need a person (request.user with memberships): a client-credentials
 # token authenticates but never passes them (403).
-PEOPLE_ONLY_PERMISSIONS: tuple[type, ...] = (CanViewEvents, IsAuditor)
+PEOPLE_ONLY_PERMISSIONS: tuple[type, ...] = (CanViewEvents, IsAuditor, IsPlatformAuditor)
 
 
 def application_scopes(view) -> list[list[str]] | None:

@@ -6,6 +6,7 @@ from functools import partial
 
 from django.contrib import admin
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 
 from apps.audit import console
 from apps.audit.models import Alert, AuditEvent
@@ -39,8 +40,12 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "kind", "department", "summary", "emailed_at")
+    list_display = ("created_at", "kind", "department", "summary_shown", "emailed_at")
     list_filter = ("kind",)
+
+    @admin.display(description=_("summary"))
+    def summary_shown(self, obj: Alert) -> str:
+        return obj.summary_text  # in the reader's language
 
     def has_module_permission(self, request) -> bool:
         return can_view_alerts(user=request.user)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.http import HttpResponse
-from django.utils.dateparse import parse_date, parse_datetime
-from django.utils.timezone import get_current_timezone, make_aware
+from django.utils.dateparse import date_re, datetime_re
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -30,26 +29,20 @@ from govdata.auditchain import format_time
 MAX_PAGE_SIZE = 500
 
 
-def parse_when(name: str, value: str | None) -> dt.datetime | None:
-    """ISO date-time (naive = Asia/Shanghai) or a date (its midnight)."""
+def parse_when(name: str, value: str | None, *, end: bool = False) -> dt.datetime | None:
+    """ISO date-time (naive = Asia/Shanghai) or a date: its first instant, or with `end` (for
+    `until`) the end of that day, so that `until=2026-11-26` includes the 26th."""
     if not value:
         return None
-    message = _("Use an ISO 8601 date or date-time.")
     try:
-        # Well formed but impossible (2026-02-30, 25:00) raises ValueError; malformed gives None.
-        parsed = parse_datetime(value)
-        day = parse_date(value) if parsed is None else None
+        return selectors.when_parse(value, end=end)
     except ValueError as exc:
-        raise ValidationError(
-            {name: _("%(value)s is not a real date or time.") % {"value": value}}
-        ) from exc
-    if parsed is None:
-        if day is None:
-            raise ValidationError({name: message})
-        parsed = dt.datetime.combine(day, dt.time())
-    if parsed.tzinfo is None:
-        parsed = make_aware(parsed, get_current_timezone())
-    return parsed
+        if datetime_re.match(value.strip()) or date_re.match(value.strip()):
+            # Well formed but impossible: 2026-02-30, 25:00.
+            message = _("%(value)s is not a real date or time.") % {"value": value}
+        else:
+            message = _("Use an ISO 8601 date or date-time.")
+        raise ValidationError({name: message}) from exc
 
 
 def event_as_dict(event: AuditEvent) -> dict:
@@ -149,17 +142,66 @@ class EventsApi(AuditApiView):
     permission_classes = [CanViewEvents]
 
     class FilterSerializer(serializers.Serializer):
-        dataset = serializers.CharField(required=False, max_length=64)
-        consumer = serializers.CharField(required=False, max_length=32)
-        provider = serializers.CharField(required=False, max_length=32)
+        """The console's search (apps.audit.selectors.EventFilters), plus paging."""
+
+        dataset = serializers.CharField(
+            required=False, max_length=64, help_text="Dataset code (any case)."
+        )
+        consumer = serializers.CharField(
+            required=False, max_length=32, help_text="Consumer department code (any case)."
+        )
+        provider = serializers.CharField(
+            required=False, max_length=32, help_text="Provider department code (any case)."
+        )
+        department = serializers.CharField(
+            required=False,
+            max_length=32,
+            help_text="Department code, as consumer or as provider (any case).",
+        )
+        field = serializers.CharField(
+            required=False,
+            max_length=63,
+            help_text="A field name (any case): events that returned it, asked for it, "
+            "filtered on it or ordered by it, denied reads included.",
+        )
+        purpose = serializers.CharField(
+            required=False, max_length=200, help_text="Text the stated purpose contains."
+        )
+        end_user = serializers.CharField(
+            required=False, max_length=255, help_text="The end user, exactly as recorded."
+        )
         outcome = serializers.ChoiceField(required=False, choices=AuditEvent.Outcome.choices)
         kind = serializers.ChoiceField(required=False, choices=AuditEvent.Kind.choices)
-        since = serializers.CharField(required=False)
-        until = serializers.CharField(required=False)
+        since = serializers.CharField(
+            required=False,
+            help_text="From (inclusive): an ISO 8601 date-time (without an offset: "
+            "Asia/Shanghai) or a date (from its first instant).",
+        )
+        until = serializers.CharField(
+            required=False,
+            help_text="Until: an ISO 8601 date-time, exclusive (without an offset: "
+            "Asia/Shanghai), or a date, inclusive: until=2026-11-26 includes the whole of "
+            "26 November.",
+        )
         cursor = serializers.CharField(required=False, max_length=200)
         page_size = serializers.IntegerField(
             required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=50
         )
+
+    @classmethod
+    def query_checked(cls, query) -> None:
+        """A parameter the endpoint does not take, or one given twice, is a 400 naming it:
+        ignored, it would return the whole log as if it had been applied."""
+        known = set(cls.FilterSerializer().fields)
+        errors = {
+            name: [_("This endpoint takes no “%(name)s”.") % {"name": name}]
+            for name in sorted(set(query) - known)
+        }
+        for name, values in query.lists():
+            if name in known and len(values) > 1:
+                errors[name] = [_("“%(param)s” is given more than once.") % {"param": name}]
+        if errors:
+            raise ValidationError(errors)
 
     @extend_schema(
         parameters=[FilterSerializer],
@@ -167,18 +209,14 @@ class EventsApi(AuditApiView):
         summary="Access and administrative events visible to the caller",
     )
     def get(self, request) -> Response:
+        self.query_checked(request.query_params)
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        filters = selectors.EventFilters(
-            dataset=data.get("dataset"),
-            consumer=data.get("consumer"),
-            provider=data.get("provider"),
-            outcome=data.get("outcome"),
-            kind=data.get("kind"),
-            since=parse_when("since", data.get("since")),
-            until=parse_when("until", data.get("until")),
-        )
+        given = {name: data.get(name) or None for name in selectors.FILTER_NAMES}
+        given["since"] = parse_when("since", data.get("since"))
+        given["until"] = parse_when("until", data.get("until"), end=True)
+        filters = selectors.EventFilters(**given)
         qs = selectors.events_search(user=request.user, filters=filters)
         try:
             rows, next_cursor = selectors.events_page(

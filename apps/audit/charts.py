@@ -9,6 +9,19 @@ from django.utils.safestring import SafeString, mark_safe
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#7f7f7f")
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 220, 48, 28, 12
+# Legends and bar labels name departments, datasets and fields ("广东省卫生健康委员会 (GD-WJ)"):
+# two legend entries a row, and a wide label column for the bars.
+LEGEND_COLUMNS, LEGEND_WIDTH, LABEL_WIDTH, LABEL_CHARS = 2, 340, 300, 40
+
+
+def day_labels(count: int, every: int) -> list[int]:
+    """The positions of the days labelled on the x axis: every `every`-th day counted back from
+    the last, so that the last day (today) is always labelled."""
+    return sorted(range(count - 1, -1, -max(1, every)))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
 
 
 def line_chart(*, days: list[dt.date], series: dict[str, list[int]], title: str) -> SafeString:
@@ -23,9 +36,10 @@ def line_chart(*, days: list[dt.date], series: dict[str, list[int]], title: str)
     def y(v: int) -> float:
         return TOP + plot_h - v / peak * plot_h
 
+    legend_rows = (len(series) + LEGEND_COLUMNS - 1) // LEGEND_COLUMNS
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{WIDTH}" '
-        f'height="{HEIGHT + 18 * ((len(series) + 3) // 4)}" aria-label="{escape(title)}">',
+        f'height="{HEIGHT + 18 * legend_rows}" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - 10}" y2="{TOP + plot_h}" '
         'stroke="#999"/>',
@@ -33,13 +47,11 @@ def line_chart(*, days: list[dt.date], series: dict[str, list[int]], title: str)
         f'<text x="{LEFT - 4}" y="{TOP + 4}" font-size="10" text-anchor="end">{peak}</text>',
         f'<text x="{LEFT - 4}" y="{TOP + plot_h}" font-size="10" text-anchor="end">0</text>',
     ]
-    label_every = max(1, len(days) // 8)
-    for i, day in enumerate(days):
-        if i % label_every == 0:
-            parts.append(
-                f'<text x="{x(i):.1f}" y="{TOP + plot_h + 14}" font-size="10" '
-                f'text-anchor="middle">{day:%m-%d}</text>'
-            )
+    for i in day_labels(len(days), len(days) // 8):
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{TOP + plot_h + 14}" font-size="10" '
+            f'text-anchor="middle">{days[i]:%m-%d}</text>'
+        )
     for n, (name, values) in enumerate(series.items()):
         colour = PALETTE[n % len(PALETTE)]
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
@@ -47,7 +59,8 @@ def line_chart(*, days: list[dt.date], series: dict[str, list[int]], title: str)
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}">'
             f"<title>{escape(name)}</title></polyline>"
         )
-        lx, ly = LEFT + (n % 4) * 170, HEIGHT + 4 + 18 * (n // 4)
+        lx = LEFT + (n % LEGEND_COLUMNS) * LEGEND_WIDTH
+        ly = HEIGHT + 4 + 18 * (n // LEGEND_COLUMNS)
         parts.append(
             f'<rect x="{lx}" y="{ly}" width="10" height="10" fill="{colour}"/>'
             f'<text x="{lx + 14}" y="{ly + 9}" font-size="11">{escape(name)}</text>'
@@ -65,11 +78,13 @@ def bar_list(*, rows: list[tuple[str, int]], title: str) -> SafeString:
         f'aria-label="{escape(title)}"><title>{escape(title)}</title>'
     ]
     for i, (label, n) in enumerate(rows):
-        width = (WIDTH - 260) * n / peak
+        width = (WIDTH - LABEL_WIDTH - 60) * n / peak
         parts.append(
-            f'<text x="0" y="{20 * i + 14}" font-size="11">{escape(label[:36])}</text>'
-            f'<rect x="200" y="{20 * i + 3}" width="{width:.1f}" height="14" fill="#1f77b4"/>'
-            f'<text x="{204 + width:.1f}" y="{20 * i + 14}" font-size="11">{n}</text>'
+            f'<text x="0" y="{20 * i + 14}" font-size="11"><title>{escape(label)}</title>'
+            f"{escape(_short(label))}</text>"
+            f'<rect x="{LABEL_WIDTH}" y="{20 * i + 3}" width="{width:.1f}" height="14" '
+            'fill="#1f77b4"/>'
+            f'<text x="{LABEL_WIDTH + 4 + width:.1f}" y="{20 * i + 14}" font-size="11">{n}</text>'
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped above  # nosec B308 B703

@@ -7,32 +7,69 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 from django import forms
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, StreamingHttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from apps.audit import charts, labels, selectors, stats
-from apps.audit.models import AuditEvent
-from apps.audit.permissions import can_view_alerts, can_view_events, is_auditor
+from apps.audit.models import Alert, AuditEvent
+from apps.audit.permissions import ConsoleAccess, console_access
 from apps.audit.services import FOLLOW_UP_ACTIONS
 from apps.audit.verification import chain_verify
+from apps.common.csv_safety import csv_safe
 
 CSV_LIMIT = 100_000
 PAGE = 50
+ALERTS_SHOWN = 200
+
+
+class WhenField(forms.DateTimeField):
+    """A date and time, or a date alone: its first instant, or for the end of a range (`end`)
+    the end of that day. `until` is exclusive, and an auditor asking for "until 2026-11-26"
+    means the 26th included."""
+
+    def __init__(self, *, end: bool = False, **kwargs: Any) -> None:
+        self.end = end
+        super().__init__(**kwargs)
+
+    def to_python(self, value: Any) -> dt.datetime | None:
+        if isinstance(value, str) and value.strip():
+            try:
+                day = forms.DateField().to_python(value)
+            except ValidationError:
+                day = None  # not a date alone: a date and time, or invalid
+            if day is not None:
+                return selectors.day_bounds(day, end=self.end)
+        return super().to_python(value)
 
 
 class SearchForm(forms.Form):
+    """The filters of apps.audit.selectors.EventFilters, the same as the events API's."""
+
     department = forms.CharField(
         label=gettext_lazy("Department code"), required=False, max_length=32
     )
+    consumer = forms.CharField(
+        label=gettext_lazy("Consumer department code"), required=False, max_length=32
+    )
+    provider = forms.CharField(
+        label=gettext_lazy("Provider department code"), required=False, max_length=32
+    )
     dataset = forms.CharField(label=gettext_lazy("Dataset code"), required=False, max_length=64)
-    field = forms.CharField(label=gettext_lazy("Field"), required=False, max_length=63)
+    field = forms.CharField(
+        label=gettext_lazy("Field"),
+        required=False,
+        max_length=63,
+        help_text=gettext_lazy("Returned, asked for, filtered on or ordered by; denied reads too."),
+    )
     purpose = forms.CharField(
         label=gettext_lazy("Purpose contains"), required=False, max_length=200
     )
@@ -42,21 +79,27 @@ class SearchForm(forms.Form):
         required=False,
         choices=[("", "---"), *AuditEvent.Outcome.choices],
     )
-    since = forms.DateTimeField(label=gettext_lazy("From"), required=False)
-    until = forms.DateTimeField(label=gettext_lazy("Until"), required=False)
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind"), required=False, choices=[("", "---"), *AuditEvent.Kind.choices]
+    )
+    since = WhenField(label=gettext_lazy("From"), required=False)
+    until = WhenField(
+        label=gettext_lazy("Until"),
+        required=False,
+        end=True,
+        help_text=gettext_lazy("A date alone includes that whole day."),
+    )
 
-    def filters(self) -> selectors.EventFilters:
-        data = self.cleaned_data if self.is_valid() else {}
-        return selectors.EventFilters(
-            department=data.get("department") or None,
-            dataset=data.get("dataset") or None,
-            field=data.get("field") or None,
-            purpose=data.get("purpose") or None,
-            end_user=data.get("end_user") or None,
-            outcome=data.get("outcome") or None,
-            since=data.get("since"),
-            until=data.get("until"),
-        )
+    def filters(self) -> selectors.EventFilters | None:
+        """The search asked for, or None when the form is invalid: an invalid search has no
+        filters rather than fewer, so that one mistyped date never turns a search for one
+        department into the whole log (on screen or in the CSV)."""
+        if not self.is_bound:
+            return selectors.EventFilters()
+        if not self.is_valid():
+            return None
+        data = self.cleaned_data
+        return selectors.EventFilters(**{n: data.get(n) or None for n in selectors.FILTER_NAMES})
 
 
 def _require(ok: bool) -> None:
@@ -64,20 +107,52 @@ def _require(ok: bool) -> None:
         raise PermissionDenied
 
 
-def _context(admin_site, request, title: str, **extra):
-    return {**admin_site.each_context(request), "title": title, **extra}
+def _access(request, page: str) -> ConsoleAccess:
+    """The pages `request.user` may open (passed to every page for the navigation), after
+    refusing this one if it is not among them."""
+    access = console_access(user=request.user)
+    _require(getattr(access, page))
+    return access
 
 
-def search_view(admin_site, request):
-    _require(can_view_events(user=request.user))
+def _context(admin_site, request, title: str, access: ConsoleAccess, **extra):
+    return {**admin_site.each_context(request), "title": title, "console": access, **extra}
+
+
+def _result_note(*, shown: int, more: bool, continued: bool) -> str:
+    """How many events the search found, as far as it is known without counting. A count
+    would have to run the search to its end: an index-only count is impossible for most
+    searches (a department's scope is an OR of two indexes, the field and purpose filters read
+    the body), so on a large log even one capped at a thousand could cost many times the
+    page."""
+    if more:
+        return ngettext(
+            "%(n)d event shown; more match (“Older events”).",
+            "%(n)d events shown; more match (“Older events”).",
+            shown,
+        ) % {"n": shown}
+    if continued:
+        return ngettext(
+            "%(n)d more event: the last of this search.",
+            "%(n)d more events: the last of this search.",
+            shown,
+        ) % {"n": shown}
+    if not shown:
+        return ""
+    return ngettext("%(n)d event matches.", "%(n)d events match.", shown) % {"n": shown}
+
+
+def _search_response(admin_site, request, access: ConsoleAccess, *, status: int = 200):
     form = SearchForm(request.GET or None)
-    qs = selectors.events_search(user=request.user, filters=form.filters())
-    try:
-        rows, next_cursor = selectors.events_page(
-            qs=qs, cursor=request.GET.get("cursor"), size=PAGE
-        )
-    except (ValueError, UnicodeDecodeError):
-        rows, next_cursor = [], None
+    filters = form.filters()
+    rows, next_cursor = [], None
+    cursor = request.GET.get("cursor")
+    if filters is not None and status == 200:
+        qs = selectors.events_search(user=request.user, filters=filters)
+        try:
+            rows, next_cursor = selectors.events_page(qs=qs, cursor=cursor, size=PAGE)
+        except (ValueError, UnicodeDecodeError):
+            rows, next_cursor = [], None
     query = request.GET.copy()
     query.pop("cursor", None)
     return TemplateResponse(
@@ -87,17 +162,27 @@ def search_view(admin_site, request):
             admin_site,
             request,
             _("Audit log"),
+            access,
             form=form,
+            invalid=filters is None,
+            csv_refused=status != 200,
             events=rows,
+            result_note=_result_note(
+                shown=len(rows), more=next_cursor is not None, continued=bool(cursor)
+            ),
             next_query=f"{query.urlencode()}&cursor={next_cursor}" if next_cursor else None,
             query=query.urlencode(),
-            is_auditor=is_auditor(user=request.user),
         ),
+        status=status,
     )
 
 
+def search_view(admin_site, request):
+    return _search_response(admin_site, request, _access(request, "events"))
+
+
 def detail_view(admin_site, request, seq: int):
-    _require(can_view_events(user=request.user))
+    access = _access(request, "events")
     event = selectors.events_visible(user=request.user).filter(seq=seq).first()
     if event is None:
         raise Http404
@@ -108,7 +193,9 @@ def detail_view(admin_site, request, seq: int):
             admin_site,
             request,
             _("Audit event #%(seq)d") % {"seq": seq},
+            access,
             event=event,
+            time=labels.local_time(event.occurred_at, precise=True),
             body=labels.body_items(event.data),
             field_labels=selectors.event_field_labels(event=event),
         ),
@@ -116,7 +203,7 @@ def detail_view(admin_site, request, seq: int):
 
 
 def stats_view(admin_site, request):
-    _require(can_view_events(user=request.user))
+    access = _access(request, "events")
     until = timezone.localdate()
     since = until - dt.timedelta(days=29)
     start = timezone.make_aware(dt.datetime.combine(since, dt.time()))
@@ -132,6 +219,10 @@ def stats_view(admin_site, request):
             admin_site,
             request,
             _("Reads and denials, last 30 days"),
+            access,
+            # Empty axes and headings over nothing read as a fault: say there was nothing.
+            has_reads=any(any(values) for values in by_consumer.values()),
+            has_denials=any(any(values) for values in denied.values()),
             consumer_chart=charts.line_chart(
                 days=days, series=by_consumer, title=_("Reads per day by consumer")
             ),
@@ -189,18 +280,24 @@ CSV_COLUMNS = [
 def csv_value(value: Any) -> Any:
     """A body value as a CSV cell: nothing recorded as an empty cell, lists and objects
     (fields, filters, grant_ids, details) as JSON with non-ASCII text kept as it is, anything
-    else as recorded."""
+    else as recorded, except that text a spreadsheet would run as a formula (agencies write
+    purposes, end users and case ids) is made inert (apps.common.csv_safety)."""
     if labels.is_empty(value):
         return ""
     if isinstance(value, dict | list):
         return orjson.dumps(value).decode()
-    return value
+    return csv_safe(value)
 
 
 def csv_view(admin_site, request):
-    _require(can_view_events(user=request.user))
+    access = _access(request, "events")
     form = SearchForm(request.GET or None)
-    qs = selectors.events_search(user=request.user, filters=form.filters())[:CSV_LIMIT]
+    filters = form.filters()
+    if filters is None:
+        # Never the unfiltered log in place of the search asked for: the search page, with
+        # its errors, and no file.
+        return _search_response(admin_site, request, access, status=400)
+    qs = selectors.events_search(user=request.user, filters=filters)[:CSV_LIMIT]
     writer = csv.writer(_Echo())
 
     def rows():
@@ -220,17 +317,48 @@ def csv_view(admin_site, request):
 
 
 def verify_view(admin_site, request):
-    _require(is_auditor(user=request.user))
+    access = _access(request, "verify")
     result = chain_verify() if request.method == "POST" else None
     return TemplateResponse(
         request,
         "audit/verify.html",
-        _context(admin_site, request, _("Verify the audit log"), result=result),
+        _context(admin_site, request, _("Verify the audit log"), access, result=result),
     )
 
 
+def alert_links(alert: Alert) -> list[tuple[str, str]]:
+    """Links to the events behind an alert: its first and last event, and a search for all of
+    them (the consumer, the window, and the dataset or outcome the alert is about)."""
+    details = alert.details if isinstance(alert.details, dict) else {}
+    links: list[tuple[str, str]] = []
+    for key in ("seq", "first_seq", "last_seq"):
+        seq = details.get(key)
+        if isinstance(seq, int) and not any(label == f"#{seq}" for label, _url in links):
+            links.append((f"#{seq}", reverse("admin:audit_console_detail", args=[seq])))
+    if alert.department is None:
+        return links
+    query = {
+        "consumer": alert.department.code,
+        "since": timezone.localtime(alert.window_start).isoformat(),
+        "until": timezone.localtime(alert.window_end).isoformat(),
+        "kind": AuditEvent.Kind.ACCESS.value,
+        "outcome": "denied" if alert.kind == Alert.Kind.DENIAL_BURST else "allowed",
+    }
+    if isinstance(details.get("dataset"), str):
+        query["dataset"] = details["dataset"]
+    search = f"{reverse('admin:audit_auditevent_changelist')}?{urlencode(query)}"
+    return [*links, (_("Events in the window"), search)]
+
+
 def alerts_view(admin_site, request):
-    _require(can_view_alerts(user=request.user))
+    """The alerts the user may see, newest first; `?id=` shows one (the e-mails link there)."""
+    access = _access(request, "alerts")
+    alerts = selectors.alerts_visible(user=request.user)
+    wanted = request.GET.get("id", "")
+    if wanted:
+        valid = wanted.isascii() and wanted.isdigit() and len(wanted) <= 18
+        alerts = alerts.filter(pk=int(wanted)) if valid else alerts.none()
+    rows = selectors.alerts_listed(alerts=alerts, limit=ALERTS_SHOWN)
     return TemplateResponse(
         request,
         "audit/alerts.html",
@@ -238,6 +366,8 @@ def alerts_view(admin_site, request):
             admin_site,
             request,
             _("Audit alerts"),
-            alerts=selectors.alerts_visible(user=request.user)[:200],
+            access,
+            one=bool(wanted),
+            rows=[(row, alert_links(row.alert)) for row in rows],
         ),
     )

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
@@ -59,6 +59,9 @@ ACTION_LABELS: dict[str, Any] = {
     "catalog.publish": _("Catalogue published"),
     "application.create": _("Agency application created"),
     "application.rotate_secret": _("Application secret rotated"),
+    "application.disable": _("Agency application disabled"),
+    "application.enable": _("Agency application enabled"),
+    "audit.export": _("Audit log exported"),
     "membership.add": _("Role granted"),
     "membership.remove": _("Role removed"),
     "request.submit": _("Request submitted"),
@@ -76,6 +79,8 @@ ACTION_LABELS: dict[str, Any] = {
     "sync.request": _("Sync run requested"),
     "sync.publish": _("Sync run published"),
     "sync.fail": _("Sync run failed"),
+    "sync.cancel": _("Sync run cancelled"),
+    "sync.uploads_delete": _("Uploaded sync files deleted"),
 }
 
 # The models' choices are reused as they are.
@@ -178,6 +183,7 @@ REASON_CODES: dict[str, Any] = {
 }
 _WHAT = (gettext_noop("filter on"), gettext_noop("order by"), gettext_noop("look up by"))
 REASON_TEXTS: dict[str, Mapping[str, tuple[str, ...]]] = {
+    # 403s (apps/records/query.py) and a grant's end (apps/sharing/grant_services.py).
     gettext_noop("You may not read the field “%(field)s”."): {},
     gettext_noop("You may not %(what)s the field “%(field)s”."): {"what": _WHAT},
     gettext_noop("The field “%(field)s” is masked for you; you may not %(what)s it."): {
@@ -189,21 +195,51 @@ REASON_TEXTS: dict[str, Mapping[str, tuple[str, ...]]] = {
     gettext_noop(
         "Its row filter names a field no longer shared in clear (%(fields)s): %(reason)s"
     ): {},
+    # 400s, recorded as refused reads (apps/api/views/base.py and records.py,
+    # apps/records/query.py and query_values.py). `expected` is itself a sentence with its own
+    # numbers: taken as recorded.
+    gettext_noop("The X-Purpose header is required on every record read."): {},
+    gettext_noop("The %(header)s header is not UTF-8: send its text encoded as UTF-8."): {},
+    gettext_noop("“%(param)s” is given more than once; give it once, comma-separated."): {},
+    gettext_noop(
+        "“%(param)s” is given more than once; give it once (several values of a field: "
+        "<field>__in=a,b)."
+    ): {},
+    gettext_noop("“format” is for exports only: /export/?format=csv or ?format=ndjson."): {},
+    gettext_noop("page_size must be a whole number."): {},
+    gettext_noop("page_size must be between 1 and %(max)d."): {},
+    gettext_noop("format must be csv or ndjson."): {},
+    gettext_noop("An export has every matching record: %(params)s is for pages only."): {},
+    gettext_noop("“page_size” must be a whole number from 1 to %(max)d."): {},
+    gettext_noop("Unknown field “%(field)s”."): {},
+    gettext_noop("“fields” names no field."): {},
+    gettext_noop("“ordering” takes field names, each with at most one leading “-”."): {},
+    gettext_noop("“ordering” names the field “%(field)s” more than once."): {},
+    gettext_noop(
+        "The cursor is not valid: use the “next” link of the previous page of this query."
+    ): {},
+    gettext_noop("The value of “%(field)s” is not valid: give %(expected)s."): {},
+    gettext_noop(
+        "The value of “%(param)s” is not valid for the field “%(field)s”: give %(expected)s."
+    ): {},
+    gettext_noop("“%(field)s__in” takes 1 to %(max)d values."): {},
+    gettext_noop("“%(field)s” is not text; use another lookup."): {},
 }
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_PLACEHOLDER = re.compile(r"%\((\w+)\)([sd])")
 
 
 class _ReasonPattern(NamedTuple):
     regex: re.Pattern[str]
     msgid: str
     choices: Mapping[str, Mapping[str, str]]  # placeholder -> {translated choice: msgid}
+    numbers: frozenset[str]  # placeholders formatted with %d
 
 
 def _reason_pattern(msgid: str, choices: Mapping[str, tuple[str, ...]]) -> _ReasonPattern:
     """The regular expression of `msgid` in the active language."""
     text = gettext(msgid)
     translated = {name: {gettext(c): c for c in options} for name, options in choices.items()}
-    parts, seen, last = [], set(), 0
+    parts, seen, numbers, last = [], set(), set(), 0
     for match in _PLACEHOLDER.finditer(text):
         parts.append(re.escape(text[last : match.start()]))
         name = match[1]
@@ -212,12 +248,16 @@ def _reason_pattern(msgid: str, choices: Mapping[str, tuple[str, ...]]) -> _Reas
         elif name in translated:
             options = sorted(translated[name], key=len, reverse=True)
             parts.append(f"(?P<{name}>{'|'.join(map(re.escape, options))})")
+        elif match[2] == "d":
+            parts.append(f"(?P<{name}>-?[0-9]+)")
+            numbers.add(name)
         else:
             parts.append(f"(?P<{name}>.+?)")
         seen.add(name)
         last = match.end()
     parts.append(re.escape(text[last:]))
-    return _ReasonPattern(re.compile("".join(parts), re.DOTALL), msgid, translated)
+    regex = re.compile("".join(parts), re.DOTALL)
+    return _ReasonPattern(regex, msgid, translated, frozenset(numbers))
 
 
 @functools.cache
@@ -243,11 +283,24 @@ def reason_label(reason: Any) -> str | None:
         match = pattern.regex.fullmatch(reason)
         if match is None:
             continue
-        values = match.groupdict()
+        values: dict[str, Any] = match.groupdict()
         for name, options in pattern.choices.items():
             values[name] = gettext(options[values[name]])
+        for name in pattern.numbers:
+            values[name] = int(values[name])
         return gettext(pattern.msgid) % values
     return None
+
+
+def reason_for_record(reason: str) -> str:
+    """A reason about to be recorded, in the platform's language (settings.LANGUAGE_CODE)
+    whatever the language of the request that caused it, so that the same refusal is the same
+    text for every agency (grouped, sorted and searched alike); the console still shows it in
+    each reader's language. Reasons not known here, and the stable codes, are kept as given."""
+    if not reason or reason in REASON_CODES:
+        return reason
+    with translation.override(settings.LANGUAGE_CODE):
+        return reason_label(reason) or reason
 
 
 def mask_label(rule: Any) -> Any | None:
@@ -311,3 +364,51 @@ def labelled_series(series: Mapping[str, Any], *, key: str) -> dict[str, Any]:
         label = value_label(key, name)
         named[f"{label} ({name})" if label else str(name)] = values
     return named
+
+
+# Keys of an alert's `details` (apps.audit.anomalies; `seq` in alerts raised before).
+ALERT_DETAIL_LABELS: dict[str, Any] = {
+    "reads": _("Reads"),
+    "baseline_daily_mean": _("Daily mean of the baseline"),
+    "rows": _("Rows read"),
+    "fields": _("Fields"),
+    "dataset": _("Dataset"),
+    "denied": _("Denied requests"),
+    "datasets": _("Datasets"),
+    "seq": _("Event"),
+    "first_seq": _("First event"),
+    "last_seq": _("Last event"),
+}
+_ALERT_DETAIL_HIDDEN = frozenset({"dataset_id"})  # for the detectors, not for readers
+_EVENT_KEYS = frozenset({"seq", "first_seq", "last_seq"})
+
+
+def alert_detail_items(details: Any) -> list[tuple[str, str]]:
+    """An alert's details as (label, text) lines: event numbers as #n, lists comma-separated,
+    unknown keys under their own name; never a Python literal."""
+    if not isinstance(details, Mapping):
+        return []
+    items = []
+    for key, value in details.items():
+        if key in _ALERT_DETAIL_HIDDEN or is_empty(value):
+            continue
+        if key in _EVENT_KEYS and isinstance(value, int):
+            text = f"#{value}"
+        elif isinstance(value, list | tuple):
+            text = ", ".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            text = ", ".join(f"{k}: {v}" for k, v in value.items())
+        else:
+            text = str(value)
+        items.append((str(ALERT_DETAIL_LABELS.get(key, key)), text))
+    return items
+
+
+def local_time(when: Any, *, precise: bool = False) -> str:
+    """A time in the platform's zone, saying which: `2026-11-26 15:09 (UTC+08:00,
+    Asia/Shanghai)`, with seconds and microseconds when `precise`. The log stores UTC; a time
+    without its zone reads eight hours off to anyone who assumes the other one."""
+    local = timezone.localtime(when)
+    shown = local.strftime("%Y-%m-%d %H:%M:%S.%f" if precise else "%Y-%m-%d %H:%M")
+    offset = local.strftime("%z")
+    return f"{shown} (UTC{offset[:3]}:{offset[3:]}, {timezone.get_current_timezone_name()})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import orjson
 import pgtrigger
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -93,7 +94,9 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
         default_permissions = ("view",)
         # Every auditor search is "<one column> within a time range, newest first"; partition
-        # pruning narrows the months and these indexes the rows within them.
+        # pruning narrows the months and these indexes the rows within them. The field and
+        # purpose searches use two GIN indexes on expressions of `body`, built partition by
+        # partition without blocking inserts (migration 0006; Django's AddIndex cannot).
         indexes = [
             models.Index(fields=["occurred_at", "seq"], name="audit_ev_time"),
             models.Index(fields=["consumer_id", "occurred_at", "seq"], name="audit_ev_consumer"),
@@ -245,7 +248,16 @@ class Alert(models.Model):
         related_name="+",
         null=True,
     )
+    # Every provider whose data the alert is about (a burst or a surge can touch several);
+    # their auditors see it and are mailed. `provider` is kept for alerts raised before.
+    provider_ids = ArrayField(
+        models.BigIntegerField(), verbose_name=_("providers"), default=list, blank=True
+    )
+    # In the platform's language when raised; `message` keeps it as a message id and its
+    # parameters (apps.common.texts.Text), shown in each reader's language. Alerts raised
+    # before have only `summary`.
     summary = models.CharField(_("summary"), max_length=500)
+    message = models.JSONField(_("summary as written"), default=dict, blank=True)
     details = models.JSONField(_("details"), default=dict)
     window_start = models.DateTimeField(_("window start"))
     window_end = models.DateTimeField(_("window end"))
@@ -262,4 +274,18 @@ class Alert(models.Model):
         indexes = [models.Index(fields=["-created_at"], name="audit_alert_created")]
 
     def __str__(self) -> str:
-        return self.summary
+        return self.summary_text
+
+    @property
+    def summary_text(self) -> str:
+        """The summary in the reader's (active) language."""
+        from apps.common.texts import Text
+
+        stored = self.message.get("summary") if isinstance(self.message, dict) else None
+        return str(Text.from_json(stored)) if stored else self.summary
+
+    @property
+    def department_ids(self) -> list[int]:
+        """The departments concerned: the consumer, then the providers."""
+        ids = [self.department_id, self.provider_id, *self.provider_ids]
+        return list(dict.fromkeys(i for i in ids if i))

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Q
 from rest_framework.permissions import BasePermission
 
@@ -50,6 +52,24 @@ def can_view_alerts(*, user) -> bool:
     return is_auditor(user=user)
 
 
+@dataclass(frozen=True)
+class ConsoleAccess:
+    """Which pages of the auditors' console a user may open: the navigation links only these,
+    and each page checks its own."""
+
+    events: bool  # search, detail, charts, CSV
+    verify: bool
+    alerts: bool
+
+
+def console_access(*, user) -> ConsoleAccess:
+    # can_view_alerts is is_auditor: asked once.
+    auditor = is_auditor(user=user)
+    return ConsoleAccess(
+        events=auditor or can_view_events(user=user), verify=auditor, alerts=auditor
+    )
+
+
 def _a_person(request) -> bool:
     """The audit rules are about people and their memberships; an agency application's token
     is authenticated but is no person (apps.api.auth.ApplicationUser), and is refused."""
@@ -66,3 +86,11 @@ class CanViewEvents(BasePermission):
 class IsAuditor(BasePermission):
     def has_permission(self, request, view) -> bool:
         return _a_person(request) and is_auditor(user=request.user)
+
+
+class IsPlatformAuditor(BasePermission):
+    """The whole log (its NDJSON export): platform auditors only. A department auditor's share
+    of the chain cannot be verified alone, and the rest of it is not theirs to read."""
+
+    def has_permission(self, request, view) -> bool:
+        return _a_person(request) and user_is_platform_auditor(user=request.user)

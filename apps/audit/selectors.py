@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.timezone import get_current_timezone, make_aware
 
 from apps.audit.models import Alert, AuditEvent, Checkpoint
 from apps.audit.permissions import audit_scope
@@ -32,6 +34,44 @@ class EventFilters:
     purpose: str | None = None
     end_user: str | None = None
     kind: str | None = None
+
+
+# The search parameters of the console's form and of /api/v1/audit/events/: one list, so that
+# neither can take a filter the other silently lacks.
+FILTER_NAMES = tuple(f.name for f in fields(EventFilters))
+
+# apps/audit/migrations/0006: the field names an access event concerns (returned, asked for,
+# filtered on, ordered by), lower-cased, under a GIN index.
+FIELD_NAMES_SQL = "audit_event_field_names(body) @> ARRAY[%s]::text[]"
+# The same expression as the trigram index of that migration, so that ILIKE can use it.
+PURPOSE_SQL = "(body::jsonb ->> 'purpose') ILIKE %s"
+
+
+def day_bounds(day: dt.date, *, end: bool) -> dt.datetime:
+    """The first instant of `day` in the platform's zone, or with `end` the first instant of
+    the next day: the exclusive end of a range that includes `day`."""
+    if end:
+        day += dt.timedelta(days=1)
+    return make_aware(dt.datetime.combine(day, dt.time()), get_current_timezone())
+
+
+def when_parse(value: str, *, end: bool = False) -> dt.datetime:
+    """An ISO 8601 date-time (naive: the platform's zone, Asia/Shanghai) or a date. A date
+    means its first instant, or for the end of a range (`until`, exclusive) the end of that
+    day: "until 2026-11-26" includes the 26th, as an auditor asking for that day means.
+    Raises ValueError for anything else, including dates that do not exist (2026-02-30)."""
+    value = value.strip()
+    # A date first: parse_datetime would take "2026-11-26" for its midnight. Both raise
+    # ValueError for a well-formed impossible value.
+    day = parse_date(value)
+    if day is not None:
+        return day_bounds(day, end=end)
+    parsed = parse_datetime(value)
+    if parsed is None:
+        raise ValueError(value)
+    if parsed.tzinfo is None:
+        parsed = make_aware(parsed, get_current_timezone())
+    return parsed
 
 
 def _id_by_code(model, code: str) -> int:
@@ -75,10 +115,14 @@ def events_search(*, user, filters: EventFilters) -> QuerySet[AuditEvent]:
     if f.until:
         qs = qs.filter(occurred_at__lt=f.until)
     if f.field:
-        qs = qs.extra(where=["(body::jsonb -> 'fields') ? %s"], params=[f.field])  # noqa: S610
+        # Returned, asked for, filtered on or ordered by: a denied read returned nothing, and
+        # the field it tried is only in its filters. Field names are lower case (catalogue
+        # rule), so what was typed is lower-cased, never the indexed names.
+        name = f.field.strip().lower()
+        qs = qs.extra(where=[FIELD_NAMES_SQL], params=[name])  # noqa: S610  # nosec B610
     if f.purpose:
         like = "%" + f.purpose.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        qs = qs.extra(where=["(body::jsonb ->> 'purpose') ILIKE %s"], params=[like])  # noqa: S610
+        qs = qs.extra(where=[PURPOSE_SQL], params=[like])  # noqa: S610  # nosec B610
     if f.end_user:
         qs = qs.filter(end_user=f.end_user)
     return qs.order_by("-occurred_at", "-seq")
@@ -138,4 +182,34 @@ def alerts_visible(*, user) -> QuerySet[Alert]:
     audited = user_department_ids(user=user, role=Membership.Role.AUDITOR)
     if not audited:
         return qs.none()
-    return qs.filter(Q(department_id__in=audited) | Q(provider_id__in=audited))
+    return qs.filter(
+        Q(department_id__in=audited)
+        | Q(provider_id__in=audited)
+        | Q(provider_ids__overlap=sorted(audited))
+    )
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    alert: Alert
+    providers: list[str]  # "name (code)" of every provider concerned
+
+
+def alerts_listed(*, alerts: QuerySet[Alert], limit: int = 200) -> list[AlertRow]:
+    """The newest `limit` of `alerts` with their providers named: two queries, whatever the
+    number of alerts and providers."""
+    rows = list(alerts.select_related("department")[:limit])
+    wanted = {p for a in rows for p in a.department_ids if p != a.department_id}
+    names = {
+        pk: f"{name} ({code})"
+        for pk, name, code in Department.objects.filter(pk__in=wanted).values_list(
+            "pk", "name", "code"
+        )
+    }
+    return [
+        AlertRow(
+            alert=a,
+            providers=[names.get(p, str(p)) for p in a.department_ids if p != a.department_id],
+        )
+        for a in rows
+    ]

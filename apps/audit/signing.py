@@ -63,3 +63,9 @@ def key_id() -> str:
         .public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     )
     return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def sign_hex(message: bytes) -> str:
+    """The platform's signature of `message`, hex-encoded, as checkpoints and export headers
+    carry it."""
+    return signing_key().sign(message).hex()

@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet
 from django.db.models.functions import TruncDate
 
 from apps.audit.models import AuditEvent
-from apps.catalog.models import Dataset
+from apps.catalog.models import Dataset, Field
 from apps.departments.models import Department
 
 
@@ -31,14 +31,25 @@ def per_day(
     for _day, key, n in rows:
         totals[key] = totals.get(key, 0) + n
     keep = sorted(totals, key=lambda k: -totals[k])[:top]
-    codes = dict(Department.objects.filter(pk__in=keep).values_list("pk", "code"))
+    names = {
+        pk: named(name, code)
+        for pk, name, code in Department.objects.filter(pk__in=keep).values_list(
+            "pk", "name", "code"
+        )
+    }
     days = _days(since, until)
     index = {day: i for i, day in enumerate(days)}
-    series = {codes.get(k, str(k)): [0] * len(days) for k in keep}
+    series = {names.get(k, str(k)): [0] * len(days) for k in keep}
     for day, key, n in rows:
         if key in keep and day in index:
-            series[codes.get(key, str(key))][index[day]] += n
+            series[names.get(key, str(key))][index[day]] += n
     return days, series
+
+
+def named(name: str, code: str) -> str:
+    """`name (code)`, as the rest of the console names departments and datasets: the name for
+    people, the code to match the log and its exports."""
+    return f"{name} ({code})" if name else code
 
 
 def denials_per_day(
@@ -66,12 +77,18 @@ def top_datasets(*, qs: QuerySet[AuditEvent], limit: int = 10) -> list[tuple[str
         .annotate(n=Count("seq"))
         .order_by("-n")[:limit]
     )
-    names = dict(Dataset.objects.filter(pk__in=[r[0] for r in rows]).values_list("pk", "code"))
+    names = {
+        pk: named(name, code)
+        for pk, name, code in Dataset.objects.filter(pk__in=[r[0] for r in rows]).values_list(
+            "pk", "name", "code"
+        )
+    }
     return [(names.get(pk, str(pk)), n) for pk, n in rows]
 
 
 def top_fields(*, qs: QuerySet[AuditEvent], limit: int = 10) -> list[tuple[str, int]]:
-    """Field names by the number of reads that returned them (dataset code and field)."""
+    """Fields by the number of reads that returned them: `label (dataset code.field)`, the
+    labels the catalogue gives them now (one query for all)."""
     sql, params = qs.values("body").order_by().query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -80,4 +97,13 @@ def top_fields(*, qs: QuerySet[AuditEvent], limit: int = 10) -> list[tuple[str, 
             " GROUP BY 1, 2 ORDER BY 3 DESC LIMIT %s",
             [*params, limit],
         )
-        return [(f"{ds}.{name}", n) for ds, name, n in cursor.fetchall()]
+        rows = cursor.fetchall()
+    labels = {}
+    if rows:
+        labels = {
+            (ds, name): label
+            for ds, name, label in Field.objects.filter(
+                dataset__code__in={r[0] for r in rows}, name__in={r[1] for r in rows}
+            ).values_list("dataset__code", "name", "label")
+        }
+    return [(named(labels.get((ds, name), ""), f"{ds}.{name}"), n) for ds, name, n in rows]

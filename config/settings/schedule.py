@@ -38,8 +38,10 @@ CELERY_BEAT_SCHEDULE["objections-mark-overdue"] = {
     "schedule": crontab(hour=8, minute=50),
 }
 
-# apps.audit: sign the chain head every 5 minutes, look for anomalies every 10, and keep
-# monthly partitions created ahead (and archive old ones when a retention is configured).
+# apps.audit: sign the chain head every 5 minutes, look for anomalies every 10 (the detectors'
+# windows slide and their alerts are deduplicated per anomaly, so neither a run's time nor an
+# extra run by hand changes what is raised; AUDIT_ALERTS["SCHEDULE_MINUTES"] must match this),
+# and keep monthly partitions created ahead (and archive old ones when a retention is set).
 CELERY_BEAT_SCHEDULE["audit-checkpoint-sign"] = {
     "task": "audit.checkpoint_sign",
     "schedule": crontab(minute="*/5"),

@@ -43,7 +43,7 @@ def test_denial_burst_raises_one_alert_and_mails_auditors(world, thresholds):
     assert alert.kind == Alert.Kind.DENIAL_BURST and alert.department == world.consumer
     assert alerts_detect_denial_bursts() == []  # same window: no second alert
     assert alerts_notify() == 1
-    assert "platform@example.gov.cn" in mail.outbox[0].to
+    assert ["platform@example.gov.cn"] in [m.to for m in mail.outbox]  # one message each
     assert alerts_notify() == 0
 
 
@@ -59,7 +59,7 @@ def test_reads_at_night_raise_an_off_hours_alert(world, thresholds, log_from_the
             record_read(world, request_id=f"n{i}")
     with time_machine.travel(dt.datetime(2026, 3, 4, 3, 0, tzinfo=TZ), tick=False):
         [alert] = alerts_detect_off_hours()
-    assert alert.department == world.consumer and alert.details == {"reads": 3}
+    assert alert.department == world.consumer and alert.details["reads"] == 3
 
 
 def test_reads_in_office_hours_raise_nothing(world, thresholds):
@@ -97,7 +97,8 @@ def test_a_real_export_of_sensitive_fields_is_flagged_with_the_rows_it_sent(api_
     assert alerts_detect_sensitive_exports() == []
     _export(client, "export/?format=ndjson")
     [alert] = alerts_detect_sensitive_exports()
-    assert alert.details["rows"] == len(ROWS) and alert.details["fields"] == ["id_number"]
+    # Every row that left with a sensitive field within the hour: the small export's too.
+    assert alert.details["rows"] == 3 + len(ROWS) and alert.details["fields"] == ["id_number"]
     assert alert.department == api_world.base.consumer and alert.provider == api_world.base.provider
 
 

@@ -185,16 +185,6 @@ def test_search_finds_a_dataset_whatever_the_case_typed(client, world, reads):
     assert f">{reads[0].seq}</a>" in content and f">{reads[1].seq}</a>" in content
 
 
-def test_an_exactly_spelt_code_wins_over_its_upper_case_namesake(world, reads):
-    from tests.factories import DepartmentFactory
-
-    lower = DepartmentFactory(code="wj", name="另一个部门")
-    record_read(world, request_id="c3", consumer=lower)
-    filters = selectors.EventFilters(department="wj")
-    got = selectors.events_search(user=world.platform_auditor, filters=filters)
-    assert {e.data["request_id"] for e in got} == {"c3"}
-
-
 def test_department_filter_resolves_the_code_in_one_query_and_filters_on_the_id_columns(
     world, reads, django_assert_num_queries
 ):

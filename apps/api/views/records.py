@@ -25,6 +25,7 @@ from apps.api.views.base import (
     problems,
     read_context,
 )
+from apps.audit.labels import reason_for_record
 from apps.catalog.models import Dataset
 from apps.records.query import (
     MAX_PAGE_SIZE,
@@ -157,7 +158,8 @@ class RecordReadMixin:
             "filters": filters or {},
             "grant_ids": grants,
             "outcome": outcome,
-            "reason": reason,
+            # Recorded in the platform's language, whatever the caller's: one refusal, one text.
+            "reason": reason_for_record(reason),
             "duration_ms": (time.perf_counter() - self._started) * 1000,
         }
 
