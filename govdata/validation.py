@@ -7,7 +7,9 @@ ready for PostgreSQL COPY (CSV format), ``None`` for NULL, or raises `FieldError
 
 Check digits follow GB 11643 (resident ID, ISO 7064 MOD 11-2) and GB 32100 (unified social
 credit code) exactly as python-stdnum does; the loops here are ours because stdnum's per-call
-overhead dominates a million-row run (tests cross-check both on generated numbers).
+overhead dominates a million-row run (tests cross-check both on generated numbers). An ID
+number's region code is checked against every code that ever existed, not, as stdnum does,
+against the codes of the birth year (see `_region_ok`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
+from govdata.messages import MessageMixin
 from govdata.vocabulary import DataType
 
 # Full-width ASCII variants (U+FF01..U+FF5E) and the ideographic space map to half-width.
@@ -33,8 +37,9 @@ MAX_DATE = dt.date(2200, 12, 31)
 BIGINT_MAX = 2**63 - 1
 
 
-class FieldError(ValueError):
-    """A value that cannot be stored; the message is the reason shown in the quarantine."""
+class FieldError(MessageMixin, ValueError):
+    """A value that cannot be stored; the message is the reason shown in the quarantine. Also
+    raised for a source whose columns cannot be mapped to the fields (govdata.rows)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,7 @@ class FieldSpec:
     data_type: str
     required: bool = False
     enum_values: tuple[str, ...] = ()
+    label: str = ""  # the field's label (中文名): a source's column may be headed with it
 
 
 def halfwidth(text: str) -> str:
@@ -81,18 +87,19 @@ def _id_date_ok(yyyymmdd: str) -> bool:
     return ok
 
 
-def _region_ok(region_year: str) -> bool:
-    """Region code valid in the birth year (number[:10]), per stdnum's table of counties."""
-    ok = _REGION_CACHE.get(region_year)
+def _region_ok(number: str) -> bool:
+    """Whether the number's first six digits are a region code that has ever existed (python-
+    stdnum's table of counties, all years). Not the codes of the birth year, as stdnum checks:
+    the code is where the number was issued (from 1984 on), not where its holder was born, so
+    a person born in 1950 rightly holds 440106 (天河区, created in 1985). Takes a number or any
+    prefix of one from six digits on (apps.sync.columns passes region and birth year)."""
+    region = number[:6]
+    ok = _REGION_CACHE.get(region)
     if ok is None:
-        from stdnum.cn import ric  # looked up once per region and year, then cached
+        from stdnum import numdb  # looked up once per region, then cached
 
-        try:
-            ric.get_birth_place(region_year + "01010000")
-            ok = True
-        except Exception:  # noqa: BLE001 - stdnum raises several kinds for unknown regions
-            ok = False
-        _REGION_CACHE[region_year] = ok
+        ok = any("county" in props for _part, props in numdb.get("cn/loc").info(region))
+        _REGION_CACHE[region] = ok
     return ok
 
 
@@ -108,7 +115,7 @@ def id_card_error(number: str) -> str | None:
         return _("wrong check digit")
     if not _id_date_ok(number[6:14]):
         return _("invalid birth date")
-    if not _region_ok(number[:10]):
+    if not _region_ok(number):
         return _("unknown region code")
     return None
 
@@ -139,9 +146,28 @@ _DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s
 _COMPACT_DATE_RE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
+_WHOLE_DECIMAL_RE = re.compile(r"^[+-]?\d+\.0*$")
+# A date in one of _DATE_RE's formats (or another the date field accepts), then a time.
+_DATETIME_RE = re.compile(
+    r"^(?P<date>.+?)(?:\s*T\s*|\s+|(?<=日))"
+    r"(?:(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:\.(?P<f>\d{1,6}))?)?"
+    r"|(?P<ch>\d{1,2})\s*[时点]\s*(?P<cm>\d{1,2})\s*(?:分\s*(?:(?P<cs>\d{1,2})\s*秒)?)?)$"
+)
 _PLAIN_DECIMAL_RE = re.compile(r"-?[0-9]{1,30}(\.[0-9]{1,30})?\Z")
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "是", "真", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "否", "假", "off"})
+
+
+def _date_from_text(text: str) -> dt.date | None:
+    """The date `text` names in one of the formats a date field accepts; None when it is in
+    none of them; FieldError when it is, but no such day exists (2020-02-30)."""
+    try:
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            return dt.date.fromisoformat(text)
+        m = _DATE_RE.match(text) or _COMPACT_DATE_RE.match(text)
+        return dt.date(int(m[1]), int(m[2]), int(m[3])) if m else None
+    except ValueError:
+        raise FieldError(_("not a valid calendar date")) from None
 
 
 def parse_date(value: Any) -> dt.date:
@@ -150,22 +176,40 @@ def parse_date(value: Any) -> dt.date:
     if isinstance(value, dt.date):
         day = value
     else:
-        text = str(value)
-        try:
-            if len(text) == 10 and text[4] == "-" and text[7] == "-":
-                day = dt.date.fromisoformat(text)
-            else:
-                m = _DATE_RE.match(text) or _COMPACT_DATE_RE.match(text)
-                if not m:
-                    raise FieldError(_("not a date (use 2020-01-05, 2020/1/5 or 2020年1月5日)"))
-                day = dt.date(int(m[1]), int(m[2]), int(m[3]))
-        except ValueError as exc:
-            if isinstance(exc, FieldError):
-                raise
-            raise FieldError(_("not a valid calendar date")) from None
+        day = _date_from_text(str(value))
+        if day is None:
+            raise FieldError(_("not a date (use 2020-01-05, 2020/1/5 or 2020年1月5日)"))
     if not MIN_DATE <= day <= MAX_DATE:
         raise FieldError(_("date out of range"))
     return day
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """A date and time: ISO 8601 (with or without an offset), or any date a date field
+    accepts followed by a time, "10:00", "10:00:00" or "10时00分(00秒)" (Excel and WPS write
+    2020/1/5 10:00:00 in a CSV export with a Chinese locale). A date alone is its midnight."""
+    try:
+        return dt.datetime.fromisoformat(text.replace("/", "-"))
+    except ValueError:
+        pass
+    m = _DATETIME_RE.match(text)
+    day = _date_from_text(m["date"] if m else text)
+    if day is None:
+        raise FieldError(
+            gettext_noop(
+                "not a date and time (use 2020-01-05 10:00:00, 2020/1/5 10:00 or "
+                "2020年1月5日 10时00分)"
+            ),
+            {},
+        )
+    if m is None:
+        return dt.datetime.combine(day, dt.time())
+    hour, minute = m["h"] or m["ch"], m["m"] or m["cm"]
+    second, fraction = m["s"] or m["cs"] or "0", (m["f"] or "").ljust(6, "0")
+    try:
+        return dt.datetime.combine(day, dt.time(int(hour), int(minute), int(second), int(fraction)))
+    except ValueError:
+        raise FieldError(gettext_noop("not a valid time of day"), {}) from None
 
 
 def _v_string(value: Any) -> str | None:
@@ -182,17 +226,30 @@ def _v_integer(value: Any) -> str | None:
         return value.lstrip("0") or "0"
     if type(value) is int:
         number = value
+    elif type(value) is float or isinstance(value, Decimal):
+        # A JSON API or a numeric database column may give 12.0 for 12, as Excel does
+        # (govdata.connectors.xlsxfile): a whole number is taken, 1.5 is not.
+        if not (value.is_integer() if type(value) is float else _whole(value)):
+            raise FieldError(_("not an integer"))
+        number = int(value)
     else:
         text = _text(value)
         if text is None:
             return None
         text = text.replace(",", "")
-        if not _INT_RE.match(text):
+        if _INT_RE.match(text):
+            number = int(text)
+        elif _WHOLE_DECIMAL_RE.match(text):  # "12.0", as a float column is written out
+            number = int(text.split(".")[0])
+        else:
             raise FieldError(_("not an integer"))
-        number = int(text)
     if abs(number) > BIGINT_MAX:
         raise FieldError(_("integer out of range"))
     return str(number)
+
+
+def _whole(value: Decimal) -> bool:
+    return value.is_finite() and value == value.to_integral_value()
 
 
 def _v_decimal(value: Any) -> str | None:
@@ -234,15 +291,13 @@ def _v_date(value: Any) -> str | None:
 def _v_datetime(value: Any) -> str | None:
     if isinstance(value, dt.datetime):
         moment = value
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time())
     else:
         text = _text(value)
         if text is None:
             return None
-        text = text.replace("/", "-")
-        try:
-            moment = dt.datetime.fromisoformat(text)
-        except ValueError:
-            moment = dt.datetime.combine(parse_date(text), dt.time())
+        moment = parse_datetime(text)
     if not MIN_DATE <= moment.date() <= MAX_DATE:
         raise FieldError(_("date out of range"))
     if moment.tzinfo is None:
@@ -263,7 +318,7 @@ def _v_id_card(value: Any) -> str | None:
             body.isdigit()
             and value[17] == _ID_CHECK[(1 - 2 * int(body, 13)) % 11]
             and _ID_DATE_CACHE.get(value[6:14])
-            and _REGION_CACHE.get(value[:10])
+            and _REGION_CACHE.get(value[:6])
         ):
             return value
     text = _text(value)

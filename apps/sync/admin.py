@@ -9,8 +9,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
@@ -22,6 +25,8 @@ from apps.sync import permissions as perms
 from apps.sync.admin_filters import RequestedWithinFilter
 from apps.sync.forms import SyncConfigForm, options_with_upload
 from apps.sync.labels import (
+    attempts_label,
+    next_attempt_label,
     phase_label,
     progress_bar_value,
     progress_label,
@@ -29,6 +34,8 @@ from apps.sync.labels import (
 )
 from apps.sync.models import SyncConfig, SyncRun
 from apps.sync.selectors import (
+    quarantine_truncation_note,
+    run_error,
     run_progress,
     run_quarantine_csv,
     sync_configs_for_user,
@@ -36,22 +43,30 @@ from apps.sync.selectors import (
 )
 from apps.sync.services import (
     SyncAlreadyActive,
+    SyncRunNotCancellable,
     sync_config_set,
+    sync_run_cancel,
     sync_run_request,
     sync_upload_store,
+    upload_retention_days,
 )
 from apps.sync.uploads import upload_limit_install, upload_refused_size
 from govdata.crypto import secrets_decrypt
 
+# Of a run's error, what the runs list shows (the run's page shows it whole).
+ERROR_SUMMARY_CHARS = 200
+
 
 def _progress_bar(run: SyncRun) -> str:
+    value = progress_bar_value(run)
     return format_html(
         '<div class="sync-progress sync-progress-{}" data-url="{}" data-finished="{}">'
-        '<progress max="1" value="{}"></progress> <span>{}</span></div>',
+        '<progress max="1"{}></progress> <span>{}</span></div>',
         run.status,
         reverse("admin:sync_syncrun_progress", args=[run.pk]),
         "1" if run.status in SyncRun.FINISHED else "0",
-        progress_bar_value(run),
+        # No value: a bar that only moves, while the share read is unknown.
+        format_html(' value="{}"', value) if value is not None else "",
         progress_label(run),
     )
 
@@ -149,7 +164,7 @@ class SyncConfigAdmin(admin.ModelAdmin):
             options=options_with_upload(stored=stored or {}, entered=data.get("options") or {}),
             secrets=secrets,
             watermark_column=data.get("watermark_column", ""),
-            reject_threshold=data["reject_threshold"],
+            reject_threshold=data["reject_percent"],  # a share: SyncConfigForm converts
             scheduled=data["scheduled"],
         )
         obj.pk = saved.pk
@@ -197,7 +212,8 @@ class SyncConfigAdmin(admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Runs are written by the engine alone: everyone who sees them only views them."""
+    """Runs are written by the engine alone: everyone who sees them only views them (an
+    officer may cancel one that waits, through apps.sync.services)."""
 
     list_display = [
         "id",
@@ -213,16 +229,18 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "duration_display",
         "progress_display",
         "quarantine_link",
+        "error_summary",
     ]
     list_filter = ["status", RequestedWithinFilter, "trigger", "mode"]
     list_select_related = ["dataset"]
     fields = readonly_fields = [
-        "dataset", "config", "status", "trigger", "mode", "kind", "source_file", "since",
+        "dataset", "config_link", "status", "trigger", "mode", "kind", "source_file", "since",
         "watermark_column", "watermark_after", "rows_read", "rows_inserted", "rows_updated",
-        "rows_removed", "rows_rejected", "progress_display", "phase_display", "error", "attempts",
-        "requested_by", "created_at", "started_at", "finished_at", "duration_display",
-        "quarantine_link",
+        "removed_display", "rows_rejected", "progress_display", "phase_display", "error_display",
+        "attempts_display", "next_attempt_display", "requested_by", "cancelled_by", "created_at",
+        "started_at", "finished_at", "duration_display", "quarantine_link", "quarantine_note",
     ]  # fmt: skip
+    change_form_template = "admin/sync/syncrun/change_form.html"
 
     class Media:
         css = {"all": ["sync/progress.css"]}
@@ -240,8 +258,30 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         fields = list(super().get_fields(request, obj))
         if obj is not None and not perms.can_manage_dataset_sync(request.user, obj.dataset):
-            fields.remove("config")  # a link to a page they may not open
+            fields.remove("config_link")  # a link to a page they may not open
+        if obj is None or not quarantine_truncation_note(obj):
+            fields.remove("quarantine_note")
         return fields
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        extra = {
+            "can_cancel_run": run is not None
+            and run.status in SyncRun.ACTIVE
+            and perms.can_cancel_run(request.user, run),
+            **(extra_context or {}),
+        }
+        return super().change_view(request, object_id, form_url, extra)
+
+    @admin.display(description=_("configuration"))
+    def config_link(self, run: SyncRun) -> str:
+        # The run's own source kind: the configuration may have changed kind since.
+        return format_html(
+            '<a href="{}">{} ← {}</a>',
+            reverse("admin:sync_syncconfig_change", args=[run.config_id]),
+            run.dataset.code,
+            run.get_kind_display(),
+        )
 
     @admin.display(description=_("phase"))
     def phase_display(self, run: SyncRun) -> str:
@@ -249,7 +289,41 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("uploaded file"))
     def source_file(self, run: SyncRun) -> str:
-        return _file_name(run.options)
+        name = _file_name(run.options)
+        if name == "-" or run.upload_deleted_at is None:
+            return name
+        return gettext("%(name)s (deleted on %(date)s: uploads are kept %(days)d days)") % {
+            "name": name,
+            "date": date_format(timezone.localtime(run.upload_deleted_at), "DATE_FORMAT"),
+            "days": upload_retention_days(),
+        }
+
+    @admin.display(description=_("removed"))
+    def removed_display(self, run: SyncRun) -> str:
+        because = run.rows_removed_rejected
+        if not because:
+            return str(run.rows_removed)
+        return gettext(
+            "%(removed)d (%(because)d of the removed records were removed because their new "
+            "row was rejected: see the quarantine report)"
+        ) % {"removed": run.rows_removed, "because": because}
+
+    @admin.display(description=_("error"))
+    def error_display(self, run: SyncRun) -> str:
+        allowed = perms.source_text_allowed_on_row(run)
+        return run_error(run=run, source_text_allowed=allowed) or "-"
+
+    @admin.display(description=_("error"))
+    def error_summary(self, run: SyncRun) -> str:
+        return Truncator(self.error_display(run)).chars(ERROR_SUMMARY_CHARS)
+
+    @admin.display(description=_("attempts"))
+    def attempts_display(self, run: SyncRun) -> str:
+        return attempts_label(run)
+
+    @admin.display(description=_("next attempt"))
+    def next_attempt_display(self, run: SyncRun) -> str:
+        return next_attempt_label(run) or "-"
 
     @admin.display(description=_("duration"))
     def duration_display(self, run: SyncRun) -> str:
@@ -266,11 +340,23 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "-"
         if not run.quarantine_allowed:
             return gettext("%(n)d rows") % {"n": run.rows_rejected}
+        if run.rejections_listed < run.rows_rejected:  # the report is cut: say so
+            words = gettext("%(n)d rows (CSV: %(listed)d of them listed)") % {
+                "n": run.rows_rejected,
+                "listed": run.rejections_listed,
+            }
+        else:
+            words = gettext("%(n)d rows (CSV)") % {"n": run.rows_rejected}
         return format_html(
-            '<a href="{}">{}</a>',
+            '<a href="{}" title="{}">{}</a>',
             reverse("admin:sync_syncrun_quarantine", args=[run.pk]),
-            gettext("%(n)d rows (CSV)") % {"n": run.rows_rejected},
+            quarantine_truncation_note(run),
+            words,
         )
+
+    @admin.display(description=_("quarantine report"))
+    def quarantine_note(self, run: SyncRun) -> str:
+        return quarantine_truncation_note(run)
 
     def get_urls(self):
         return [
@@ -284,12 +370,30 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.quarantine_view),
                 name="sync_syncrun_quarantine",
             ),
+            path(
+                "<int:pk>/cancel/",
+                self.admin_site.admin_view(require_POST(self.cancel_view)),
+                name="sync_syncrun_cancel",
+            ),
             *super().get_urls(),
         ]
 
     def progress_view(self, request, pk: int):
         run = get_object_or_404(self.get_queryset(request), pk=pk)
-        return JsonResponse(run_progress(run=run))
+        allowed = perms.can_read_source_text(request.user, run)
+        return JsonResponse(run_progress(run=run, source_text_allowed=allowed))
+
+    def cancel_view(self, request, pk: int):
+        run = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not perms.can_cancel_run(request.user, run):
+            raise PermissionDenied
+        try:
+            sync_run_cancel(run=run, by=request.user, origin=origin_of(request))
+        except SyncRunNotCancellable as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, gettext("Run #%(run)s cancelled.") % {"run": run.pk})
+        return HttpResponseRedirect(reverse("admin:sync_syncrun_change", args=[run.pk]))
 
     def quarantine_view(self, request, pk: int):
         run = get_object_or_404(self.get_queryset(request), pk=pk)

@@ -20,9 +20,8 @@ counts go through `_Loader` on the run's connection.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from django.conf import settings
 from django.db import (
     DatabaseError,
     InterfaceError,
@@ -32,16 +31,20 @@ from django.db import (
 )
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.common import clock
+from apps.common.texts import Text
 from apps.records import store
 from apps.sync import fastpath
 from apps.sync.copier import copier_for
+from apps.sync.errors import INTERRUPTED, UNEXPECTED, error_text, in_platform_language
 from apps.sync.hosts import source_host_policy
 from apps.sync.models import SyncConfig, SyncRejection, SyncRun
-from apps.sync.publish import index_staging, publish, refuse_duplicates
+from apps.sync.publish import check_duplicates, index_staging, publish
 from apps.sync.recording import record_run_failed
 from apps.sync.runstate import (  # noqa: F401 - SyncBusy and staging_name are part of the API
+    MAX_STORED_REJECTIONS,
     SyncBusy,
     SyncFailed,
     SyncInterrupted,
@@ -56,7 +59,9 @@ from govdata.validation import FieldError, FieldSpec
 
 LOCK_NAMESPACE = 0x53594E43  # "SYNC": advisory-lock class id of dataset runs
 BATCH_ROWS = 20_000
-MAX_STORED_REJECTIONS = 20_000
+# Keys of rejected rows kept to count the records a full run removes because their new row
+# was rejected (publish.removed_because_rejected); past this many the count is not made.
+MAX_REJECTED_KEYS = 100_000
 
 
 def _try_lock(dataset_id: int) -> bool:
@@ -84,11 +89,12 @@ def dataset_lock_free(dataset_id: int) -> bool:
 def run_execute(*, run_id: int) -> SyncRun:
     """Execute (or resume after a crash) one run. Finished runs are left as they are.
 
-    The run's error is stored in the platform's language (settings.LANGUAGE_CODE) whoever
-    executes it: a Celery worker has no language of its own, and a run executed in a request
-    would otherwise keep that request's. Quarantine reasons are stored untranslated and
-    translated when read (`row_errors`)."""
-    with translation.override(settings.LANGUAGE_CODE):
+    Executed with translation off, whoever executes it (a Celery worker has no language of its
+    own, a request has its user's): every message raised is its message id with parameters,
+    stored as such (`error_text`, apps.sync.errors) and translated for whoever reads it, as the
+    quarantine reasons are (`row_errors`). The `error` column keeps the platform's language,
+    as the audit log records it."""
+    with translation.override(None):
         return _run_execute(run_id)
 
 
@@ -100,6 +106,29 @@ def row_errors(validator: RowValidator, raw: Sequence) -> list[tuple[str, str, s
         return validator.errors(raw)
 
 
+class dataset_lock:  # noqa: N801 - used as a context manager, like a function
+    """`with dataset_lock(dataset_id) as held:` the lock every run of the dataset executes
+    under, if free (`held`), released on leaving. Whoever holds it knows that no worker is
+    executing a run of the dataset, nor will start one until it is released."""
+
+    def __init__(self, dataset_id: int) -> None:
+        self.dataset_id = dataset_id
+        self.held = False
+
+    def __enter__(self) -> bool:
+        self.held = _try_lock(self.dataset_id)
+        return self.held
+
+    def __exit__(self, *exc_info) -> None:
+        if self.held:
+            _unlock(self.dataset_id)
+
+
+def _set_error(run: SyncRun, text: Text, limit: int) -> None:
+    run.error_text = text.to_json()
+    run.error = in_platform_language(text)[:limit]
+
+
 def _run_execute(run_id: int) -> SyncRun:
     run = SyncRun.objects.select_related("dataset", "config").get(pk=run_id)
     if run.status in SyncRun.FINISHED:
@@ -108,34 +137,40 @@ def _run_execute(run_id: int) -> SyncRun:
         raise SyncBusy(_("Another sync of this dataset is running."))
     try:
         run.refresh_from_db()
+        # Checked again under the lock: a run cancelled (apps.sync.services.sync_run_cancel,
+        # under the same lock) stays cancelled when its pending retry fires.
         if run.status in SyncRun.FINISHED:
             return run
         run.status, run.started_at, run.finished_at = SyncRun.Status.RUNNING, clock.now(), None
         run.attempts += 1
-        run.error, run.progress, run.phase = "", 0.0, "reading"
+        run.error, run.error_text, run.progress, run.phase = "", None, 0.0, "reading"
+        run.next_attempt_at = None
         save_run(
-            run, "status", "started_at", "finished_at", "attempts", "error", "progress", "phase"
-        )
+            run, "status", "started_at", "finished_at", "attempts", "error", "error_text",
+            "progress", "phase", "next_attempt_at",
+        )  # fmt: skip
         SyncRejection.objects.filter(run=run).delete()
         try:
             _execute(run)
         except (SyncFailed, SourceFormatError, FieldError) as exc:
-            _finish_failed(run, str(exc))
+            _finish_failed(run, error_text(exc))
         except (OperationalError, InterfaceError) as exc:
             connection.close()
-            run.status, run.error = SyncRun.Status.RETRYING, str(exc)[:2000]
+            run.status, text = SyncRun.Status.RETRYING, Text(INTERRUPTED, {"error": str(exc)})
+            _set_error(run, text, 2000)
             try:  # on a fresh connection; if the database is down the retry will tell
-                save_run(run, "status", "error")
+                save_run(run, "status", "error", "error_text", "rows_read", "rows_rejected")
             except DatabaseError:
                 connection.close()
-            raise SyncInterrupted(str(exc)) from exc
+            raise SyncInterrupted(text) from exc
         except SourceError as exc:
-            run.status, run.error = SyncRun.Status.RETRYING, str(exc)[:2000]
-            save_run(run, "status", "error")
+            run.status = SyncRun.Status.RETRYING
+            _set_error(run, error_text(exc), 2000)
+            save_run(run, "status", "error", "error_text", "rows_read", "rows_rejected")
             _drop_staging(run)
             raise
         except Exception as exc:
-            _finish_failed(run, _("Unexpected error: %(error)s") % {"error": exc})
+            _finish_failed(run, Text(UNEXPECTED, {"error": str(exc)}))
             raise
         return run
     finally:
@@ -150,10 +185,11 @@ def _drop_staging(run: SyncRun) -> None:
         connection.close()
 
 
-def _finish_failed(run: SyncRun, message: str) -> None:
+def _finish_failed(run: SyncRun, text: Text) -> None:
     _drop_staging(run)
-    run.status, run.error, run.finished_at = SyncRun.Status.FAILED, message[:4000], clock.now()
-    run.phase = "failed"
+    run.status, run.finished_at = SyncRun.Status.FAILED, clock.now()
+    _set_error(run, text, 4000)
+    run.phase, run.secrets_encrypted = "failed", ""
     # The failure and its audit event commit together. If the event cannot be written the run
     # stays active, and sync_runs_requeue_stale sends it again later.
     with transaction.atomic():
@@ -161,10 +197,13 @@ def _finish_failed(run: SyncRun, message: str) -> None:
             run,
             "status",
             "error",
+            "error_text",
             "finished_at",
             "phase",
             "rows_read",
             "rows_rejected",
+            "rejections_listed",
+            "secrets_encrypted",
         )
         record_run_failed(run=run)
 
@@ -173,30 +212,60 @@ class _Loader:
     """Streams validated rows into the staging table in COPY batches, and rejections into the
     quarantine, updating the run's counts and progress after each batch."""
 
-    def __init__(self, run: SyncRun, columns: Sequence[str], threshold: float, progress) -> None:
+    def __init__(
+        self,
+        run: SyncRun,
+        columns: Sequence[str],
+        threshold: float,
+        progress,
+        key_of: Callable[[Sequence], str | None] | None = None,
+    ) -> None:
         self.run = run
         self.table = staging_name(run.dataset_id)
         self.copy_columns = [store.ROW_COLUMN, *columns]
         self.threshold = threshold
         self.progress = progress
+        self.key_of = key_of
         self.buffer = io.StringIO()
         self.pending = 0
         self.batch_rows = int(run.options.get("batch_rows") or BATCH_ROWS)
         self.rejections: list[SyncRejection] = []
         self.stored_rejections = 0
+        # Normal-form keys of rejected rows (None once past MAX_REJECTED_KEYS: not counted).
+        self.rejected_keys: list[str] | None = []
         self.batches = 0
         self.copier = None  # COPY over other connections while reading on (Python path)
 
-    def reject(self, row_number: int, errors: list[tuple[str, str, str]]) -> None:
-        self.run.rows_rejected += 1
+    def reset(self) -> None:
+        """Back to nothing read (the fast path stepping aside)."""
+        self.rejections, self.stored_rejections, self.batches = [], 0, 0
+        self.rejected_keys = []
+        self.run.rows_read = self.run.rows_rejected = self.run.rejections_listed = 0
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.pending = 0
+
+    def reject(self, row_number: int, errors: list[tuple[str, str, str]], raw: Sequence) -> None:
+        """A rejected row (only these pay for what is done here; accepted rows never come)."""
+        run = self.run
+        run.rows_rejected += 1
         if self.stored_rejections < MAX_STORED_REJECTIONS:
             for name, reason, value in errors:
                 self.rejections.append(
                     SyncRejection(
-                        run=self.run, row_number=row_number, field=name, reason=reason, value=value
+                        run=run, row_number=row_number, field=name, reason=reason, value=value
                     )
                 )
-                self.stored_rejections += 1
+            self.stored_rejections += len(errors)
+            run.rejections_listed += 1
+        keys = self.rejected_keys
+        if keys is not None and self.key_of is not None:
+            key = self.key_of(raw)
+            if key is not None:
+                if len(keys) < MAX_REJECTED_KEYS:
+                    keys.append(key)
+                else:
+                    self.rejected_keys = None
 
     def push(self, cursor) -> None:
         """COPY the buffered rows (or hand them to the copier)."""
@@ -218,9 +287,11 @@ class _Loader:
         if self.batches == 1:
             fault_point("mid_copy")
         run = self.run
+        # A source that cannot tell how much of it is read (a workbook, a query, an API) keeps
+        # progress at 0: the page shows the rows read instead (labels.progress_label).
         if self.progress is not None:
             run.progress = round(min(0.9, 0.9 * self.progress()), 4)
-        save_run(run, "rows_read", "rows_rejected", "progress")
+        save_run(run, "rows_read", "rows_rejected", "rejections_listed", "progress")
 
     def check_threshold(self) -> None:
         """The limit is on the share of the whole source. Only checked once everything is read:
@@ -229,18 +300,37 @@ class _Loader:
         run = self.run
         if run.rows_read and run.rows_rejected / run.rows_read > self.threshold:
             raise SyncFailed(
-                _(
-                    "%(rejected)d of %(read)d rows (%(share).1f%%) failed validation, more than "
-                    "the dataset's limit of %(limit).1f%%; nothing was published. See the "
-                    "quarantine report."
+                Text(
+                    gettext_noop(
+                        "%(rejected)d of %(read)d rows (%(share).1f%%) failed validation, more "
+                        "than the dataset's limit of %(limit).1f%%; nothing was published. See "
+                        "the quarantine report."
+                    ),
+                    {
+                        "rejected": run.rows_rejected,
+                        "read": run.rows_read,
+                        "share": 100 * run.rows_rejected / run.rows_read,
+                        "limit": 100 * self.threshold,
+                    },
                 )
-                % {
-                    "rejected": run.rows_rejected,
-                    "read": run.rows_read,
-                    "share": 100 * run.rows_rejected / run.rows_read,
-                    "limit": 100 * self.threshold,
-                }
             )
+
+
+def _key_reader(validator: RowValidator, key_index: int) -> Callable[[Sequence], str | None]:
+    """The normal form of a raw row's key, as the row would have been stored with it; None if
+    the key itself is not valid (such a row cannot match a stored record)."""
+    position = validator.positions[key_index]
+    check = validator.checks[key_index]
+
+    def key_of(raw: Sequence) -> str | None:
+        if position is None or position >= len(raw):
+            return None
+        try:
+            return check(raw[position])
+        except (FieldError, ValueError, TypeError, AttributeError):
+            return None
+
+    return key_of
 
 
 def _execute(run: SyncRun) -> None:
@@ -250,29 +340,41 @@ def _execute(run: SyncRun) -> None:
     columns = [f.name for f in fields]
     key = dataset.key_field
     if key not in columns:
-        raise SyncFailed(_("The key field “%(key)s” is not a field of the dataset.") % {"key": key})
+        raise SyncFailed(
+            Text(
+                gettext_noop("The key field “%(key)s” is not a field of the dataset."), {"key": key}
+            )
+        )
     specs = [
-        FieldSpec(f.name, f.data_type, bool(f.required), tuple(f.enum_values or ())) for f in fields
+        FieldSpec(f.name, f.data_type, bool(f.required), tuple(f.enum_values or ()), f.label)
+        for f in fields
     ]
     incremental = run.mode == "incremental"
     connector = connector_for(
         run.kind,
         options=run.options,
-        secrets=secrets_decrypt(config.secrets_encrypted),
+        # The run's own, pinned with its options when it was requested (models.SyncRun).
+        secrets=secrets_decrypt(run.secrets_encrypted),
         host_policy=source_host_policy(),
     )
     # The run's own column, not the config's: `since` is a value of this one.
     watermark = run.watermark_column if incremental else ""
     since = run.since or None
     staging = staging_name(dataset.pk)
-    run.rows_read = run.rows_rejected = 0
+    run.rows_read = run.rows_rejected = run.rejections_listed = 0
     with connection.cursor() as cursor:
         store.staging_create(cursor, staging, fields, key, unlogged=incremental)
         with connector.open(watermark_column=watermark or None, since=since) as data:
             source_columns = data.columns or (columns if incremental else [])
             validator = RowValidator(specs=specs, source_columns=source_columns, key_field=key)
             wm_pos = _watermark_position(source_columns, run.watermark_column)
-            loader = _Loader(run, columns, config.reject_threshold, getattr(data, "progress", None))
+            loader = _Loader(
+                run,
+                columns,
+                config.reject_threshold,
+                getattr(data, "progress", None),
+                key_of=None if incremental else _key_reader(validator, columns.index(key)),
+            )
             handled, high = False, None
             if fastpath.fast_path_applies(run):
                 handled, high = fastpath.fast_load(
@@ -301,16 +403,21 @@ def _execute(run: SyncRun) -> None:
         good = run.rows_read - run.rows_rejected
         if not incremental and good == 0:
             raise SyncFailed(
-                _("The source has no valid rows; refusing to replace the dataset with nothing.")
+                Text(
+                    gettext_noop(
+                        "The source has no valid rows; refusing to replace the dataset with "
+                        "nothing."
+                    )
+                )
             )
         run.phase, run.progress = "indexing", 0.92
         save_run(run, "phase", "progress")
         if incremental:  # the upsert probes the live table's index; staging needs none
-            refuse_duplicates(store.staging_duplicates(cursor, staging, key))
+            check_duplicates(run, cursor, staging, key, MAX_STORED_REJECTIONS)
         else:
-            index_staging(cursor, staging, key)
+            index_staging(run, cursor, staging, key, MAX_STORED_REJECTIONS)
     fault_point("before_publish")
-    publish(run, fields, key, incremental, high)
+    publish(run, fields, key, incremental, high, rejected_keys=loader.rejected_keys)
 
 
 def _watermark_position(columns: Sequence[str], watermark: str) -> int | None:
@@ -330,23 +437,30 @@ def _load(loader: _Loader, validator: RowValidator, rows, wm_pos: int | None, cu
     batch = loader.batch_rows
     high = None
     read = 0
-    for row_number, raw in rows:
-        read += 1
-        line = check_row(raw, row_number)
-        if line is None:
-            errors = row_errors(validator, raw)
-            if errors:
-                loader.reject(row_number, errors)
-                continue
-            raise SyncFailed(_("Row %(row)d could not be read.") % {"row": row_number})
-        write(line)
-        if wm_pos is not None and wm_pos < len(raw):
-            mark = raw[wm_pos]
-            if mark is not None and mark != "" and (high is None or mark > high):
-                high = mark
-        loader.pending += 1
-        if loader.pending >= batch:
-            run.rows_read = read
-            loader.flush(cursor)
-    run.rows_read = read
+    try:
+        for row_number, raw in rows:
+            read += 1
+            line = check_row(raw, row_number)
+            if line is None:
+                errors = row_errors(validator, raw)
+                if errors:
+                    loader.reject(row_number, errors, raw)
+                    continue
+                raise SyncFailed(row_unreadable(row_number))
+            write(line)
+            if wm_pos is not None and wm_pos < len(raw):
+                mark = raw[wm_pos]
+                if mark is not None and mark != "" and (high is None or mark > high):
+                    high = mark
+            loader.pending += 1
+            if loader.pending >= batch:
+                run.rows_read = read
+                loader.flush(cursor)
+    finally:
+        # Also when the source fails mid-way: the failed run says how far it got.
+        run.rows_read = read
     return high
+
+
+def row_unreadable(row_number: int) -> Text:
+    return Text(gettext_noop("Row %(row)d could not be read."), {"row": row_number})

@@ -33,7 +33,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from django.conf import settings
-from django.utils.translation import gettext as _
 from psycopg2 import sql
 
 from apps.records import store
@@ -67,7 +66,7 @@ class _Replay:
         self.read = 0
 
     def batch(self, batch: pa.RecordBatch, first_row: int, failed: np.ndarray) -> None:
-        from apps.sync.engine import SyncFailed, row_errors
+        from apps.sync.engine import SyncFailed, row_errors, row_unreadable
 
         loader, size = self.loader, self.loader.batch_rows
         accepted = ~failed
@@ -81,8 +80,8 @@ class _Replay:
                 number = first_row + rejected[r]
                 errors = row_errors(self.validator, raws[r])
                 if not errors:
-                    raise SyncFailed(_("Row %(row)d could not be read.") % {"row": number})
-                loader.reject(number, errors)
+                    raise SyncFailed(row_unreadable(number))
+                loader.reject(number, errors, raws[r])
                 r += 1
             if at is not None:
                 loader.run.rows_read = self.read + at + 1
@@ -217,11 +216,7 @@ def _undo(run, loader, cursor, staging: str) -> None:
 
     cursor.execute(sql.SQL("TRUNCATE {}").format(store.ident(staging)))
     SyncRejection.objects.filter(run=run).delete()
-    run.rows_read = run.rows_rejected = 0
-    loader.rejections, loader.stored_rejections, loader.batches = [], 0, 0
-    loader.buffer.seek(0)
-    loader.buffer.truncate()
-    loader.pending = 0
+    loader.reset()
 
 
 def fast_load(*, run, loader, validator, data, wm_pos, cursor, staging: str, columns):

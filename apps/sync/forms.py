@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -34,6 +36,11 @@ ENCODINGS = [
 UPLOAD_OPTION_KEYS = ("path", "original_name", SHA256_OPTION)
 
 
+def threshold_percent(share: float) -> Decimal:
+    """A stored share as the percentage the form shows: 0.05 -> 5 (not 5.000000000000001)."""
+    return Decimal(f"{round(share * 100, 2):g}")
+
+
 def options_without_upload(options: dict) -> dict:
     return {k: v for k, v in (options or {}).items() if k not in UPLOAD_OPTION_KEYS}
 
@@ -60,6 +67,20 @@ class SyncConfigForm(forms.ModelForm):
         widget=forms.PasswordInput(render_value=False),
         help_text=_("Stored encrypted. Leave empty to keep the stored one."),
     )
+    # A percentage, as every message about it says ("more than the dataset's limit of 5.0%");
+    # the model keeps the share (0.05) it always stored.
+    reject_percent = forms.DecimalField(
+        label=_("rejected rows that abort a run (%)"),
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        max_digits=5,
+        decimal_places=2,
+        initial=Decimal(5),
+        help_text=_(
+            "In percent of the rows read: 5 means 5%. 0 aborts on any rejected row, 100 never "
+            "aborts."
+        ),
+    )
     # Its help text (with the limit) is set per form: formatted here, at import, it would stay
     # in the language active then.
     upload = forms.FileField(label=_("upload a file (.csv or .xlsx)"), required=False)
@@ -77,7 +98,6 @@ class SyncConfigForm(forms.ModelForm):
             "mode",
             "options",
             "watermark_column",
-            "reject_threshold",
             "scheduled",
         ]
 
@@ -88,6 +108,12 @@ class SyncConfigForm(forms.ModelForm):
         }
         if "options" in self.fields:
             self.initial["options"] = options_without_upload(self.instance.options)
+        if self.instance.pk is not None:
+            self.initial["reject_percent"] = threshold_percent(self.instance.reject_threshold)
+
+    def clean_reject_percent(self) -> float:
+        """The share the model and sync_config_set take (5 -> 0.05)."""
+        return float(self.cleaned_data["reject_percent"]) / 100
 
     def clean_connection_url(self):
         url = self.cleaned_data.get("connection_url") or ""

@@ -14,8 +14,13 @@ def source_host_policy() -> HostPolicy:
     for alias in connections:
         db = connections[alias].settings_dict  # in tests, the test database's name
         host = db.get("HOST") or ""
-        if host and not host.startswith("/"):  # a Unix socket: no URL can name it as a host
-            refused.append(Endpoint(host, int(db.get("PORT") or 5432), db.get("NAME") or ""))
+        port, name = int(db.get("PORT") or 5432), db.get("NAME") or ""
+        if host and not host.startswith("/"):
+            refused.append(Endpoint(host, port, name))
+        else:
+            # Reached through a Unix socket, the same server also answers on the loopback
+            # (govdata.connectors.hosts takes every local address for this machine).
+            refused.append(Endpoint("127.0.0.1", port, name))
     return HostPolicy(
         allowed=tuple(settings.GOVDATA.get("SYNC_SOURCE_HOSTS") or ()), refused=tuple(refused)
     )

@@ -4,12 +4,13 @@ them live and the quarantine report."""
 
 from __future__ import annotations
 
-import re
-
+from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
+from apps.sync.errors import MessageCatalogue
 from apps.sync.models import SyncRun
+from apps.sync.runstate import MAX_ATTEMPTS
 
 # The engine's phases (apps.sync.engine, apps.sync.publish, apps.sync.services), in run order.
 PHASES = {
@@ -18,6 +19,7 @@ PHASES = {
     "publishing": _("Publishing"),
     "done": _("Done"),
     "failed": _("Failed"),
+    "cancelled": _("Cancelled"),
 }
 
 
@@ -26,18 +28,58 @@ def phase_label(phase: str) -> str:
     return str(PHASES.get(phase, phase))
 
 
-def progress_bar_value(run: SyncRun) -> float:
-    """How full the bar is: a finished run's bar is full, whatever its last phase reached."""
-    return 1.0 if run.status in SyncRun.FINISHED else run.progress
+def _fraction_unknown(run: SyncRun) -> bool:
+    """Reading a source that cannot tell how much of it is read (a workbook, a query, an API):
+    rows come in, the share stays 0 (engine._Loader.flush)."""
+    return (
+        run.status == SyncRun.Status.RUNNING
+        and run.phase == "reading"
+        and run.progress == 0
+        and run.rows_read > 0
+    )
+
+
+def progress_bar_value(run: SyncRun) -> float | None:
+    """How full the bar is: a finished run's bar is full, whatever its last phase reached;
+    None (a bar that only moves) while the share read is unknown."""
+    if run.status in SyncRun.FINISHED:
+        return 1.0
+    return None if _fraction_unknown(run) else run.progress
+
+
+def attempts_label(run: SyncRun) -> str:
+    """ "2 of 6": executions so far, of those a run gets when its source keeps failing."""
+    return gettext("%(attempt)d of %(max)d") % {"attempt": run.attempts, "max": MAX_ATTEMPTS}
+
+
+def next_attempt_label(run: SyncRun) -> str:
+    """When a run waiting to retry is sent again, in the reader's time zone; "" when not
+    waiting (or not yet known)."""
+    if run.status != SyncRun.Status.RETRYING or run.next_attempt_at is None:
+        return ""
+    return gettext("attempt %(attempt)d of %(max)d at %(time)s") % {
+        "attempt": run.attempts + 1,
+        "max": MAX_ATTEMPTS,
+        "time": timezone.localtime(run.next_attempt_at).strftime("%H:%M:%S"),
+    }
 
 
 def progress_label(run: SyncRun) -> str:
-    """ "45% Reading the source" while running; the status alone once finished, or while queued
-    or waiting to retry (where the last phase reached says nothing about now)."""
+    """ "45% Reading the source" while running, with the rows read so far once there are
+    some (alone when the share is unknown); the status alone once finished; while waiting to
+    retry, which attempt comes when; while queued, the status."""
     status = str(run.get_status_display())
     if run.status in SyncRun.FINISHED:
         return status
+    if run.status == SyncRun.Status.RETRYING:
+        upcoming = next_attempt_label(run)
+        return f"{status}: {upcoming}" if upcoming else status
     words = phase_label(run.phase) if run.status == SyncRun.Status.RUNNING and run.phase else status
+    if run.status == SyncRun.Status.RUNNING and run.phase == "reading" and run.rows_read:
+        read = gettext("%(rows)s rows read") % {"rows": f"{run.rows_read:,}"}
+        if _fraction_unknown(run):
+            return f"{words} · {read}"
+        return f"{run.progress:.0%} {words} · {read}"
     return f"{run.progress:.0%} {words}"
 
 
@@ -49,31 +91,16 @@ def uploaded_file_name(options: dict) -> str:
 # Quarantine reasons are stored as their untranslated message (apps.sync.engine.row_errors) and
 # translated here, for whoever reads them. Most are a bare msgid; the ones below are stored with
 # their parameters filled in, and these patterns find the parameters back. The msgids are
-# govdata.validation's: keep them equal (tests/sync/test_labels.py checks).
+# govdata.validation's and apps.sync.publish's: keep them equal (tests/sync/test_labels.py).
 REASONS_WITH_PARAMETERS = [
     gettext_noop("not one of the allowed values (%(values)s)"),
+    gettext_noop("duplicate key: rows %(rows)s have the same key"),
 ]
-_PARAMETER = re.compile(r"%\((\w+)\)s")
-
-
-def _reason_pattern(msgid: str) -> re.Pattern[str]:
-    parts = _PARAMETER.split(msgid)  # literal, name, literal, name, ..., literal
-    return re.compile(
-        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.*)" for i, p in enumerate(parts))
-        + r"\Z",
-        re.DOTALL,
-    )
-
-
-_REASON_PATTERNS = [(msgid, _reason_pattern(msgid)) for msgid in REASONS_WITH_PARAMETERS]
+_REASONS = MessageCatalogue(REASONS_WITH_PARAMETERS)
 
 
 def rejection_reason(stored: str) -> str:
     """A stored quarantine reason in the active language. A reason stored before reasons were
     kept untranslated, or one the catalogue lacks (a library's own error text), is shown as
     stored."""
-    for msgid, pattern in _REASON_PATTERNS:
-        found = pattern.match(stored)
-        if found:
-            return gettext(msgid) % found.groupdict()
-    return gettext(stored) if stored else stored
+    return str(_REASONS.text(stored)) if stored else stored

@@ -68,6 +68,7 @@ class SyncRun(models.Model):
         RETRYING = "retrying", _("Waiting to retry")
         SUCCEEDED = "succeeded", _("Succeeded")
         FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     class Trigger(models.TextChoices):
         MANUAL = "manual", _("Sync now")
@@ -89,6 +90,12 @@ class SyncRun(models.Model):
     # very same file / watermark window and reaches the same final state.
     kind = models.CharField(_("source kind"), max_length=8, choices=SourceKind.choices)
     options = models.JSONField(_("source options"), default=dict)
+    # The credentials too, pinned with the options they go with: a run waiting to retry must
+    # not combine a table named then with a database chosen since. Emptied when the run ends,
+    # so that no credential outlives the run it was copied for.
+    secrets_encrypted = models.TextField(
+        _("encrypted credentials"), blank=True, default="", editable=False
+    )
     since = models.CharField(_("watermark at start"), max_length=200, blank=True)
     # The column `since` is a value of: the officer may change the config's column before the
     # run (or its redelivery after a crash) executes.
@@ -101,10 +108,34 @@ class SyncRun(models.Model):
     rows_updated = models.BigIntegerField(_("updated"), default=0)
     rows_removed = models.BigIntegerField(_("removed"), default=0)
     rows_rejected = models.BigIntegerField(_("rejected"), default=0)
+    # How many of the rejected rows the quarantine report lists (it keeps at most
+    # engine.MAX_STORED_REJECTIONS values): the list and the report say when it is cut.
+    rejections_listed = models.BigIntegerField(_("rejected rows listed"), default=0)
+    # Of rows_removed (a full run), the records whose new row was rejected: they were in the
+    # source, but their row could not be loaded. None: not counted (too many rejected rows).
+    rows_removed_rejected = models.BigIntegerField(
+        _("removed because their new row was rejected"), null=True, blank=True, default=0
+    )
     progress = models.FloatField(_("progress"), default=0.0)
     phase = models.CharField(_("phase"), max_length=20, blank=True)
+    # In the platform's language, as the audit log records it; runs stored before error_text
+    # existed have only this.
     error = models.TextField(_("error"), blank=True)
+    # The error as a message id and parameters (apps.common.texts.Text.to_json), shown in the
+    # reader's language (apps.sync.errors).
+    error_text = models.JSONField(_("error (message and parameters)"), null=True, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("cancelled by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # When the uploaded file this run read was deleted (apps.sync.services.sync_uploads_purge).
+    upload_deleted_at = models.DateTimeField(_("uploaded file deleted at"), null=True, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("requested by"),
@@ -118,7 +149,7 @@ class SyncRun(models.Model):
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     ACTIVE = (Status.QUEUED, Status.RUNNING, Status.RETRYING)
-    FINISHED = (Status.SUCCEEDED, Status.FAILED)
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
 
     class Meta:
         ordering = ["-created_at", "-id"]

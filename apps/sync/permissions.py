@@ -2,12 +2,13 @@
 refuse), the selectors and the admin (which hide).
 
 - data officers: the sync configurations and runs of the datasets their department provides;
-  they see, add and change the configurations, upload files, ask for "sync now", follow the runs
-  and download their quarantine reports;
+  they see, add and change the configurations, upload files, ask for "sync now", cancel a run
+  that waits, follow the runs and download their quarantine reports;
 - auditors: runs only, read-only (counts, progress, errors), platform auditors every
   department's and department auditors their own department's. No configurations (connecting
   source systems is the officers' job) and no quarantine reports (they hold the raw values of
-  the rejected rows, personal data the auditor's job does not need);
+  the rejected rows, personal data the auditor's job does not need). By the same rule, a run's
+  error is shown to them without what it quotes of the source (apps.sync.errors);
 - platform administrators (superusers): everything.
 
 Checks against a list of rows use sets cached on the user for the request, never a query per row.
@@ -72,6 +73,23 @@ def can_view_runs(user: AbstractBaseUser | None) -> bool:
 
 
 def can_download_quarantine(user: AbstractBaseUser | None, run: SyncRun) -> bool:
+    return can_manage_dataset_sync(user, run.dataset)
+
+
+def can_read_source_text(user: AbstractBaseUser | None, run: SyncRun) -> bool:
+    """Whether a run's error is shown with the source's own text it quotes (values, header):
+    to those who may read the quarantine, which holds the same."""
+    return can_download_quarantine(user, run)
+
+
+def source_text_allowed_on_row(run: SyncRun) -> bool:
+    """can_read_source_text for a run of sync_runs_visible, which carries the answer for its
+    user (`quarantine_allowed`): a list of runs needs no query per row. Without it: no."""
+    return bool(getattr(run, "quarantine_allowed", False))
+
+
+def can_cancel_run(user: AbstractBaseUser | None, run: SyncRun) -> bool:
+    """Cancel a run of the dataset that has not started or waits to retry."""
     return can_manage_dataset_sync(user, run.dataset)
 
 

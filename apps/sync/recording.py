@@ -1,5 +1,6 @@
 """The audit events of syncs: an officer's request for a run, a run that publishes (and so
-replaces or changes the dataset's published records) and a run that ends failed.
+replaces or changes the dataset's published records), a run that ends failed, a run an officer
+cancelled, and uploaded files deleted at the end of their retention.
 
 Each is one INSERT into the hash-chained log, written in the transaction of the change it
 records: if the event cannot be written the change rolls back (no change without its audit
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from apps.sync.errors import in_platform_language, stored_error_text, withhold_source_text
 from apps.sync.labels import uploaded_file_name
 from apps.sync.models import FILE_KINDS, SyncRun
 
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
 REQUEST = "sync.request"
 PUBLISH = "sync.publish"
 FAIL = "sync.fail"
+CANCEL = "sync.cancel"
+UPLOADS_DELETE = "sync.uploads_delete"
 
 # Where an upload's SHA-256 is kept among the run's source options (apps.sync.services
 # sync_upload_store computes it while storing the file, so no run ever reads the file for it).
@@ -54,17 +58,27 @@ def _counts(run: SyncRun) -> dict[str, int]:
 
 
 def _record(*, action: str, run: SyncRun, actor, details: dict[str, Any], origin=None) -> None:
+    _record_about(
+        action=action,
+        dataset=run.dataset,
+        target=run_target(run),
+        actor=actor,
+        details=details,
+        origin=origin,
+    )
+
+
+def _record_about(*, action: str, dataset, target: str, actor, details, origin=None) -> None:
     # Imported here, like the other apps' recorders, so that this module loads before the audit
     # app is ready (the engine is imported by the Celery tasks at start-up).
     from apps.audit.services import audit_record_admin
 
-    dataset = run.dataset
     audit_record_admin(
         action=action,
         actor=actor,
         department=dataset.provider,
         dataset=dataset,
-        target=run_target(run),
+        target=target,
         details=details,
         origin=origin,
     )
@@ -90,12 +104,35 @@ def record_run_published(*, run: SyncRun) -> None:
 
 
 def record_run_failed(*, run: SyncRun) -> None:
-    """`run` ended failed (for good: after its retries); nothing of it was published."""
+    """`run` ended failed (for good: after its retries); nothing of it was published. The error
+    is recorded in the platform's language without what it quotes of the source (auditors read
+    the log, and may not read the quarantine: apps.sync.errors)."""
+    text = stored_error_text(run.error_text)
     details = {
         **run_source_details(run),
         "rows_read": run.rows_read,
         "rows_rejected": run.rows_rejected,
         "attempts": run.attempts,
-        "error": run.error,
+        "error": run.error if text is None else in_platform_language(withhold_source_text(text)),
     }
     _record(action=FAIL, run=run, actor=run.requested_by, details=details)
+
+
+def record_run_cancelled(
+    *, run: SyncRun, by, waited_as: str, origin: RequestOrigin | None = None
+) -> None:
+    """An officer cancelled `run` while it was `waited_as` (queued or waiting to retry)."""
+    details = {**run_source_details(run), "status_before": waited_as, "attempts": run.attempts}
+    _record(action=CANCEL, run=run, actor=by, details=details, origin=origin)
+
+
+def record_uploads_deleted(*, dataset, files: list[dict[str, Any]], retention_days: int) -> None:
+    """Uploaded files of `dataset` deleted at the end of their retention: for each, the name it
+    was stored under, and when runs read it, their ids and the file's name and SHA-256."""
+    _record_about(
+        action=UPLOADS_DELETE,
+        dataset=dataset,
+        target=f"sync_uploads:{dataset.pk}",
+        actor=None,
+        details={"retention_days": retention_days, "files": files},
+    )

@@ -9,18 +9,38 @@ from pathlib import Path
 
 from django.db import connection
 
+from apps.common.texts import Text
 from apps.sync.models import SyncRun
+
+# Executions of a run before it fails for good after source errors: the first and
+# apps.sync.tasks' retries (the run page says "attempt n of N").
+MAX_SOURCE_RETRIES = 5
+MAX_ATTEMPTS = MAX_SOURCE_RETRIES + 1
+# Quarantined values kept per run (the report says when it is cut short).
+MAX_STORED_REJECTIONS = 20_000
 
 
 class SyncBusy(Exception):
     """Another run of the same dataset holds the lock."""
 
 
-class SyncFailed(Exception):
+class _TextError(Exception):
+    """Its message is a Text (message id and parameters), stored so that each reader reads it
+    in their language (apps.sync.errors)."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))  # args stay plain text, for Celery to serialise
+        self.text = text
+
+    def __str__(self) -> str:
+        return str(self.text)
+
+
+class SyncFailed(_TextError):
     """The run cannot succeed with this input; the message names what and where."""
 
 
-class SyncInterrupted(Exception):
+class SyncInterrupted(_TextError):
     """The database connection broke mid-run; nothing was published, a retry is safe."""
 
 

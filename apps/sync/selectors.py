@@ -12,6 +12,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from apps.common import clock
+from apps.common.csv_safety import csv_safe
+from apps.sync.errors import error_for_reader
 from apps.sync.labels import (
     phase_label,
     progress_bar_value,
@@ -20,6 +22,7 @@ from apps.sync.labels import (
 )
 from apps.sync.models import SyncConfig, SyncRejection, SyncRun
 from apps.sync.permissions import sync_configs_visible, sync_runs_visible
+from apps.sync.runstate import MAX_ATTEMPTS, MAX_STORED_REJECTIONS
 
 
 def sync_configs_for_user(*, user) -> QuerySet[SyncConfig]:
@@ -40,7 +43,15 @@ def sync_runs_requested_within(runs: QuerySet[SyncRun], *, days: int) -> QuerySe
     return runs.filter(created_at__gte=clock.now() - dt.timedelta(days=days))
 
 
-def run_progress(*, run: SyncRun) -> dict[str, Any]:
+def run_error(*, run: SyncRun, source_text_allowed: bool) -> str:
+    """The run's error in the reader's language; what it quotes of the source only when
+    `source_text_allowed` (apps.sync.permissions.can_read_source_text decides)."""
+    return error_for_reader(
+        error_text=run.error_text, error=run.error, source_text_allowed=source_text_allowed
+    )
+
+
+def run_progress(*, run: SyncRun, source_text_allowed: bool) -> dict[str, Any]:
     """What the admin's progress bar polls."""
     duration = run.duration
     return {
@@ -56,15 +67,37 @@ def run_progress(*, run: SyncRun) -> dict[str, Any]:
         "rows_inserted": run.rows_inserted,
         "rows_updated": run.rows_updated,
         "rows_removed": run.rows_removed,
+        "rows_removed_rejected": run.rows_removed_rejected,
         "rows_rejected": run.rows_rejected,
+        "rejections_listed": run.rejections_listed,
+        "attempts": run.attempts,
+        "max_attempts": MAX_ATTEMPTS,
+        "next_attempt_at": run.next_attempt_at.isoformat() if run.next_attempt_at else None,
         "duration_seconds": duration.total_seconds() if duration is not None else None,
-        "error": run.error,
+        "error": run_error(run=run, source_text_allowed=source_text_allowed),
         "finished": run.status in SyncRun.FINISHED,
     }
 
 
+def quarantine_truncation_note(run: SyncRun) -> str:
+    """Says that the report lists only some of the rejected rows, or "" when it lists all."""
+    if run.rejections_listed >= run.rows_rejected:
+        return ""
+    return _(
+        "The report lists %(listed)d of the %(rejected)d rejected rows: the platform keeps at "
+        "most %(limit)d quarantined values per run."
+    ) % {
+        "listed": run.rejections_listed,
+        "rejected": run.rows_rejected,
+        "limit": MAX_STORED_REJECTIONS,
+    }
+
+
 def run_quarantine_csv(*, run: SyncRun) -> Iterator[str]:
-    """The quarantine as CSV lines (UTF-8 with BOM for Excel), streamed from the database."""
+    """The quarantine as CSV lines (UTF-8 with BOM for Excel), streamed from the database.
+    Made to be opened in a spreadsheet, with values that came from outside (any text typed into
+    the source system): every text cell is neutralised against formulas (csv_safe).
+    When the report is cut (MAX_STORED_REJECTIONS), its last line says so."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -83,5 +116,16 @@ def run_quarantine_csv(*, run: SyncRun) -> Iterator[str]:
     )
     # Reasons are stored untranslated: translated here, they follow the header's language.
     for number, field, reason, value in rows.iterator(chunk_size=2000):
-        writer.writerow((number, field, rejection_reason(reason), value))
+        writer.writerow(
+            (
+                number,
+                csv_safe(field),
+                csv_safe(rejection_reason(reason)),
+                csv_safe(value),
+            )
+        )
+        yield take()
+    note = quarantine_truncation_note(run)
+    if note:
+        writer.writerow(("", "", csv_safe(note), ""))
         yield take()

@@ -1,9 +1,12 @@
-"""Writes of apps.sync: configure a dataset's source, request runs, take file uploads."""
+"""Writes of apps.sync: configure a dataset's source, request and cancel runs, take file uploads
+and delete them when their retention ends."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,15 +17,28 @@ from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 
 from apps.common import clock
+from apps.common.texts import Text
+from apps.sync.errors import in_platform_language
 from apps.sync.hosts import source_host_policy
 from apps.sync.models import FILE_KINDS, SourceKind, SyncConfig, SyncMode, SyncRun
 from apps.sync.permissions import require_manage_dataset_sync
-from apps.sync.recording import SHA256_OPTION, record_run_failed, record_run_requested
+from apps.sync.recording import (
+    SHA256_OPTION,
+    record_run_cancelled,
+    record_run_failed,
+    record_run_requested,
+    record_uploads_deleted,
+)
 from govdata.connectors import SourceFormatError
 from govdata.crypto import secrets_encrypt
 
 if TYPE_CHECKING:
     from apps.audit.services import RequestOrigin
+
+log = logging.getLogger(__name__)
+
+# Days an uploaded source file is kept (settings.GOVDATA["SYNC_UPLOAD_RETENTION_DAYS"]).
+DEFAULT_UPLOAD_RETENTION_DAYS = 30
 
 UPLOAD_SUFFIXES = {".csv": SourceKind.CSV, ".txt": SourceKind.CSV, ".xlsx": SourceKind.XLSX}
 _EXTENSION = {SourceKind.CSV: ".csv", SourceKind.XLSX: ".xlsx"}
@@ -104,8 +120,23 @@ def sync_run_request(
         config = SyncConfig.objects.get(dataset=dataset)
     except SyncConfig.DoesNotExist:
         raise ValidationError(_("The dataset has no sync source configured.")) from None
-    if kind is None and config.kind in FILE_KINDS and not config.options.get("path"):
-        raise ValidationError(_("Upload a file first: this dataset is fed by file uploads."))
+    if kind is None and config.kind in FILE_KINDS:
+        path = config.options.get("path")
+        if not path:
+            raise ValidationError(_("Upload a file first: this dataset is fed by file uploads."))
+        # Only when the retention deleted it (sync_uploads_purge): a file missing for another
+        # reason is for the run to report.
+        deleted = SyncRun.objects.filter(
+            config=config, options__path=path, upload_deleted_at__isnull=False
+        )
+        if deleted.exists():
+            raise ValidationError(
+                _(
+                    "The last uploaded file is no longer kept (uploads are deleted after "
+                    "%(days)d days); upload the file again."
+                )
+                % {"days": upload_retention_days()}
+            )
     try:
         with transaction.atomic():
             run = SyncRun.objects.create(
@@ -115,6 +146,9 @@ def sync_run_request(
                 mode=config.mode,
                 kind=kind or config.kind,
                 options=options if options is not None else dict(config.options),
+                # Pinned with the options, for the same reason (models.SyncRun): what runs is
+                # what was asked for, on every attempt, whatever the officer changes meanwhile.
+                secrets_encrypted=config.secrets_encrypted,
                 since=config.watermark_value if config.mode == SyncMode.INCREMENTAL else "",
                 watermark_column=config.watermark_column,
                 requested_by=by,
@@ -125,7 +159,10 @@ def sync_run_request(
     except IntegrityError:
         active = SyncRun.objects.filter(dataset=dataset, status__in=SyncRun.ACTIVE).first()
         raise SyncAlreadyActive(
-            _("A sync of %(dataset)s is already %(status)s (run #%(run)s); try again when it ends.")
+            _(
+                "A sync of %(dataset)s is already %(status)s (run #%(run)s); try again when it "
+                "ends, or cancel that run on its page if it is queued or waiting to retry."
+            )
             % {
                 "dataset": dataset.code,
                 "status": active.get_status_display() if active else _("active"),
@@ -258,15 +295,21 @@ def sync_upload_store(
         )
 
 
-def sync_run_fail(*, run: SyncRun, reason: str) -> SyncRun:
+def sync_run_fail(*, run: SyncRun, reason: Text | str) -> SyncRun:
     """Give up on a run (retries exhausted); the published data is untouched. The failure and
-    its audit event commit together; a run already finished is left as it is, unrecorded."""
+    its audit event commit together; a run already finished is left as it is, unrecorded.
+    `reason`: a Text (apps.sync.errors.error_text), or a text shown as it is."""
+    if not isinstance(reason, Text):
+        reason = Text(reason)
     with transaction.atomic():
         failed = SyncRun.objects.filter(pk=run.pk, status__in=SyncRun.ACTIVE).update(
             status=SyncRun.Status.FAILED,
-            error=reason[:4000],
+            error=in_platform_language(reason)[:4000],
+            error_text=reason.to_json(),
             finished_at=clock.now(),
+            next_attempt_at=None,
             phase="failed",
+            secrets_encrypted="",
         )
         run.refresh_from_db()
         if failed:
@@ -274,12 +317,132 @@ def sync_run_fail(*, run: SyncRun, reason: str) -> SyncRun:
     return run
 
 
+def sync_run_next_attempt_set(*, run_id: int, seconds: int) -> None:
+    """The run, waiting to retry, is sent again in `seconds`: the run page says when."""
+    SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.RETRYING).update(
+        next_attempt_at=clock.now() + timedelta(seconds=seconds)
+    )
+
+
+class SyncRunNotCancellable(Exception):
+    """The run is executing right now, or has ended."""
+
+
+def sync_run_cancel(*, run: SyncRun, by, origin: RequestOrigin | None = None) -> SyncRun:
+    """Cancel a run that is queued or waiting to retry (a source that is down keeps its dataset
+    blocked for the retries' minutes otherwise). Refused with SyncRunNotCancellable while a
+    worker executes it: decided under the dataset's lock, the one every execution holds
+    (engine.dataset_lock), so the task cannot start in between; a retry that fires later finds
+    the run finished and does nothing. Recorded in the audit log with who and through which
+    request, in the same transaction."""
+    from apps.sync import engine
+
+    require_manage_dataset_sync(by, run.dataset)
+    with engine.dataset_lock(run.dataset_id) as held:
+        if not held:
+            raise SyncRunNotCancellable(
+                _("Run #%(run)s is executing right now; it can only be cancelled while it waits.")
+                % {"run": run.pk}
+            )
+        with transaction.atomic():
+            current = SyncRun.objects.select_for_update().get(pk=run.pk)
+            if current.status not in SyncRun.ACTIVE:
+                raise SyncRunNotCancellable(
+                    _("Run #%(run)s has already ended (%(status)s).")
+                    % {"run": run.pk, "status": current.get_status_display()}
+                )
+            waited_as = current.status
+            current.status, current.phase = SyncRun.Status.CANCELLED, "cancelled"
+            current.finished_at, current.cancelled_by = clock.now(), by
+            current.next_attempt_at, current.secrets_encrypted = None, ""
+            current.save(
+                update_fields=[
+                    "status", "phase", "finished_at", "cancelled_by", "next_attempt_at",
+                    "secrets_encrypted",
+                ]
+            )  # fmt: skip
+            record_run_cancelled(run=current, by=by, waited_as=waited_as, origin=origin)
+    return current
+
+
+def upload_retention_days() -> int:
+    return int(settings.GOVDATA.get("SYNC_UPLOAD_RETENTION_DAYS", DEFAULT_UPLOAD_RETENTION_DAYS))
+
+
+def sync_uploads_purge(*, retention_days: int | None = None) -> list[str]:
+    """Delete uploaded source files (personal data) older than the retention, except the file
+    of each configuration's latest successful run (the one its published records come from)
+    and those of runs still to execute. Each dataset's deletions are recorded in the audit log
+    (names, SHA-256, the runs that read them) and on those runs (upload_deleted_at), before the
+    files go. Returns the deleted files' paths."""
+    days = upload_retention_days() if retention_days is None else retention_days
+    root = Path(settings.MEDIA_ROOT) / "sync"
+    if not root.is_dir():
+        return []
+    now = clock.now()
+    cutoff = (now - timedelta(days=days)).timestamp()
+    latest_ok = (
+        SyncRun.objects.filter(status=SyncRun.Status.SUCCEEDED, kind__in=FILE_KINDS)
+        .order_by("config_id", "-created_at", "-id")
+        .distinct("config_id")
+        .values_list("options", flat=True)
+    )
+    pending = SyncRun.objects.filter(status__in=SyncRun.ACTIVE).values_list("options", flat=True)
+    keep = {_resolved(o.get("path")) for o in [*latest_ok, *pending] if o.get("path")}
+    old: dict[str, list[Path]] = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name.isdigit()):
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and _resolved(path) not in keep and path.stat().st_mtime < cutoff:
+                old.setdefault(folder.name, []).append(path)
+    deleted: list[str] = []
+    for dataset_id, paths in old.items():
+        deleted += _uploads_delete(int(dataset_id), paths, days=days, now=now)
+    return deleted
+
+
+def _resolved(path) -> str:
+    return str(Path(path).resolve())
+
+
+def _uploads_delete(dataset_id: int, paths: list[Path], *, days: int, now) -> list[str]:
+    from apps.catalog.models import Dataset
+
+    by_path = {_resolved(p): p for p in paths}
+    runs = [
+        run
+        for run in SyncRun.objects.filter(
+            dataset_id=dataset_id, kind__in=FILE_KINDS, upload_deleted_at__isnull=True
+        ).only("pk", "options")
+        if run.options.get("path") and _resolved(run.options["path"]) in by_path
+    ]
+    files = []
+    for resolved, path in by_path.items():
+        read_by = [r for r in runs if _resolved(r.options["path"]) == resolved]
+        entry: dict[str, Any] = {"stored_name": path.name, "runs": [r.pk for r in read_by]}
+        if read_by:
+            entry["file_name"] = read_by[0].options.get("original_name", "")
+            entry["file_sha256"] = read_by[0].options.get(SHA256_OPTION, "")
+        files.append(entry)
+    dataset = Dataset.objects.filter(pk=dataset_id).select_related("provider").first()
+    with transaction.atomic():
+        SyncRun.objects.filter(pk__in=[r.pk for r in runs]).update(upload_deleted_at=now)
+        if dataset is not None:
+            record_uploads_deleted(dataset=dataset, files=files, retention_days=days)
+    deleted = []
+    for path in by_path.values():
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:  # recorded as deleted; the next purge tries again
+            log.warning("could not delete the uploaded file %s", path, exc_info=True)
+            continue
+        deleted.append(str(path))
+    return deleted
+
+
 def sync_runs_requeue_stale(*, older_than_seconds: int | None = None) -> list[int]:
     """Re-send runs still active long after any worker could be on them (a message lost with
     the broker, say) so that no dataset stays blocked. Safe even if a worker is in fact still
     on one: the dataset lock makes the second delivery wait, and a finished run is a no-op."""
-    from datetime import timedelta
-
     from apps.sync import engine
     from apps.sync.tasks import sync_run_execute
 

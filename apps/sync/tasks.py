@@ -13,7 +13,9 @@ from celery import shared_task
 from django.conf import settings
 
 from apps.sync import engine
+from apps.sync.errors import error_text
 from apps.sync.models import SyncRun
+from apps.sync.runstate import MAX_SOURCE_RETRIES
 from govdata.connectors import SourceError
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,8 @@ def limits(seconds: int) -> dict[str, int]:
     return {"time_limit": seconds, "soft_time_limit": max(1, seconds - 10)}
 
 
-MAX_RETRIES = 5  # retries after a source error or a broken connection, not counting busy waits
+# Retries after a source error or a broken connection, not counting busy waits.
+MAX_RETRIES = MAX_SOURCE_RETRIES
 
 
 def backoff_seconds(retries: int) -> int:
@@ -55,15 +58,15 @@ def sync_run_execute(self, run_id: int, source_failures: int = 0) -> str:
             exc=exc, countdown=30, kwargs={"source_failures": source_failures}
         ) from None
     except (SourceError, engine.SyncInterrupted) as exc:
-        if source_failures >= MAX_RETRIES:
-            from apps.sync.services import sync_run_fail
+        from apps.sync.services import sync_run_fail, sync_run_next_attempt_set
 
-            sync_run_fail(run=SyncRun.objects.get(pk=run_id), reason=str(exc))
+        if source_failures >= MAX_RETRIES:
+            sync_run_fail(run=SyncRun.objects.get(pk=run_id), reason=error_text(exc))
             return SyncRun.Status.FAILED
+        countdown = backoff_seconds(source_failures)
+        sync_run_next_attempt_set(run_id=run_id, seconds=countdown)
         raise self.retry(
-            exc=exc,
-            countdown=backoff_seconds(source_failures),
-            kwargs={"source_failures": source_failures + 1},
+            exc=exc, countdown=countdown, kwargs={"source_failures": source_failures + 1}
         ) from None
     return run.status
 
@@ -96,3 +99,11 @@ def sync_runs_requeue_stale() -> int:
     from apps.sync.services import sync_runs_requeue_stale as requeue
 
     return len(requeue())
+
+
+@shared_task(**limits(600))
+def sync_uploads_purge() -> int:
+    """Beat entry (migration sync.0006): uploaded files past their retention."""
+    from apps.sync.services import sync_uploads_purge as purge
+
+    return len(purge())

@@ -214,6 +214,9 @@ GOVDATA = {
     # for a whole domain; empty allows any host. The platform's own database is always refused
     # (govdata/connectors/hosts.py). Set it in production to the departments' networks.
     "SYNC_SOURCE_HOSTS": env_list("GOVDATA_SYNC_SOURCE_HOSTS"),
+    # Uploaded source files hold personal data: deleted after this many days, except the file
+    # of each configuration's latest successful run (apps.sync.services.sync_uploads_purge).
+    "SYNC_UPLOAD_RETENTION_DAYS": env_int("GOVDATA_SYNC_UPLOAD_RETENTION_DAYS", 30),
 }
 
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -8,21 +8,84 @@ kind of source is one module with one `Connector` subclass decorated with `@regi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.utils.translation import gettext_noop
+
+from govdata.messages import MessageMixin
 
 if TYPE_CHECKING:
     from govdata.connectors.hosts import HostPolicy
 
 
-class SourceError(Exception):
+class SourceError(MessageMixin, Exception):
     """A transient failure of the source system (unreachable, timeout, 5xx): worth a retry."""
 
 
-class SourceFormatError(Exception):
+class SourceFormatError(MessageMixin, Exception):
     """The source answered, but its content cannot be read as records: retrying will not help."""
+
+
+class Columns(list):
+    """A source's column names, with what the row validator (govdata.rows) needs to know about
+    them beyond the names. A plain list is a source whose header is all there is to know.
+
+    - `keyed`: the records are keyed by name (JSON objects). A record may leave out any name
+      (serialisers omit nulls), so the first records do not tell every name the source has:
+      `want(names)` adds the names of fields found in none of them, and the connector projects
+      each record onto the list as it is when the record is read.
+    - `following`: the first rows after the header, as (row number, values), to recognise a
+      header further down (a title row above it).
+    - `delimiter`: the character a text file was split with, to recognise another one.
+    """
+
+    def __init__(
+        self,
+        names: Iterable[str] = (),
+        *,
+        keyed: bool = False,
+        following: Sequence[tuple[int, Sequence[Any]]] = (),
+        delimiter: str | None = None,
+    ) -> None:
+        super().__init__(names)
+        self.keyed = keyed
+        self.following = list(following)
+        self.delimiter = delimiter
+
+    def want(self, names: Iterable[str]) -> None:
+        for name in names:
+            if name not in self:
+                self.append(name)
+
+
+PEEK_ROWS = 10  # rows after the header a file connector keeps in Columns.following
+
+
+def header_row_option(options: dict[str, Any]) -> int | None:
+    """The "header_row" option of a file source: the header's row number (1 for the first
+    row), or None to take the first row that is not blank."""
+    value = options.get("header_row")
+    if value in (None, ""):
+        return None
+    try:
+        row = int(value)
+    except (TypeError, ValueError):
+        row = 0
+    if row < 1 or isinstance(value, bool | float):
+        raise SourceFormatError(
+            gettext_noop("“header_row” must be a row number (1 for the first row)."), {}
+        )
+    return row
+
+
+def no_header_row_error(row: int) -> SourceFormatError:
+    return SourceFormatError(
+        gettext_noop("The source has no row %(row)d, which “header_row” names as its header."),
+        {"row": row},
+    )
 
 
 @dataclass

@@ -11,8 +11,19 @@ from pathlib import Path
 
 from charset_normalizer import from_bytes
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
-from govdata.connectors.base import Connector, SourceData, SourceFormatError, register
+from govdata.connectors.base import (
+    PEEK_ROWS,
+    Columns,
+    Connector,
+    SourceData,
+    SourceFormatError,
+    header_row_option,
+    no_header_row_error,
+    register,
+)
+from govdata.validation import _STRIP
 
 SAMPLE_BYTES = 1 << 20
 # Codec names as codecs.lookup() spells them. GB18030 is a superset of GBK and GB2312: decoding
@@ -101,7 +112,8 @@ def _codec_name(encoding: str) -> str:
 
 @register
 class CsvFileConnector(Connector):
-    """options: path, encoding (optional override), delimiter (default ',')."""
+    """options: path, encoding (optional override), delimiter (default ','), header_row
+    (optional: the header's row number; default the first row that is not blank)."""
 
     kind = "csv"
 
@@ -112,6 +124,7 @@ class CsvFileConnector(Connector):
             raise SourceFormatError(
                 _("The uploaded file %(name)s is missing.") % {"name": path.name}
             )
+        header_row = header_row_option(self.options)
         encoding = self.options.get("encoding") or detect_encoding(path)
         try:
             codecs.lookup(encoding)
@@ -119,20 +132,47 @@ class CsvFileConnector(Connector):
             raise SourceFormatError(_("Unknown encoding “%(enc)s”.") % {"enc": encoding}) from None
         if encoding.lower().replace("-", "") == "utf8":
             encoding = "utf-8-sig"  # tolerate a BOM even when the officer chose UTF-8
+        delimiter = self.options.get("delimiter", ",")
         with open(path, encoding=encoding, newline="", errors="strict") as fh:
-            reader = csv.reader(fh, delimiter=self.options.get("delimiter", ","), strict=True)
+            reader = csv.reader(fh, delimiter=delimiter, strict=True)
+            # Rows are numbered as records of the file (a quoted value over two lines is one).
+            records = enumerate(reader, start=1)
+            number = 0
             try:
-                header = next(reader, None)
+                header, number = _header(records, header_row)
+                following = []
+                for number, row in records:  # noqa: B007 - used in the handler
+                    if row:
+                        following.append((number, row))
+                        if len(following) == PEEK_ROWS:
+                            break
             except (UnicodeDecodeError, csv.Error) as exc:
-                raise _format_error(exc, 1, encoding, path) from None
-            if header is None:
-                raise SourceFormatError(_("The file is empty."))
+                raise _format_error(exc, number + 1, encoding, path) from None
             size = max(1, path.stat().st_size)
             yield SourceData(
-                columns=header,
-                rows=_rows(reader, encoding, path),
+                columns=Columns(header, following=following, delimiter=delimiter),
+                rows=_rows(following, records, number, encoding, path),
                 progress=lambda: fh.buffer.tell() / size,
             )
+
+
+def _header(records, header_row: int | None) -> tuple[list[str], int]:
+    """(the header, its row number). Without "header_row", blank rows before it are skipped:
+    a blank first line is no header, and a file of blank lines has none."""
+    seen = False
+    for number, row in records:
+        seen = True
+        if header_row is None and any(v.strip(_STRIP) for v in row):
+            return row, number
+        if number == header_row:
+            return row, number
+    if header_row is not None and seen:
+        raise no_header_row_error(header_row)
+    if seen:
+        raise SourceFormatError(
+            gettext_noop("The file has no header row: it holds only blank lines."), {}
+        )
+    raise SourceFormatError(_("The file is empty."))
 
 
 def _first_bad_line(path: Path, encoding: str) -> int:
@@ -160,10 +200,11 @@ def _format_error(exc: Exception, row: int, encoding: str, path: Path) -> Source
     )
 
 
-def _rows(reader, encoding: str, path: Path):
-    row_number = 1
+def _rows(following, records, number: int, encoding: str, path: Path):
+    yield from following
+    row_number = number
     try:
-        for row_number, row in enumerate(reader, start=2):  # noqa: B007 - used in the handler
+        for row_number, row in records:  # noqa: B007 - used in the handler
             if row:
                 yield row_number, row
     except (UnicodeDecodeError, csv.Error) as exc:

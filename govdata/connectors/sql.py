@@ -4,12 +4,12 @@ table of any size streams in constant memory."""
 from __future__ import annotations
 
 import re
-import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from govdata.connectors.base import (
     Connector,
@@ -18,9 +18,19 @@ from govdata.connectors.base import (
     SourceFormatError,
     register,
 )
+from govdata.connectors.dsn import (
+    CONNECT_TIMEOUT,
+    DatabaseTarget,
+    mysql_connect_params,
+    parse_database_url,
+    postgres_connect_params,
+)
 
 FETCH = 5000
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
+# MySQL error codes pymysql raises as OperationalError although the statement, not the
+# connection, is at fault: retrying cannot help. 1792: a write in a read-only transaction.
+_MYSQL_STATEMENT_ERRORS = frozenset({1792})
 
 
 def _quote(name: str, quote: str) -> str:
@@ -31,8 +41,17 @@ def _quote(name: str, quote: str) -> str:
     return ".".join(f"{quote}{part}{quote}" for part in name.split("."))
 
 
-def build_query(options: dict[str, Any], quote: str, watermark: str | None, since: str | None):
-    """The SELECT to run, and its parameters. A custom query is wrapped, never edited."""
+def build_query(
+    options: dict[str, Any], quote: str, watermark: str | None, since: str | None
+) -> tuple[str, list[Any] | None]:
+    """The SELECT to run, and its parameters (None when it has none: the drivers then leave
+    a `%` of the query alone, as in LIKE 'x%'). A custom query is wrapped, never rewritten
+    (only its `%` doubled when it is wrapped with a parameter, the drivers' escape).
+
+    An incremental read takes the rows whose watermark is at or after the last one seen
+    (`>=`), not only after it: rows written later with the same value as the last row read
+    (the same instant, or the same day in a date column) would otherwise never be read. The
+    rows at the boundary are read again; the upsert by key leaves them as they are."""
     if options.get("query"):
         base = options["query"].strip().rstrip(";")
     elif options.get("table"):
@@ -41,8 +60,10 @@ def build_query(options: dict[str, Any], quote: str, watermark: str | None, sinc
         raise SourceFormatError(_("A SQL source needs a table or a query."))
     if watermark and since is not None:
         column = _quote(watermark, quote)
-        return f"SELECT * FROM ({base}) src WHERE src.{column} > %s ORDER BY src.{column}", [since]
-    return base, []
+        # The custom query's own `%` must not be read as a parameter marker here.
+        base = base.replace("%", "%%")
+        return f"SELECT * FROM ({base}) src WHERE src.{column} >= %s ORDER BY src.{column}", [since]
+    return base, None
 
 
 @register
@@ -57,27 +78,28 @@ class SqlConnector(Connector):
         url = self.secrets.get("url") or self.options.get("url")
         if not url:
             raise SourceFormatError(_("A SQL source needs a connection URL."))
-        scheme = urllib.parse.urlsplit(url).scheme.split("+")[0]
-        if scheme in {"postgres", "postgresql"}:
-            opener = _open_postgres
-        elif scheme in {"mysql", "mariadb"}:
-            opener = _open_mysql
-        else:
-            raise SourceFormatError(_("Unsupported database “%(scheme)s”.") % {"scheme": scheme})
-        self.check_host(url)
-        with opener(url, self.options, watermark_column, since) as data:
+        target = parse_database_url(url)
+        if self.host_policy is not None:
+            # Connect to what the policy checked: the parsed parameters, pinned to the
+            # addresses the host resolved to when checked; never the URL itself.
+            target = self.host_policy.check_database(target)
+            if not target.addresses:
+                raise SourceError(
+                    gettext_noop("Cannot connect to the source database: %(e)s"),
+                    {"e": f"the host name {target.host} cannot be resolved"},
+                )
+        opener = _open_postgres if target.engine == "postgresql" else _open_mysql
+        with opener(target, self.options, watermark_column, since) as data:
             yield data
 
 
 @contextmanager
-def _open_postgres(url, options, watermark, since):
+def _open_postgres(target: DatabaseTarget, options, watermark, since):
     import psycopg2
 
     query, params = build_query(options, '"', watermark, since)
     try:
-        conn = psycopg2.connect(
-            url.replace("postgresql+psycopg2", "postgresql"), connect_timeout=10
-        )
+        conn = psycopg2.connect(**postgres_connect_params(target))
     except psycopg2.OperationalError as exc:
         raise SourceError(_("Cannot connect to the source database: %(e)s") % {"e": exc}) from None
     try:
@@ -98,21 +120,16 @@ def _open_postgres(url, options, watermark, since):
 
 
 @contextmanager
-def _open_mysql(url, options, watermark, since):
+def _open_mysql(target: DatabaseTarget, options, watermark, since):
     import pymysql
     import pymysql.cursors
 
-    parts = urllib.parse.urlsplit(url)
     query, params = build_query(options, "`", watermark, since)
     try:
         conn = pymysql.connect(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or 3306,
-            user=urllib.parse.unquote(parts.username or "root"),
-            password=urllib.parse.unquote(parts.password or ""),
-            database=parts.path.lstrip("/"),
+            **mysql_connect_params(target),
             charset="utf8mb4",
-            connect_timeout=10,
+            connect_timeout=CONNECT_TIMEOUT,
             cursorclass=pymysql.cursors.SSCursor,  # unbuffered: rows stream from the server
         )
     except pymysql.err.OperationalError as exc:
@@ -120,9 +137,16 @@ def _open_mysql(url, options, watermark, since):
     try:
         cursor = conn.cursor()
         try:
-            cursor.execute(query, params or None)
+            # Read-only, as PostgreSQL sources are. The session's characteristic, not only the
+            # transaction's: MySQL commits before a DDL statement (DROP, CREATE...) and runs it
+            # outside the transaction, where START TRANSACTION READ ONLY no longer applies.
+            cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            cursor.execute("START TRANSACTION READ ONLY")
+            cursor.execute(query, params)
             first = cursor.fetchmany(FETCH)
         except pymysql.err.OperationalError as exc:
+            if exc.args and exc.args[0] in _MYSQL_STATEMENT_ERRORS:
+                raise SourceFormatError(_("The source query failed: %(e)s") % {"e": exc}) from None
             raise SourceError(str(exc)) from None
         except pymysql.err.MySQLError as exc:
             raise SourceFormatError(_("The source query failed: %(e)s") % {"e": exc}) from None

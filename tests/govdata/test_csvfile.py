@@ -121,3 +121,38 @@ def test_utf8_chosen_for_a_file_with_a_bom_drops_the_bom(tmp_path):
 def test_an_empty_file_is_refused(tmp_path):
     with pytest.raises(SourceFormatError, match="empty"):
         detect_encoding(_file(tmp_path, b""))
+
+
+def _numbered(path: Path, **options) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    connector = CsvFileConnector(options={"path": str(path), **options}, secrets={})
+    with connector.open() as data:
+        return data.columns, [(number, list(row)) for number, row in data.rows]
+
+
+@pytest.mark.parametrize("data", [b"\n\n\n", b"\r\n,,\r\n \r\n"])
+def test_a_file_of_blank_lines_has_no_header_row(tmp_path, data):
+    with pytest.raises(SourceFormatError, match="no header row"):
+        _read(_file(tmp_path, data), encoding="utf-8")
+
+
+def test_blank_lines_above_the_header_are_skipped_and_rows_keep_their_numbers(tmp_path):
+    path = _file(tmp_path, b"\n\nsfz,xm\n1,a\n\n2,b\n")
+    assert _numbered(path) == (["sfz", "xm"], [(4, ["1", "a"]), (6, ["2", "b"])])
+
+
+def test_header_row_names_the_header_below_a_title(tmp_path):
+    path = _file(tmp_path, "人口基本信息,,\nsfz,xm\n1,a\n".encode())
+    assert _numbered(path, header_row=2) == (["sfz", "xm"], [(3, ["1", "a"])])
+    with pytest.raises(SourceFormatError, match="no row 5"):
+        _numbered(path, header_row=5)
+
+
+def test_the_columns_carry_the_delimiter_and_the_first_rows_for_the_validators_hints(tmp_path):
+    lines = [f"{i},x{i}" for i in range(15)]
+    path = _file(tmp_path, ("title\nsfz,xm\n" + "\n".join(lines) + "\n").encode())
+    connector = CsvFileConnector(options={"path": str(path), "delimiter": ","}, secrets={})
+    with connector.open() as data:
+        assert data.columns == ["title"] and data.columns.delimiter == ","
+        assert data.columns.following[0] == (2, ["sfz", "xm"])
+        assert len(data.columns.following) == 10
+        assert len(list(data.rows)) == 16  # the rows looked at first are read all the same

@@ -103,7 +103,7 @@ def config_form_data(world, upload, *, encoding: str = "") -> dict:
         "mode": "full",
         "options": "{}",
         "watermark_column": "",
-        "reject_threshold": "0.05",
+        "reject_percent": "5",
         "upload": upload,
         "encoding": encoding,  # after the file in the body
     }

@@ -3,6 +3,8 @@ list with progress, the quarantine CSV, isolation between departments and what t
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -352,7 +354,7 @@ def test_an_upload_of_the_wrong_kind_brings_the_form_back_and_saves_nothing(
     SyncRun.objects.update(status="succeeded", finished_at=clock.now())
     before = (dict(config.options), config.updated_at, SyncRun.objects.count())
     url = reverse("admin:sync_syncconfig_change", args=[config.pk])
-    data = {**config_form_data(world, ""), "reject_threshold": "0.5"}
+    data = {**config_form_data(world, ""), "reject_percent": "50"}
     data["upload"] = SimpleUploadedFile("x.exe", b"MZ\x90\x00")
     response = officer_client.post(url, data)
     assert response.status_code == 200
@@ -382,7 +384,7 @@ def test_an_xlsx_file_sent_to_an_existing_csv_source_keeps_the_configuration(
     config = SyncConfig.objects.get(pk=stored_run(world, tmp_path).config_id)
     SyncRun.objects.update(status="succeeded", finished_at=clock.now())
     before = (config.kind, dict(config.options), config.updated_at, SyncRun.objects.count())
-    data = {**config_form_data(world, ""), "reject_threshold": "0.5"}
+    data = {**config_form_data(world, ""), "reject_percent": "50"}
     data["upload"] = SimpleUploadedFile("book.xlsx", b"PK\x03\x04 not really")
     url = reverse("admin:sync_syncconfig_change", args=[config.pk])
     response = officer_client.post(url, data)
@@ -447,3 +449,175 @@ def test_quarantine_report_reasons_follow_the_readers_language(
     assert lines[0] == header
     assert lines[1].startswith("4,mobile,") and reasons[0] in lines[1]
     assert lines[2].startswith("7,id_number,") and reasons[1] in lines[2]
+
+
+QUERY_FAILED = "The source query failed: %(e)s"
+ECHOED = 'invalid input syntax for type integer: "440106199001010005"'
+
+
+def _failed_with(world, msgid: str, params: dict, **fields) -> SyncRun:
+    run = finished_run(world.dataset, "failed", phase="failed", progress=0.5)
+    SyncRun.objects.filter(pk=run.pk).update(error_text=[msgid, params], **fields)
+    return run
+
+
+def _error_everywhere(client, run: SyncRun, language: str) -> list[str]:
+    """The run's error as its page, its progress JSON and the runs list show it."""
+    headers = {"HTTP_ACCEPT_LANGUAGE": language}
+    page = client.get(reverse("admin:sync_syncrun_change", args=[run.pk]), **headers)
+    progress = client.get(reverse("admin:sync_syncrun_progress", args=[run.pk]), **headers)
+    listing = client.get(reverse(RUNS), **headers)
+    return [page.content.decode(), progress.json()["error"], listing.content.decode()]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "The source query failed: timeout"), ("zh-hans", "数据源查询失败：timeout")],
+)
+def test_a_runs_error_is_shown_in_the_readers_language_everywhere(
+    world, officer_client, language, expected
+):
+    """Exploratory finding P8: an officer working in English read the errors in Chinese."""
+    run = _failed_with(world, QUERY_FAILED, {"e": "timeout"}, error="数据源查询失败：timeout")
+    for shown in _error_everywhere(officer_client, run, language):
+        assert expected in shown
+
+
+def test_a_run_stored_before_error_texts_shows_its_stored_error(world, officer_client):
+    run = finished_run(world.dataset, "failed", phase="failed", progress=0.5)
+    SyncRun.objects.filter(pk=run.pk).update(error="数据源查询失败：旧的错误")
+    for shown in _error_everywhere(officer_client, run, "en"):
+        assert "数据源查询失败：旧的错误" in shown
+
+
+def test_auditors_read_a_runs_error_without_what_it_quotes_of_the_source(world, client):
+    """Exploratory finding P18: auditors may not read the quarantine (personal data), but the
+    errors quoted the source's values to them."""
+    run = _failed_with(world, QUERY_FAILED, {"e": ECHOED})
+    for auditor in (world.provider_auditor, world.platform_auditor):
+        client.force_login(auditor)
+        for shown in _error_everywhere(client, run, "en"):
+            assert "440106199001010005" not in shown
+            assert "The source query failed: [not shown: it may quote the source" in shown
+    client.force_login(world.provider_officer)
+    for shown in _error_everywhere(client, run, "en"):
+        assert "440106199001010005" in shown
+
+
+def test_runs_changelist_with_errors_takes_the_same_queries_whatever_the_number_of_runs(
+    world, officer_client, django_assert_num_queries
+):
+    _failed_with(world, QUERY_FAILED, {"e": ECHOED})
+    one = _count_queries(officer_client, reverse(RUNS))
+    for _ in range(5):
+        _failed_with(world, QUERY_FAILED, {"e": ECHOED})
+    with django_assert_num_queries(one):
+        page = officer_client.get(reverse(RUNS))
+    assert page.content.decode().count("440106199001010005") == 6
+
+
+def _waiting(world) -> SyncRun:
+    run = finished_run(world.dataset, "retrying", phase="reading", progress=0.0)
+    at = clock.now() + dt.timedelta(seconds=60)
+    SyncRun.objects.filter(pk=run.pk).update(finished_at=None, attempts=2, next_attempt_at=at)
+    run.refresh_from_db()
+    return run
+
+
+def test_an_officer_cancels_a_waiting_run_from_its_page(world, officer_client):
+    """Exploratory finding P15: no way to stop a run waiting for a source that is down."""
+    run = _waiting(world)
+    url = reverse("admin:sync_syncrun_change", args=[run.pk])
+    page = officer_client.get(url).content.decode()
+    cancel = reverse("admin:sync_syncrun_cancel", args=[run.pk])
+    assert cancel in page and "Cancel this run" in page
+    assert "2 of 6" in page and "attempt 3 of 6 at " in page
+    response = officer_client.post(cancel, follow=True)
+    assert response.redirect_chain[-1][0] == url
+    run.refresh_from_db()
+    assert run.status == "cancelled" and run.cancelled_by == world.provider_officer
+    page = response.content.decode()
+    assert f"Run #{run.pk} cancelled." in page and cancel not in page
+    assert officer_client.post(cancel, follow=True).status_code == 200  # told it has ended
+
+
+def test_a_waiting_run_says_when_it_retries_on_the_list_and_in_its_progress(world, officer_client):
+    run = _waiting(world)
+    progress = officer_client.get(reverse("admin:sync_syncrun_progress", args=[run.pk])).json()
+    assert progress["label"].startswith("Waiting to retry: attempt 3 of 6 at ")
+    assert (progress["attempts"], progress["max_attempts"]) == (2, 6)
+    assert progress["next_attempt_at"] == run.next_attempt_at.isoformat()
+    assert (
+        "Waiting to retry: attempt 3 of 6 at " in officer_client.get(reverse(RUNS)).content.decode()
+    )
+
+
+def test_auditors_and_other_departments_cannot_cancel(world, client):
+    run = _waiting(world)
+    cancel = reverse("admin:sync_syncrun_cancel", args=[run.pk])
+    client.force_login(world.provider_auditor)
+    page = client.get(reverse("admin:sync_syncrun_change", args=[run.pk])).content.decode()
+    assert cancel not in page
+    assert client.post(cancel).status_code == 403
+    client.force_login(world.outsider_officer)
+    assert client.post(cancel).status_code == 404
+    assert SyncRun.objects.get(pk=run.pk).status == "retrying"
+
+
+def test_the_configuration_line_shows_the_runs_source_kind_not_the_current_one(
+    world, officer_client, tmp_path
+):
+    """Exploratory finding P19: a CSV run showed "Excel" once the source had been switched."""
+    run = stored_run(world, tmp_path)
+    SyncConfig.objects.filter(pk=run.config_id).update(kind="xlsx")
+    page = officer_client.get(reverse("admin:sync_syncrun_change", args=[run.pk]))
+    text = page.content.decode()
+    assert "GA-RK-001 ← CSV file upload" in text and "GA-RK-001 ← Excel" not in text
+    assert reverse("admin:sync_syncconfig_change", args=[run.config_id]) in text
+
+
+def test_the_reject_threshold_is_entered_and_shown_as_a_percentage(world, officer_client, tmp_path):
+    """Exploratory finding P19: the field took 0.05 while every message says 5%."""
+    config = SyncConfig.objects.get(pk=stored_run(world, tmp_path).config_id)
+    SyncRun.objects.update(status="succeeded", finished_at=clock.now())
+    url = reverse("admin:sync_syncconfig_change", args=[config.pk])
+    form = officer_client.get(url).context["adminform"].form
+    assert str(form.initial["reject_percent"]) == "5"
+    assert "5 means 5%" in form.fields["reject_percent"].help_text
+    response = officer_client.post(url, {**config_form_data(world, ""), "reject_percent": "12.5"})
+    assert response.status_code == 302, response.content[:2000]
+    config.refresh_from_db()
+    assert config.reject_threshold == 0.125
+    response = officer_client.post(url, {**config_form_data(world, ""), "reject_percent": "101"})
+    assert "reject_percent" in response.context["adminform"].form.errors
+
+
+def test_a_cut_quarantine_report_is_said_so_on_the_list_and_the_run_page(world, officer_client):
+    run = finished_run(world.dataset, "succeeded", phase="done", progress=1.0, rejected=50000)
+    SyncRun.objects.filter(pk=run.pk).update(rejections_listed=20000)
+    listing = officer_client.get(reverse(RUNS)).content.decode()
+    assert "50000 rows (CSV: 20000 of them listed)" in listing
+    page = officer_client.get(reverse("admin:sync_syncrun_change", args=[run.pk]))
+    assert "The report lists 20000 of the 50000 rejected rows" in page.content.decode()
+    complete = finished_run(world.dataset, "succeeded", phase="done", progress=1.0, rejected=3)
+    SyncRun.objects.filter(pk=complete.pk).update(rejections_listed=3)
+    page = officer_client.get(reverse("admin:sync_syncrun_change", args=[complete.pk]))
+    assert "The report lists" not in page.content.decode()
+
+
+def test_the_run_page_says_when_its_uploaded_file_was_deleted(world, officer_client, tmp_path):
+    run = stored_run(world, tmp_path)
+    deleted = dt.datetime(2026, 3, 1, 4, 0, tzinfo=dt.UTC)
+    SyncRun.objects.filter(pk=run.pk).update(status="failed", upload_deleted_at=deleted)
+    page = officer_client.get(reverse("admin:sync_syncrun_change", args=[run.pk]))
+    assert "p.csv (deleted on March 1, 2026: uploads are kept 30 days)" in page.content.decode()
+
+
+def test_the_run_page_tells_the_removals_due_to_rejected_rows(world, officer_client):
+    run = finished_run(world.dataset, "succeeded", phase="done", progress=1.0, rejected=1)
+    SyncRun.objects.filter(pk=run.pk).update(rows_removed=3, rows_removed_rejected=1)
+    text = officer_client.get(reverse("admin:sync_syncrun_change", args=[run.pk])).content
+    assert (
+        "3 (1 of the removed records were removed because their new row was rejected"
+        in text.decode()
+    )

@@ -110,13 +110,24 @@ def test_bad_rows_at_the_start_under_the_limit_overall_are_quarantined_and_the_r
     assert sorted(quarantined) == list(range(2, 102))
 
 
-def test_duplicate_keys_fail_naming_both_rows(world, tmp_path):
+@pytest.mark.parametrize("mode", ["full", "incremental"])
+def test_duplicate_keys_fail_naming_the_rows_and_the_report_lists_the_keys(world, tmp_path, mode):
+    """Exploratory finding P18: the error, which auditors read, named the keys (ID numbers);
+    they are in the quarantine report, which only the officers may read."""
     before = _publish_baseline(world, tmp_path)
+    SyncConfig.objects.filter(dataset=world.dataset).update(mode=mode)
     rows = population_rows(6, seed=5)
-    rows[4] = {**rows[4], "id_number": rows[1]["id_number"]}
+    key = rows[1]["id_number"]
+    rows[4] = {**rows[4], "id_number": key}
     run = _run_bytes(world, _csv_bytes(tmp_path, rows))
     assert run.status == SyncRun.Status.FAILED
-    assert f"{rows[1]['id_number']}" in run.error and "3, 6" in run.error
+    assert "3, 6" in run.error and key not in run.error and key not in str(run.error_text)
+    assert (run.rows_rejected, run.rejections_listed) == (2, 2)
+    report = "".join(run_quarantine_csv(run=run)).lstrip("\ufeff").splitlines()
+    assert report[1:] == [
+        f'3,id_number,"duplicate key: rows 3, 6 have the same key",{key}',
+        f'6,id_number,"duplicate key: rows 3, 6 have the same key",{key}',
+    ]
     assert live_rows(world.dataset) == before
 
 
@@ -173,11 +184,12 @@ def test_a_file_of_another_kind_than_the_source_is_refused(world, tmp_path, kind
     assert not SyncRun.objects.exists()
 
 
-def test_a_runs_error_is_stored_in_the_platforms_language_whoever_executes_it(
+def test_a_runs_error_text_is_in_the_platforms_language_whoever_executes_it(
     world, tmp_path, settings
 ):
     """A run executed in a request (English here) stores what a worker would: the platform's
-    language. Shown in the reader's language is left to do (the error is stored as text)."""
+    language in `error` (the audit log's), and the message with its parameters in `error_text`
+    for each reader's language (tests/sync/test_errors.py)."""
     from django.utils import translation
 
     settings.LANGUAGE_CODE = "zh-hans"

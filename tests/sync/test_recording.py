@@ -15,7 +15,9 @@ from apps.sync import engine
 from apps.sync.models import SyncRun
 from apps.sync.services import (
     SyncAlreadyActive,
+    SyncRunNotCancellable,
     sync_config_set,
+    sync_run_cancel,
     sync_run_fail,
     sync_run_request,
     sync_upload_store,
@@ -271,3 +273,44 @@ def test_a_request_whose_event_cannot_be_written_queues_no_run(
     with pytest.raises(DatabaseError, match="audit store down"):
         sync_run_request(dataset=world.dataset, by=world.provider_officer, enqueue=False)
     assert not SyncRun.objects.exists()
+
+
+def test_a_failure_quoting_the_source_is_recorded_without_the_quote(world, tmp_path):
+    """The audit log is the auditors', who may not read the quarantine: a file without a header
+    row makes its first row (a citizen's ID number, name...) the "columns" the error names."""
+    rows = population_rows(3)
+    data = write_csv(tmp_path / "p.csv", rows).read_bytes().split(b"\n", 1)[1]  # no header
+    run = sync_upload_store(
+        dataset=world.dataset,
+        upload=SimpleUploadedFile("p.csv", data),
+        by=world.provider_officer,
+        enqueue=False,
+    )
+    run = engine.run_execute(run_id=run.pk)
+    assert run.status == SyncRun.Status.FAILED
+    assert rows[0]["id_number"] in run.error  # the officers' text, whole
+    [event] = sync_events("sync.fail")
+    assert rows[0]["id_number"] not in event.body
+    assert "[not shown: it may quote the source's data]" in event.details["error"]
+
+
+def test_a_cancelled_run_records_who_cancelled_it_and_through_which_request(world, client):
+    sync_config_set(dataset=world.dataset, kind="http", options={"url": "http://x"})
+    run = sync_run_request(dataset=world.dataset, enqueue=False)
+    client.force_login(world.provider_officer)
+    response = client.post(reverse("admin:sync_syncrun_cancel", args=[run.pk]), **ADMIN_CALL)
+    assert response.status_code == 302
+    [event] = sync_events("sync.cancel")
+    assert_about_run(event, world, run)
+    assert event.user_id == world.provider_officer.pk
+    assert (event.request_id, event.client_ip) == ("sync-admin-1", "198.51.100.7")
+    assert event.details == {
+        "mode": "full",
+        "source_kind": "http",
+        "trigger": "manual",
+        "status_before": "queued",
+        "attempts": 0,
+    }
+    with pytest.raises(SyncRunNotCancellable, match="already ended"):
+        sync_run_cancel(run=run, by=world.provider_officer)
+    assert len(sync_events("sync.cancel")) == 1

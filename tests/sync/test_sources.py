@@ -63,7 +63,8 @@ def test_postgres_table_full_then_incremental_by_watermark(world, pg_source):
     )
     run = _run(world.dataset)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    assert (run.rows_read, run.rows_updated, run.rows_inserted) == (1, 1, 0)
+    # The 29 rows at the last watermark are read again (>=), unchanged: only the update counts.
+    assert (run.rows_read, run.rows_updated, run.rows_inserted) == (30, 1, 0)
     published = {r[0]: r for r in live_rows(world.dataset)}
     assert published[rows[0]["id_number"]][6] == "白云区" and len(published) == 30
 
@@ -90,7 +91,7 @@ def test_run_reads_its_pinned_watermark_column_and_leaves_a_new_columns_window_a
     sync_config_set(dataset=world.dataset, watermark_column="birth_date", **source)
     run = engine.run_execute(run_id=run.pk)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    assert (run.rows_read, run.rows_updated) == (1, 1)
+    assert (run.rows_read, run.rows_updated) == (20, 1)  # 19 at the last watermark, read again
     assert run.watermark_after == "2024-01-31T16:00:00+00:00"
     config = SyncConfig.objects.get(dataset=world.dataset)
     assert (config.watermark_column, config.watermark_value) == ("birth_date", "")
@@ -166,7 +167,7 @@ def test_mariadb_table_full_and_incremental(world, mariadb_table):
     new = population_rows(26, seed=12)[-1]
     _insert(conn.cursor(), table, [new], "2024-03-02 08:00:00")
     run = _run(world.dataset)
-    assert (run.rows_read, run.rows_inserted) == (1, 1), run.error
+    assert (run.rows_read, run.rows_inserted) == (26, 1), run.error  # 25 at the last watermark
     assert len(live_rows(world.dataset)) == 26
 
 
@@ -187,6 +188,8 @@ def test_unreachable_database_is_a_retryable_source_error(world):
 class _Api(BaseHTTPRequestHandler):
     records: list[dict] = []
     token = "s3cret"
+    missing_pages: set[int] = set()
+    requests = 0
 
     def log_message(self, *args):
         pass
@@ -202,9 +205,19 @@ class _Api(BaseHTTPRequestHandler):
             self.send_header("Location", "http://" + urlsplit(self.path).path[len("/elsewhere/") :])
             self.end_headers()
             return
-        if urlsplit(self.path).path == "/paged":
+        path = urlsplit(self.path).path
+        if path == "/paged":
             page, size = int(query.get("page", 1)), int(query.get("page_size", 10))
+            if page in self.missing_pages:
+                self.send_response(404)
+                self.end_headers()
+                return
             body = {"results": self.records[(page - 1) * size : page * size]}
+        elif path == "/ignores-page":  # the first page, whatever page is asked for
+            body = {"results": self.records[: int(query.get("page_size", 10))]}
+        elif path == "/cursor-loop":  # a next cursor that never changes
+            _Api.requests += 1
+            body = {"results": self.records[:2], "next": "same"}
         else:
             start = int(query.get("cursor", 0))
             chunk = self.records[start : start + 7]
@@ -219,6 +232,7 @@ class _Api(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def api_server():
+    _Api.missing_pages, _Api.requests = set(), 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -329,3 +343,167 @@ def test_a_redirect_out_of_the_allowed_networks_is_refused_before_it_is_followed
     run = _run(world.dataset)
     assert run.status == SyncRun.Status.FAILED and "127.0.0.2" in run.error
     assert live_rows(world.dataset) == []
+
+
+# --- where a SQL source may connect: the URL as libpq reads it ---------------------------------
+def _platform_db_urls():
+    from django.db import connection
+
+    db = connection.settings_dict
+    name, place = db["NAME"], f"{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    encoded = f"%{ord(name[0]):02x}{name[1:]}"
+    return [
+        (f"postgresql://{place}/postgres?dbname={name}", "platform's own database"),
+        (f"postgresql://{place}/{encoded}", "platform's own database"),
+        (f"postgresql://{place}/postgres?host=/var/run/postgresql&dbname={name}", "socket"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_the_platforms_database_is_refused_however_the_url_names_it(world, case):
+    from django.core.exceptions import ValidationError
+
+    url, message = _platform_db_urls()[case]
+    with pytest.raises(ValidationError, match=message):
+        sync_config_set(
+            dataset=world.dataset, kind="sql", options={"table": "auth_user"}, secrets={"url": url}
+        )
+    # Stored by a path that skips the check: the run checks what it connects to.
+    config = sync_config_set(dataset=world.dataset, kind="sql", options={"table": "auth_user"})
+    config.secrets_encrypted = secrets_encrypt({"url": url})
+    config.save()
+    run = _run(world.dataset)
+    assert run.status == SyncRun.Status.FAILED and message in run.error
+    assert live_rows(world.dataset) == []
+
+
+def test_a_sql_source_reads_the_database_its_url_names_after_decoding(world, pg_source):
+    src, url = pg_source
+    _insert(src.cursor(), "people", population_rows(4), "2024-01-01T00:00:00Z")
+    base, name = url.rsplit("/", 1)
+    sync_config_set(
+        dataset=world.dataset,
+        kind="sql",
+        options={"table": "people"},
+        secrets={"url": f"{base}/postgres?dbname={name[0]}%{ord(name[1]):02x}{name[2:]}"},
+    )
+    run = _run(world.dataset)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.rows_inserted == 4
+
+
+def test_a_mariadb_query_runs_read_only(world, mariadb_table):
+    conn, table = mariadb_table
+    sync_config_set(
+        dataset=world.dataset,
+        kind="sql",
+        options={"query": f"DROP TABLE {table}"},
+        secrets={"url": "mysql://root@127.0.0.1:3306/test"},
+    )
+    run = _run(world.dataset)
+    assert run.status == SyncRun.Status.FAILED and "READ ONLY" in run.error
+    cursor = conn.cursor()
+    cursor.execute("SHOW TABLES LIKE %s", [table])
+    assert cursor.fetchall() == ((table,),)  # MySQL would have committed and run the DDL
+
+
+# --- incremental reads: rows at the last watermark ---------------------------------------------
+@pytest.mark.parametrize(
+    ("column", "stamp"),
+    [("updated_at", "2024-01-01T10:00:00+08:00"), ("updated_on", "2024-01-01")],
+    ids=["timestamp", "date"],
+)
+def test_a_row_written_later_at_the_last_watermark_is_read(world, pg_source, column, stamp):
+    src, url = pg_source
+    cursor = src.cursor()
+    cursor.execute("ALTER TABLE people ADD COLUMN updated_on date")
+    rows = population_rows(6, seed=21)
+    _insert(cursor, "people", rows[:5], "2024-01-01T10:00:00+08:00")
+    cursor.execute("UPDATE people SET updated_on = '2024-01-01'")
+    sync_config_set(
+        dataset=world.dataset,
+        kind="sql",
+        mode="incremental",
+        options={"table": "people"},
+        secrets={"url": url},
+        watermark_column=column,
+    )
+    assert _run(world.dataset).rows_inserted == 5
+    # The same instant (or day) as the last row read, committed after the run.
+    _insert(cursor, "people", rows[5:], stamp)
+    cursor.execute("UPDATE people SET updated_on = '2024-01-01' WHERE updated_on IS NULL")
+    run = _run(world.dataset)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert (run.rows_inserted, run.rows_updated) == (1, 0)
+    assert len(live_rows(world.dataset)) == 6
+
+
+@pytest.mark.parametrize("mode", ["full", "incremental"])
+def test_a_custom_query_with_a_percent_sign_runs(world, pg_source, mode):
+    src, url = pg_source
+    rows = population_rows(12, seed=22)
+    _insert(src.cursor(), "people", rows, "2024-01-01T00:00:00Z")
+    sync_config_set(
+        dataset=world.dataset,
+        kind="sql",
+        mode=mode,
+        options={"query": "SELECT * FROM people WHERE district LIKE '天河%'"},
+        secrets={"url": url},
+        watermark_column="updated_at" if mode == "incremental" else "",
+    )
+    run = _run(world.dataset)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    published = live_rows(world.dataset)
+    assert published and len(published) == sum(r["district"] == "天河区" for r in rows)
+
+
+# --- HTTP APIs -----------------------------------------------------------------------------------
+def _http_source(world, api_server, path, **options):
+    sync_config_set(
+        dataset=world.dataset,
+        kind="http",
+        options={"url": api_server + path, "page_size": 10, **options},
+        secrets={"token": _Api.token},
+    )
+    return _run(world.dataset)
+
+
+def test_a_key_a_record_leaves_out_is_null_in_that_record_only(world, api_server):
+    records = population_rows(12, seed=23)
+    first = {k: v for k, v in records[0].items() if k not in ("mobile", "address")}
+    _Api.records = [first, *[{**r, "source_only": "x"} for r in records[1:]]]
+    run = _http_source(world, api_server, "/paged")
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    published = {r[0]: r for r in live_rows(world.dataset)}
+    assert published[records[0]["id_number"]][4:6] == (None, None)
+    assert all(published[r["id_number"]][4] == r["mobile"] for r in records[1:])
+    assert all(published[r["id_number"]][5] == r["address"] for r in records[1:])
+
+
+def test_a_next_cursor_sent_again_stops_the_run(world, api_server):
+    _Api.records = population_rows(2, seed=24)
+    run = _http_source(world, api_server, "/cursor-loop", pagination="cursor")
+    assert run.status == SyncRun.Status.FAILED
+    assert "“same” a second time" in run.error and _Api.requests == 2
+
+
+def test_an_api_answering_the_same_page_again_stops_the_run(world, api_server):
+    _Api.records = population_rows(23, seed=25)
+    run = _http_source(world, api_server, "/ignores-page")
+    assert run.status == SyncRun.Status.FAILED
+    assert "Page 2 of the source API" in run.error and "“page”" in run.error
+
+
+def test_an_api_without_records_says_so(world, api_server):
+    _Api.records = []
+    run = _http_source(world, api_server, "/paged")
+    assert run.status == SyncRun.Status.FAILED and "returned no records" in run.error
+
+
+def test_an_api_error_names_the_page_and_url_without_credentials(world, api_server):
+    _Api.records = population_rows(23, seed=26)
+    _Api.missing_pages = {2}
+    run = _http_source(world, api_server, "/paged?apikey=k-secret")
+    assert run.status == SyncRun.Status.FAILED
+    assert f"(404) for page 2 ({api_server}/paged)" in run.error
+    assert "k-secret" not in run.error and _Api.token not in run.error

@@ -6,7 +6,10 @@
     fetch(box.dataset.url, { credentials: "same-origin" })
       .then(function (r) { return r.json(); })
       .then(function (run) {
-        box.querySelector("progress").value = run.bar;
+        var bar = box.querySelector("progress");
+        // null: the share read is unknown (rows read are in the label); a bar without a value
+        // only moves.
+        if (run.bar === null) { bar.removeAttribute("value"); } else { bar.value = run.bar; }
         box.querySelector("span").textContent = run.label;
         if (run.finished) { window.location.reload(); } else { setTimeout(function () { poll(box); }, 1000); }
       })
