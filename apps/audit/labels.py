@@ -17,6 +17,7 @@ from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from apps.audit.models import AuditEvent
+from apps.catalog.models import Demand
 from apps.departments.models import Membership
 from apps.objections.models import Objection
 
@@ -80,6 +81,9 @@ ACTION_LABELS: dict[str, Any] = {
     "sync.publish": _("Sync run published"),
     "sync.fail": _("Sync run failed"),
     "sync.cancel": _("Sync run cancelled"),
+    "demand.submit": _("Demand filed"),
+    "demand.answer": _("Demand answered"),
+    "demand.close": _("Demand answered and closed"),
     "sync.uploads_delete": _("Uploaded sync files deleted"),
 }
 
@@ -120,6 +124,8 @@ LOOKUP_LABELS: dict[str, Any] = {
 # Keys of `details` in the administrative events (apps.sharing, apps.catalog, apps.api,
 # apps.departments).
 DETAIL_LABELS: dict[str, Any] = {
+    "title": _("Title"),
+    "previous_status": _("Previous status"),
     "request": _("Data request"),
     "grant": _("Grant"),
     "consumer": _("Consumer"),
@@ -168,6 +174,7 @@ DETAIL_LABELS: dict[str, Any] = {
 DETAIL_VALUE_LABELS: dict[str, Mapping[str, Any]] = {
     "role": dict(Membership.Role.choices),
     "outcome": dict(Objection.Outcome.choices),
+    "previous_status": dict(Demand.Status.choices),
 }
 
 # The reasons the platform records, by their source text. apps/api/views/records.py records

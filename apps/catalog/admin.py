@@ -3,20 +3,29 @@ admins. Rights come from apps.catalog.permissions; writes go through apps.catalo
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
+from apps.catalog import labels, services
 from apps.catalog import permissions as perms
-from apps.catalog import services
 from apps.catalog.admin_views import (
     export_csv_action,
     export_xlsx_action,
     import_view,
     publish_action,
 )
-from apps.catalog.forms import DatasetForm, DemandForm, FieldInlineForm, FieldInlineFormSet
+from apps.catalog.forms import (
+    DatasetForm,
+    DemandAnswerForm,
+    DemandForm,
+    FieldInlineForm,
+    FieldInlineFormSet,
+)
 from apps.catalog.models import Dataset, DatasetVersion, Demand, Field
 from apps.common.admin_mixins import ReadOnlyAdminMixin
 from apps.departments.models import Department
@@ -52,6 +61,9 @@ class FieldInline(admin.TabularInline):
               "pending_removal")  # fmt: skip
     readonly_fields = ("pending_removal",)
     ordering = ("position", "id")
+
+    class Media:
+        css = {"all": ["catalog/fields.css"]}
 
     def has_view_permission(self, request, obj=None) -> bool:
         return _is_catalog_user(request.user)
@@ -182,10 +194,13 @@ class DatasetAdmin(CatalogModelAdmin):
 @admin.register(DatasetVersion)
 class DatasetVersionAdmin(ReadOnlyAdminMixin, CatalogModelAdmin):
     list_display = ("dataset", "version", "published_by", "published_at", "reason")
-    list_filter = (("dataset__provider", _ONLY_SHOWN),)
+    # Only the datasets of the versions the viewer may see (get_queryset), not every dataset.
+    list_filter = (("dataset", _ONLY_SHOWN), ("dataset__provider", _ONLY_SHOWN))
     search_fields = ("dataset__code", "dataset__name", "reason")
-    readonly_fields = ("dataset", "version", "snapshot", "changes", "reason", "published_by",
-                       "published_at")  # fmt: skip
+    # The stored JSON holds codes ("conditional", "id_card"): shown in the forms' words.
+    fields = ("dataset", "version", "reason", "published_by", "published_at", "changes_table",
+              "snapshot_table")  # fmt: skip
+    readonly_fields = fields
 
     def get_queryset(self, request):
         visible = perms.datasets_visible(request.user).values("pk")
@@ -196,13 +211,49 @@ class DatasetVersionAdmin(ReadOnlyAdminMixin, CatalogModelAdmin):
             .select_related("dataset", "published_by")
         )
 
+    @admin.display(description=_("changes from the previous version"))
+    def changes_table(self, obj: DatasetVersion) -> str:
+        rows = labels.version_change_rows(obj.changes or [])
+        return render_to_string("admin/catalog/datasetversion/changes.html", {"rows": rows})
+
+    @admin.display(description=_("snapshot"))
+    def snapshot_table(self, obj: DatasetVersion) -> str:
+        table = labels.snapshot_table(obj.snapshot or {})
+        return render_to_string("admin/catalog/datasetversion/snapshot.html", {"table": table})
+
+
+class DemandDirectionFilter(admin.SimpleListFilter):
+    """Demands asked of the viewer's departments, or filed by them (the to-do list links to
+    the first, open ones: apps.catalog.worklist); not offered to viewers without a department.
+    The departments one is an officer of, if any, as the to-do list counts them."""
+
+    title = _("direction")
+    parameter_name = "direction"
+
+    @staticmethod
+    def _departments(user) -> set[int]:
+        return perms.officer_department_ids(user) or perms.member_department_ids(user)
+
+    def lookups(self, request, model_admin):
+        if not self._departments(request.user):
+            return []
+        return [("incoming", _("Asked of us")), ("outgoing", _("Filed by us"))]
+
+    def queryset(self, request, queryset):
+        ids = self._departments(request.user)
+        if self.value() == "incoming":
+            return queryset.filter(provider_id__in=ids)
+        if self.value() == "outgoing":
+            return queryset.filter(requester_id__in=ids)
+        return queryset
+
 
 @admin.register(Demand)
 class DemandAdmin(CatalogModelAdmin):
     list_display = ("title", "requester", "provider", "dataset", "status", "created_at")
-    list_filter = ("status", ("provider", _ONLY_SHOWN), ("requester", _ONLY_SHOWN))
+    list_filter = (DemandDirectionFilter, "status", ("provider", _ONLY_SHOWN),
+                   ("requester", _ONLY_SHOWN))  # fmt: skip
     search_fields = ("title", "description")
-    answer_fields = ("answer", "status")
     form = DemandForm
 
     def get_queryset(self, request):
@@ -212,17 +263,28 @@ class DemandAdmin(CatalogModelAdmin):
     # What the requesting officer writes; the service sets the rest (status, who, when).
     add_fields = ("requester", "provider", "dataset", "title", "description", "fields_wanted",
                   "legal_basis")  # fmt: skip
+    # Shown on an existing demand; the asked department writes only the answer, and says
+    # whether it closes the demand (DemandAnswerForm): the status follows from that.
+    shown_fields = ("requester", "provider", "dataset", "title", "description", "fields_wanted",
+                    "legal_basis", "status", "created_by", "created_at", "answered_by",
+                    "answered_at", "answer")  # fmt: skip
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:
+            kwargs["form"] = DemandAnswerForm
+        return super().get_form(request, obj, change=change, **kwargs)
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return self.add_fields
-        return [f.name for f in Demand._meta.fields if f.name != "id"]
+        if self.has_change_permission(request, obj):
+            return (*self.shown_fields, "close")
+        return self.shown_fields
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        every = [f.name for f in Demand._meta.fields if f.name != "id"]
-        return [name for name in every if name not in self.answer_fields]
+        return [name for name in self.shown_fields if name != "answer"]
 
     def has_add_permission(self, request) -> bool:
         return bool(perms.officer_department_ids(request.user)) or perms.is_platform_admin(
@@ -232,6 +294,8 @@ class DemandAdmin(CatalogModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         if obj is None:
             return self.has_add_permission(request)
+        if obj.status == Demand.Status.CLOSED:
+            return False  # settled: shown read-only (services.DemandClosed)
         return perms.has_demand_perm(request.user, "change_demand", obj)
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -247,12 +311,35 @@ class DemandAdmin(CatalogModelAdmin):
             kwargs["queryset"] = choices(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Closed by a colleague while this officer was writing: say so, rather than a bare 403.
+        if request.method == "POST":
+            demand = self.get_object(request, unquote(object_id))
+            if (
+                demand is not None
+                and demand.status == Demand.Status.CLOSED
+                and perms.has_demand_perm(request.user, "change_demand", demand)
+            ):
+                self.message_user(
+                    request,
+                    _("The demand “%(title)s” is closed; it can no longer be answered or reopened.")
+                    % {"title": demand.title},
+                    level=messages.ERROR,
+                )
+                return HttpResponseRedirect(request.path)
+        # An answer page: "save and add another" would open a demand of one's own instead.
+        extra_context = {**(extra_context or {}), "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request, obj, form, change) -> None:
         if change:
-            close = form.cleaned_data.get("status") == Demand.Status.CLOSED
-            services.demand_answer(
-                demand=obj, by=request.user, answer=form.cleaned_data["answer"], close=close
+            answered = services.demand_answer(
+                demand=obj,
+                by=request.user,
+                answer=form.cleaned_data["answer"],
+                close=form.cleaned_data["close"],
             )
+            obj.status = answered.status
             return
         created = services.demand_create(
             by=request.user,

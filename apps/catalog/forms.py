@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext_lazy as _
 
+from apps.catalog.models import Demand
 from apps.departments.models import Department
+from govdata.responsibility_list import ENUM_SEPARATOR
 from govdata.vocabulary import dataset_type_admits_field_type
 
 
@@ -45,9 +49,69 @@ class ImportForm(forms.Form):
         return data
 
 
+class EnumValuesField(forms.CharField):
+    """The allowed values on one line, separated by "|" as in the responsibility-list file
+    (可选值): "男|女". An empty list is an empty box, not JSON's "[]". A JSON list is still
+    read, as the form took it before."""
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ENUM_SEPARATOR.join(str(v) for v in value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        text = (super().to_python(value) or "").strip()
+        if text.startswith("["):
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, list):
+                return [str(v).strip() for v in parsed if str(v).strip()]
+        return [v.strip() for v in text.split(ENUM_SEPARATOR) if v.strip()]
+
+    def has_changed(self, initial, data) -> bool:
+        return self.to_python(self.prepare_value(initial)) != self.to_python(data)
+
+
+def _line(size: int) -> forms.TextInput:
+    return forms.TextInput(attrs={"size": size})
+
+
+def _short_text() -> forms.Textarea:
+    # Legal bases and conditions may run over several lines (a browser's one-line input
+    # would drop the line breaks): a small box the officer can enlarge.
+    return forms.Textarea(attrs={"rows": 2, "cols": 15})
+
+
+def _narrow_select(em: int) -> forms.Select:
+    # The masking rules' labels run to 20 characters; the open list still shows them whole.
+    return forms.Select(attrs={"class": f"field-table-narrow-{em}"})  # catalog/fields.css
+
+
 class FieldInlineForm(forms.ModelForm):
-    """A new row's position may be left empty: the field goes after the last one. Every row
-    offered at 0 used to store several fields at one position, in no stated order."""
+    """One row of the dataset page's field table, kept about a screen wide: one-line inputs,
+    small boxes for the two free texts. A new row's position may be left empty: the field goes
+    after the last one. Every row offered at 0 used to store several fields at one position,
+    in no stated order."""
+
+    enum_values = EnumValuesField(
+        label=_("allowed values"),
+        required=False,
+        widget=_line(9),
+        help_text=_("Separated by |, e.g. 男|女."),
+    )
+
+    class Meta:
+        widgets = {
+            "position": forms.NumberInput(attrs={"class": "field-table-position"}),
+            "name": _line(11),
+            "label": _line(11),
+            "data_type": _narrow_select(9),
+            "masking": _narrow_select(11),
+            "legal_basis": _short_text(),
+            "conditions": _short_text(),
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -99,12 +163,10 @@ class FieldInlineFormSet(BaseInlineFormSet):
 
 
 class DemandForm(forms.ModelForm):
+    """Filing a demand (the answer has its own form, DemandAnswerForm)."""
+
     def clean(self):
         data = super().clean()
-        if self.instance.pk:
-            if not (data.get("answer") or "").strip():
-                raise ValidationError({"answer": _("The answer cannot be empty.")})
-            return data
         requester, provider, dataset = (data.get(k) for k in ("requester", "provider", "dataset"))
         if requester and provider and requester.pk == provider.pk:
             raise ValidationError({"provider": _("A department cannot file a demand to itself.")})
@@ -113,6 +175,31 @@ class DemandForm(forms.ModelForm):
                 {"dataset": _("The dataset is not held by the asked department.")}
             )
         return data
+
+
+class DemandAnswerForm(forms.ModelForm):
+    """The asked department's answer. Whether it closes the demand is all there is to choose:
+    a free status select offered "open" and "answered", which an answer cannot honour."""
+
+    close = forms.BooleanField(
+        label=_("Close the demand"),
+        required=False,
+        help_text=_(
+            "Tick to answer and close: a closed demand can no longer be answered or reopened. "
+            "Leave unticked to answer and keep the demand open to a further answer."
+        ),
+    )
+
+    class Meta:
+        model = Demand
+        fields = ("answer",)
+        widgets = {"answer": forms.Textarea(attrs={"rows": 4, "cols": 80})}
+
+    def clean_answer(self) -> str:
+        answer = (self.cleaned_data.get("answer") or "").strip()
+        if not answer:
+            raise ValidationError(_("The answer cannot be empty."))
+        return answer
 
 
 class DatasetForm(forms.ModelForm):

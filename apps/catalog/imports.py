@@ -12,6 +12,7 @@ from django.utils.translation import gettext, gettext_noop
 
 from apps.catalog import permissions as perms
 from apps.catalog import services
+from apps.catalog.labels import file_vocabulary
 from apps.catalog.models import Dataset, Field
 from apps.catalog.versioning import DATASET_ATTRIBUTES, FIELD_ATTRIBUTES
 from apps.departments.models import Department
@@ -147,7 +148,8 @@ def catalog_import(
         raise ResponsibilityListError(
             [ListError("", None, "", gettext_noop("Say why this list is published."))]
         )
-    specs = parse_file(_read(file), filename)
+    # The forms' labels in every language, as the export writes them (apps.catalog.labels).
+    specs = parse_file(_read(file), filename, file_vocabulary())
     result = ImportResult()
     errors: list[ListError] = []
     with transaction.atomic():

@@ -184,8 +184,10 @@ class Field(models.Model):
     dataset = models.ForeignKey(
         Dataset, verbose_name=_("dataset"), on_delete=models.CASCADE, related_name="fields"
     )
-    name = models.CharField(_("name"), max_length=63, validators=[identifier_validator])
-    label = models.CharField(_("label"), max_length=200)
+    # The same two words on every page and in the list file (信息项名称, 信息项中文名): a bare
+    # "name" read as the code here and as the Chinese label on the published list's page.
+    name = models.CharField(_("field name"), max_length=63, validators=[identifier_validator])
+    label = models.CharField(_("field label"), max_length=200)
     data_type = models.CharField(_("data type"), max_length=16, choices=DataTypeChoices.choices)
     sensitivity = models.CharField(
         _("sensitivity"),

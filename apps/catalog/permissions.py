@@ -59,6 +59,13 @@ def officer_department_ids(user: AbstractBaseUser | None) -> set[int]:
     return user_department_ids(user=user, role=Membership.Role.OFFICER)
 
 
+def member_department_ids(user: AbstractBaseUser | None) -> set[int]:
+    """The departments `user` belongs to, in any role."""
+    if not _active(user):
+        return set()
+    return user_department_ids(user=user)
+
+
 def _group_members(user: AbstractBaseUser, codename: str) -> Q:
     """Every member of a department is in its acting group, auditors included; only its
     officers act on the department's objects beyond viewing them."""

@@ -15,8 +15,10 @@ from django.contrib.auth.models import AbstractBaseUser, Group, Permission
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max
-from django.utils.text import normalize_newlines
+from django.urls import reverse
+from django.utils.text import Truncator, normalize_newlines
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from apps.catalog import permissions as perms
 from apps.catalog.models import (
@@ -35,6 +37,7 @@ from apps.catalog.versioning import (
     snapshot_of,
 )
 from apps.common import clock
+from apps.common.texts import Text
 from apps.departments.models import Department
 
 
@@ -301,6 +304,35 @@ def dataset_publish(*, dataset: Dataset, by: AbstractBaseUser, reason: str) -> D
     return version
 
 
+def demand_link(demand: Demand) -> str:
+    return reverse("admin:catalog_demand_change", args=[demand.pk])
+
+
+# A notification's subject holds 200 characters and a title may take 200 by itself: the
+# subject names it shortened, the body carries it whole.
+SUBJECT_TITLE_CHARS = 40
+
+
+def _subject_title(title: str) -> str:
+    return Truncator(title).chars(SUBJECT_TITLE_CHARS)
+
+
+def _audit_demand(*, action: str, demand: Demand, by: AbstractBaseUser, details: dict) -> None:
+    from apps.audit.services import audit_record_admin
+
+    # Recorded like a data request's decisions: the asked department as provider, the
+    # requesting one as consumer, so that the auditors' searches by either find it.
+    audit_record_admin(
+        action=action,
+        actor=by,
+        department=demand.provider,
+        consumer=demand.requester,
+        dataset=demand.dataset,
+        target=f"demand:{demand.pk}",
+        details={"title": demand.title, **details},
+    )
+
+
 @transaction.atomic
 def demand_create(
     *,
@@ -313,6 +345,8 @@ def demand_create(
     fields_wanted: str = "",
     legal_basis: str = "",
 ) -> Demand:
+    """Files a demand and tells the asked department's officers (a notification, and the
+    demand on their to-do list until it is answered: apps.catalog.worklist)."""
     perms.require_create_demand(by, requester)
     if dataset is not None and dataset.provider_id != provider.pk:
         raise ValidationError({"dataset": _("The dataset is not held by the asked department.")})
@@ -333,23 +367,87 @@ def demand_create(
     model = DemandGroupObjectPermission
     _grant_group_perms(model, provider.group, demand, perms.DEMAND_PROVIDER_PERMS)
     _grant_group_perms(model, requester.group, demand, perms.DEMAND_REQUESTER_PERMS)
+    _audit_demand(
+        action="demand.submit",
+        demand=demand,
+        by=by,
+        details={"description": description, "legal_basis": legal_basis},
+    )
+    from apps.sharing.notifications import department_officers, notify
+
+    notify(
+        recipients=department_officers(department=provider),
+        subject=Text(
+            gettext_noop("New demand #%(id)s from %(requester)s: %(title)s"),
+            {"id": demand.pk, "requester": requester.name, "title": _subject_title(title)},
+        ),
+        body=Text(
+            gettext_noop(
+                "%(requester)s asks your department for data it cannot get yet: %(title)s. "
+                "%(description)s Answer it in the demand list."
+            ),
+            {"requester": requester.name, "title": title, "description": description},
+        ),
+        link=demand_link(demand),
+    )
     return demand
+
+
+class DemandClosed(ValidationError):
+    """A closed demand is settled for good: it is neither answered again nor reopened (a need
+    that remains is filed as a new demand, which the asked department sees as new work)."""
 
 
 @transaction.atomic
 def demand_answer(
     *, demand: Demand, by: AbstractBaseUser, answer: str, close: bool = False
 ) -> Demand:
-    """The asked department answers; `close` marks the demand as settled."""
+    """The asked department answers (again, while the demand is not closed); `close` also
+    settles it. The requesting department's officers are told either way."""
     perms.require_demand_perm(by, "change_demand", demand)
-    if not (answer or "").strip():
+    answer = normalize_newlines((answer or "").strip())
+    if not answer:
         raise ValidationError({"answer": _("The answer cannot be empty.")})
-    demand.answer = answer.strip()
-    demand.status = Demand.Status.CLOSED if close else Demand.Status.ANSWERED
-    demand.answered_by = by
-    demand.answered_at = clock.now()
-    demand.save(update_fields=["answer", "status", "answered_by", "answered_at"])
-    return demand
+    # Locked: of two officers answering at once, the second sees the first one's closing.
+    locked = (
+        Demand.objects.select_for_update(of=("self",))
+        .select_related("requester", "provider", "dataset")
+        .get(pk=demand.pk)
+    )
+    if locked.status == Demand.Status.CLOSED:
+        raise DemandClosed(
+            _("The demand “%(title)s” is closed; it can no longer be answered or reopened.")
+            % {"title": locked.title},
+            code="closed",
+        )
+    previous = locked.status
+    locked.answer = answer
+    locked.status = Demand.Status.CLOSED if close else Demand.Status.ANSWERED
+    locked.answered_by = by
+    locked.answered_at = clock.now()
+    locked.save(update_fields=["answer", "status", "answered_by", "answered_at"])
+    _audit_demand(
+        action="demand.close" if close else "demand.answer",
+        demand=locked,
+        by=by,
+        details={"answer": answer, "previous_status": previous},
+    )
+    from apps.sharing.notifications import department_officers, notify
+
+    if close:
+        subject = gettext_noop("Demand #%(id)s answered and closed: %(title)s")
+        body = gettext_noop("%(provider)s answered and closed your demand “%(title)s”: %(answer)s")
+    else:
+        subject = gettext_noop("Demand #%(id)s answered: %(title)s")
+        body = gettext_noop("%(provider)s answered your demand “%(title)s”: %(answer)s")
+    params = {"provider": locked.provider.name, "title": locked.title, "answer": answer}
+    notify(
+        recipients=department_officers(department=locked.requester),
+        subject=Text(subject, {"id": locked.pk, "title": _subject_title(locked.title)}),
+        body=Text(body, params),
+        link=demand_link(locked),
+    )
+    return locked
 
 
 def catalog_import(**kwargs: Any):

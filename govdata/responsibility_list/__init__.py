@@ -13,34 +13,48 @@ Template (the export writes the same, so that a round trip works):
   敏感级别/sensitivity, 共享类型/sharing_type, 共享条件/conditions, 依据/legal_basis,
   脱敏规则/masking, 必填/required, 可选值/enum_values (separated by ``|``), 说明/description
 
-Sharing types may be written as codes (``conditional``) or in Chinese (``有条件共享``).
+Coded columns (update frequency, sharing type, data type, sensitivity, masking) take the codes
+(``conditional``) or the words of a ``Vocabulary`` (by default the Chinese sharing types,
+``有条件共享``; the platform passes the labels its forms show, in Chinese and English); booleans
+take 是/否, yes/no, true/false, 1/0.
 The CSV form is one row per field with the dataset columns repeated (prefixed ``数据集.``).
 YAML: ``datasets: [{code, name, ..., fields: [{name, label, ...}]}]``.
 """
 
 from govdata.responsibility_list.model import (
+    CODED_COLUMNS,
     CSV_DATASET_PREFIX,
     DATASET_COLUMNS,
     DATASET_SHEETS,
+    DEFAULT_VOCABULARY,
+    ENUM_SEPARATOR,
+    FALSE_CELL,
     FIELD_COLUMNS,
     FIELD_SHEETS,
     REQUIRED_DATASET_COLUMNS,
     REQUIRED_FIELD_COLUMNS,
     SHARING_TYPE_ALIASES,
+    TRUE_CELL,
     DatasetSpec,
     FieldSpec,
     ListError,
     ResponsibilityListError,
+    Vocabulary,
     column_letter,
+    word_key,
 )
 from govdata.responsibility_list.readers import parse_csv, parse_file, parse_xlsx, parse_yaml
 from govdata.responsibility_list.validate import build_specs
 
 __all__ = [
+    "CODED_COLUMNS",
     "CSV_DATASET_PREFIX",
     "DATASET_COLUMNS",
     "DATASET_SHEETS",
+    "DEFAULT_VOCABULARY",
     "DatasetSpec",
+    "ENUM_SEPARATOR",
+    "FALSE_CELL",
     "FIELD_COLUMNS",
     "FIELD_SHEETS",
     "FieldSpec",
@@ -49,10 +63,13 @@ __all__ = [
     "REQUIRED_FIELD_COLUMNS",
     "ResponsibilityListError",
     "SHARING_TYPE_ALIASES",
+    "TRUE_CELL",
+    "Vocabulary",
     "build_specs",
     "column_letter",
     "parse_csv",
     "parse_file",
     "parse_xlsx",
     "parse_yaml",
+    "word_key",
 ]

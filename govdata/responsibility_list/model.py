@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,8 +55,83 @@ SHARING_TYPE_ALIASES = {
 }
 TRUE_WORDS = {"true", "yes", "y", "1", "是", "必填"}
 FALSE_WORDS = {"false", "no", "n", "0", "否", ""}
+TRUE_CELL, FALSE_CELL = "是", "否"  # what an export writes: the headers' language
+ENUM_SEPARATOR = "|"
+# The columns holding one of a closed set of codes (govdata.vocabulary, govdata.masking).
+CODED_COLUMNS = ("update_frequency", "sharing_type", "data_type", "sensitivity", "masking")
 _IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def word_key(word: str) -> str:
+    """How a cell's word is compared: case, spaces and full- or half-width brackets aside
+    ("不脱敏", "No masking", "no  MASKING" and "身份证号(保留前6位和后4位)" all find theirs)."""
+    folded = word.casefold().replace("（", "(").replace("）", ")")
+    return "".join(folded.split())
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The words a file may use in the coded columns (CODED_COLUMNS), besides the codes.
+
+    `labels` maps column -> code -> the word an export writes, in the file's language (the
+    headers' language, Chinese); `aliases` maps column -> further accepted word -> code (the
+    labels in the other languages, say). The Chinese sharing types (SHARING_TYPE_ALIASES) are
+    always read; the Django layer passes the labels its forms show (apps.catalog.labels), so
+    that a file and a form use the same words."""
+
+    labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    aliases: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # column -> compared word (word_key) -> code, built from the above.
+    _lookup: dict[str, dict[str, str]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        pairs = [("sharing_type", word, code) for word, code in SHARING_TYPE_ALIASES.items()]
+        pairs += [
+            (column, word, code)
+            for column, by_code in self.labels.items()
+            for code, word in by_code.items()
+        ]
+        pairs += [
+            (column, word, code)
+            for column, by_word in self.aliases.items()
+            for word, code in by_word.items()
+        ]
+        lookup: dict[str, dict[str, str]] = {}
+        ambiguous: set[tuple[str, str]] = set()
+        for column, word, code in pairs:
+            key, words = word_key(str(word)), lookup.setdefault(column, {})
+            if key and words.setdefault(key, str(code)) != str(code):
+                ambiguous.add((column, key))
+        for column, key in ambiguous:  # a word naming two codes names neither
+            del lookup[column][key]
+        object.__setattr__(self, "_lookup", lookup)
+
+    def code(self, column: str, word: str, codes: Iterable[str]) -> str | None:
+        """The code `word` stands for in `column`, or None."""
+        key = word_key(word)
+        by_key = {word_key(c): c for c in codes}
+        if key in by_key:
+            return by_key[key]
+        found = self._lookup.get(column, {}).get(key)
+        return found if found in by_key.values() else None
+
+    def word(self, column: str, code: Any) -> str:
+        """What an export writes for `code`: its label, or the code if it has none."""
+        if code is None:
+            return ""
+        return self.labels.get(column, {}).get(str(code), str(code))
+
+    def suggestions(self, column: str, codes: Iterable[str]) -> list[str]:
+        """The words an error message offers: the labels, in the codes' order."""
+        return [self.word(column, c) for c in codes]
+
+
+DEFAULT_VOCABULARY = Vocabulary(
+    labels={"sharing_type": {str(code): word for word, code in SHARING_TYPE_ALIASES.items()}}
+)
 
 
 @dataclass(frozen=True)

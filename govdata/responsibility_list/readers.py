@@ -10,6 +10,7 @@ from govdata.responsibility_list.model import (
     CSV_DATASET_PREFIX,
     DATASET_COLUMNS,
     DATASET_SHEETS,
+    ENUM_SEPARATOR,
     FIELD_COLUMNS,
     FIELD_SHEETS,
     REQUIRED_DATASET_COLUMNS,
@@ -17,6 +18,7 @@ from govdata.responsibility_list.model import (
     DatasetSpec,
     ListError,
     ResponsibilityListError,
+    Vocabulary,
     _,
 )
 from govdata.responsibility_list.validate import _Table, build_specs
@@ -30,7 +32,9 @@ def _find_sheet(names: list[str], wanted: tuple[str, ...]) -> str | None:
     return None
 
 
-def parse_xlsx(data: bytes, filename: str = "") -> list[DatasetSpec]:
+def parse_xlsx(
+    data: bytes, filename: str = "", vocabulary: Vocabulary | None = None
+) -> list[DatasetSpec]:
     from openpyxl import load_workbook
 
     if not zipfile.is_zipfile(io.BytesIO(data)):
@@ -80,10 +84,10 @@ def parse_xlsx(data: bytes, filename: str = "") -> list[DatasetSpec]:
             tables.append(_Table(name, rows, columns, required))
     finally:
         workbook.close()
-    return build_specs(*tables)
+    return build_specs(*tables, vocabulary=vocabulary)
 
 
-def parse_csv(data: bytes) -> list[DatasetSpec]:
+def parse_csv(data: bytes, vocabulary: Vocabulary | None = None) -> list[DatasetSpec]:
     """The flat CSV form: one row per field, dataset columns repeated with a ``数据集.`` prefix."""
     import csv
 
@@ -125,10 +129,11 @@ def parse_csv(data: bytes) -> list[DatasetSpec]:
             header_prefix=CSV_DATASET_PREFIX,
         ),
         _Table("csv", fd_rows, FIELD_COLUMNS, REQUIRED_FIELD_COLUMNS),
+        vocabulary=vocabulary,
     )
 
 
-def parse_yaml(data: bytes) -> list[DatasetSpec]:
+def parse_yaml(data: bytes, vocabulary: Vocabulary | None = None) -> list[DatasetSpec]:
     import yaml
 
     try:
@@ -152,7 +157,7 @@ def parse_yaml(data: bytes) -> list[DatasetSpec]:
             f = dict(f) if isinstance(f, dict) else {}
             f["dataset_code"] = item.get("code")
             if isinstance(f.get("enum_values"), list):
-                f["enum_values"] = "|".join(str(v) for v in f["enum_values"])
+                f["enum_values"] = ENUM_SEPARATOR.join(str(v) for v in f["enum_values"])
             if isinstance(f.get("required"), bool):
                 f["required"] = "yes" if f["required"] else "no"
             fd_rows.append([f.get(k) for k in fd_keys])
@@ -162,13 +167,17 @@ def parse_yaml(data: bytes) -> list[DatasetSpec]:
     )
     for table in tables:
         table.by_key = True
-    return build_specs(*tables)
+    return build_specs(*tables, vocabulary=vocabulary)
 
 
-def parse_file(data: bytes, filename: str) -> list[DatasetSpec]:
+def parse_file(
+    data: bytes, filename: str, vocabulary: Vocabulary | None = None
+) -> list[DatasetSpec]:
+    """`vocabulary`: the words accepted besides the codes in the coded columns (see
+    Vocabulary; by default the Chinese sharing types)."""
     lowered = filename.lower()
     if lowered.endswith((".yaml", ".yml")):
-        return parse_yaml(data)
+        return parse_yaml(data, vocabulary)
     if lowered.endswith(".csv"):
-        return parse_csv(data)
-    return parse_xlsx(data, filename)
+        return parse_csv(data, vocabulary)
+    return parse_xlsx(data, filename, vocabulary)

@@ -8,13 +8,15 @@ from govdata.masking import MASKING_RULES
 from govdata.responsibility_list.model import (
     _CODE,
     _IDENTIFIER,
+    DEFAULT_VOCABULARY,
+    ENUM_SEPARATOR,
     FALSE_WORDS,
-    SHARING_TYPE_ALIASES,
     TRUE_WORDS,
     DatasetSpec,
     FieldSpec,
     ListError,
     ResponsibilityListError,
+    Vocabulary,
     _,
     column_letter,
 )
@@ -101,20 +103,21 @@ class _Table:
         return column_letter(index) if index is not None and not self.by_key else key
 
 
-def _choice(value: str, allowed: set[str], aliases: dict[str, str] | None = None) -> str | None:
-    value = (aliases or {}).get(value, value)
-    lowered = value.lower()
-    return lowered if lowered in allowed else None
+# In the enumerations' order, which is the order an error message offers them in.
+_SHARING = tuple(t.value for t in SharingType)
+_DATA_TYPES = tuple(t.value for t in DataType)
+_SENSITIVITY = tuple(t.value for t in Sensitivity)
+_FREQUENCY = tuple(t.value for t in UpdateFrequency)
+_MASKING = tuple(MASKING_RULES)
 
 
-_SHARING = {t.value for t in SharingType}
-_DATA_TYPES = {t.value for t in DataType}
-_SENSITIVITY = {t.value for t in Sensitivity}
-_FREQUENCY = {t.value for t in UpdateFrequency}
-
-
-def build_specs(datasets: _Table, fields: _Table) -> list[DatasetSpec]:
-    """Turns two tables into specs, or raises ResponsibilityListError with every problem."""
+def build_specs(
+    datasets: _Table, fields: _Table, vocabulary: Vocabulary | None = None
+) -> list[DatasetSpec]:
+    """Turns two tables into specs, or raises ResponsibilityListError with every problem.
+    A coded column takes its codes or the words of `vocabulary` (DEFAULT_VOCABULARY: the
+    Chinese sharing types)."""
+    vocabulary = vocabulary or DEFAULT_VOCABULARY
     errors = [*datasets.errors, *fields.errors]
     if errors:
         raise ResponsibilityListError(errors)
@@ -122,20 +125,20 @@ def build_specs(datasets: _Table, fields: _Table) -> list[DatasetSpec]:
     def err(table: _Table, row: int, key: str, template: str, **params: Any) -> None:
         errors.append(ListError(table.sheet, row, table.where(key), template, params))
 
-    def pick(table, row, values, key, allowed, aliases=None, default=None):
+    def pick(table, row, values, key, codes, default=None, template=None):
         raw = values.get(key, "")
         if not raw and default is not None:
             return default
-        chosen = _choice(raw, allowed, aliases)
+        chosen = vocabulary.code(key, raw, codes)
         if chosen is None:
             err(
                 table,
                 row,
                 key,
-                _("Unknown value “%(v)s” for %(k)s; use one of: %(allowed)s."),
+                template or _("Unknown value “%(v)s” for %(k)s; use one of: %(allowed)s."),
                 v=raw,
                 k=key,
-                allowed=", ".join(sorted(allowed)),
+                allowed=", ".join(vocabulary.suggestions(key, codes)),
             )
         return chosen or raw
 
@@ -158,9 +161,7 @@ def build_specs(datasets: _Table, fields: _Table) -> list[DatasetSpec]:
             code=code,
             name=values["name"],
             key_field=values["key_field"],
-            sharing_type=pick(
-                datasets, row, values, "sharing_type", _SHARING, SHARING_TYPE_ALIASES
-            ),
+            sharing_type=pick(datasets, row, values, "sharing_type", _SHARING),
             summary=values.get("summary", ""),
             category=values.get("category", ""),
             update_frequency=pick(
@@ -220,15 +221,25 @@ def build_specs(datasets: _Table, fields: _Table) -> list[DatasetSpec]:
             name=name,
             label=values["label"],
             data_type=pick(fields, row, values, "data_type", _DATA_TYPES),
-            sharing_type=pick(fields, row, values, "sharing_type", _SHARING, SHARING_TYPE_ALIASES),
+            sharing_type=pick(fields, row, values, "sharing_type", _SHARING),
             sensitivity=pick(
                 fields, row, values, "sensitivity", _SENSITIVITY, default=Sensitivity.INTERNAL.value
             ),
             conditions=values.get("conditions", ""),
             legal_basis=values.get("legal_basis", ""),
-            masking=values.get("masking", "") or "none",
+            masking=pick(
+                fields,
+                row,
+                values,
+                "masking",
+                _MASKING,
+                default="none",
+                template=_("Unknown masking rule “%(v)s”; use one of: %(allowed)s."),
+            ),
             description=values.get("description", ""),
-            enum_values=[v.strip() for v in values.get("enum_values", "").split("|") if v.strip()],
+            enum_values=[
+                v.strip() for v in values.get("enum_values", "").split(ENUM_SEPARATOR) if v.strip()
+            ],
             row=row,
         )
         required = values.get("required", "").lower()
@@ -237,15 +248,6 @@ def build_specs(datasets: _Table, fields: _Table) -> list[DatasetSpec]:
         item.required = required in TRUE_WORDS
         if not item.label:
             err(fields, row, "label", _("The label is required."))
-        if item.masking not in MASKING_RULES:
-            err(
-                fields,
-                row,
-                "masking",
-                _("Unknown masking rule “%(v)s”; use one of: %(allowed)s."),
-                v=item.masking,
-                allowed=", ".join(MASKING_RULES),
-            )
         if item.sharing_type in SHARING_TYPES_NEEDING_LEGAL_BASIS and not item.legal_basis:
             err(
                 fields,
@@ -263,8 +265,8 @@ def build_specs(datasets: _Table, fields: _Table) -> list[DatasetSpec]:
                 row,
                 "sharing_type",
                 _("A %(d)s dataset cannot have a %(f)s field."),
-                d=spec.sharing_type,
-                f=item.sharing_type,
+                d=vocabulary.word("sharing_type", spec.sharing_type),
+                f=vocabulary.word("sharing_type", item.sharing_type),
             )
         if item.data_type == DataType.ENUM and not item.enum_values:
             err(fields, row, "enum_values", _("An enumeration needs its allowed values."))

@@ -116,7 +116,7 @@ def test_csv_not_in_utf8_is_a_clear_error(world):
 def test_every_kind_of_bad_field_is_reported_at_once(world):
     fields = field_rows()
     fields[0][8] = "scramble"  # unknown masking
-    fields[1][3] = "text"  # unknown data type
+    fields[1][3] = "texte"  # unknown data type ("text" is 文本's English label)
     fields[2][10] = ""  # enum without values
     fields.append(["GA-HJ-010", "religion", "宗教信仰", "string", "", "none", "", "", "redact",
                    "", "", ""])  # fmt: skip
