@@ -189,6 +189,12 @@ REASON_CODES: dict[str, Any] = {
     "export aborted: client gone": _("The export stopped before its end: the client went away."),
 }
 _WHAT = (gettext_noop("filter on"), gettext_noop("order by"), gettext_noop("look up by"))
+# The sharing types as a field change's reason names them (their labels, apps.catalog.models).
+_SHARING_TYPES = (
+    gettext_noop("Unconditional (无条件共享)"),
+    gettext_noop("Conditional (有条件共享)"),
+    gettext_noop("Not shared (不予共享)"),
+)
 REASON_TEXTS: dict[str, Mapping[str, tuple[str, ...]]] = {
     # 403s (apps/records/query.py) and a grant's end (apps/sharing/grant_services.py).
     gettext_noop("You may not read the field “%(field)s”."): {},
@@ -199,6 +205,10 @@ REASON_TEXTS: dict[str, Mapping[str, tuple[str, ...]]] = {
     gettext_noop("The grant reached its end date."): {},
     gettext_noop("Field %(name)s was removed: %(reason)s"): {},
     gettext_noop("Field %(name)s is no longer shared (%(old)s → none): %(reason)s"): {},
+    gettext_noop("Field %(name)s is no longer shared (%(old)s → %(new)s): %(reason)s"): {
+        "old": _SHARING_TYPES,
+        "new": _SHARING_TYPES,
+    },
     gettext_noop(
         "Its row filter names a field no longer shared in clear (%(fields)s): %(reason)s"
     ): {},

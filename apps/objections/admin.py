@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import Field
 from apps.common import clock
-from apps.common.admin_mixins import ReadOnlyAdminMixin
+from apps.common.admin_mixins import ReadOnlyAdminMixin, RelatedLinksByPermissionMixin
 from apps.departments.admin_inlines import StaffReadOnlyInline, StaffTransitionInline
 from apps.departments.selectors import (
     user_department_ids,
@@ -22,24 +22,22 @@ from apps.objections import policy
 from apps.objections.admin_views import answer_view, submit_view, withdraw_view
 from apps.objections.models import Objection, ObjectionField, ObjectionTransition
 from apps.objections.selectors import objections_visible_to
+from apps.sharing.admin import FieldColumnsMixin
 
 
-class FieldInline(StaffReadOnlyInline):
+class FieldInline(FieldColumnsMixin, StaffReadOnlyInline):
+    """The fields concerned as the requests' and grants' pages show theirs: a field removed
+    from the list since keeps its name and label and says when and why it was removed."""
+
     model = ObjectionField
-    fields = readonly_fields = ("field_name", "field_label", "mask")
+    parent = "objection"
+    fields = readonly_fields = ("name_shown", "label_shown", "mask", "field_removed")
     verbose_name_plural = _("fields concerned")
-    ordering = ("field__position", "field_id")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("field")
+    ordering = ("field__position", "id")
 
     @admin.display(description=Field._meta.get_field("name").verbose_name)
-    def field_name(self, obj: ObjectionField):
-        return obj.field.name
-
-    @admin.display(description=Field._meta.get_field("label").verbose_name)
-    def field_label(self, obj: ObjectionField):
-        return obj.field.label
+    def name_shown(self, obj: ObjectionField) -> str:
+        return obj.field_name
 
 
 class TransitionInline(StaffTransitionInline):
@@ -81,7 +79,7 @@ def _action_urls(user, obj: Objection) -> list[tuple[str, str]]:
 
 
 @admin.register(Objection)
-class ObjectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ObjectionAdmin(RelatedLinksByPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     change_form_template = "admin/objections/change_form.html"
     list_display = ("id", "dataset", "record_key", "consumer", "status", "outcome",
                     "due_by_marked", "created_at")  # fmt: skip

@@ -38,7 +38,7 @@ def _summary(obj: Objection) -> list[tuple[str, object]]:
         (_("Reporting department"), obj.consumer.name),
         (_("Dataset"), f"{obj.dataset.code} {obj.dataset.name}"),
         (_("Record key"), obj.record_key),
-        (_("Fields concerned"), ", ".join(i.field.name for i in obj.items.all())),
+        (_("Fields concerned"), ", ".join(i.field_name for i in obj.items.all())),
         (_("What is wrong"), obj.description),
         (_("Value believed correct"), obj.proposed_value or "—"),
         (_("Answer due by"), obj.due_by),

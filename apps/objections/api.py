@@ -77,7 +77,7 @@ def objection_out(o: Objection) -> dict:
         "provider": o.dataset.provider.code,
         "consumer": o.consumer.code,
         "key": o.record_key,
-        "fields": [item.field.name for item in o.items.all()],
+        "fields": [item.field_name for item in o.items.all()],
         "description": o.description,
         "proposed_value": o.proposed_value,
         "status": o.status,

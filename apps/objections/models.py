@@ -120,21 +120,32 @@ class Objection(models.Model):
 
 class ObjectionField(models.Model):
     """One field the objection is about, with the masking rule under which the reporting
-    department read it when reporting (what its audit events name)."""
+    department read it when reporting (what its audit events name). A field removed from the
+    list at a later publication leaves the row (`field` becomes NULL) with the name and label
+    it had: what the objection was about stays on record."""
 
     objection = models.ForeignKey(Objection, on_delete=models.CASCADE, related_name="items")
-    field = models.ForeignKey("catalog.Field", on_delete=models.CASCADE, related_name="+")
+    field = models.ForeignKey(
+        "catalog.Field", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    field_name = models.CharField(_("field"), max_length=63)
+    field_label = models.CharField(_("label"), max_length=200)
     mask = models.CharField(_("masking seen"), max_length=16, choices=MaskingChoices.choices)
 
     class Meta:
         verbose_name = _("field concerned")
         verbose_name_plural = _("fields concerned")
         constraints = [
-            models.UniqueConstraint(fields=["objection", "field"], name="objection_field_unique")
+            models.UniqueConstraint(fields=["objection", "field"], name="objection_field_unique"),
+            models.CheckConstraint(
+                condition=~Q(field_name=""),
+                name="objection_field_name_kept",
+                violation_error_message=_("A row naming a field keeps the field's name."),
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.objection_id} {self.field_id}"
+        return f"#{self.objection_id} {self.field_name}"
 
 
 class ObjectionTransition(StatusTransition):

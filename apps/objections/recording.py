@@ -40,8 +40,9 @@ def transition_record(
 
 
 def field_masks(items: Iterable[ObjectionField]) -> dict[str, str]:
-    """Field name to the masking rule the reporter read it under (items with fields loaded)."""
-    return {item.field.name: item.mask for item in items}
+    """Field name to the masking rule the reporter read it under; by the name kept on the row,
+    which outlives the field's removal from the list."""
+    return {item.field_name: item.mask for item in items}
 
 
 def audit_objection(

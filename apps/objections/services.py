@@ -211,7 +211,13 @@ def objection_submit(
     )
     items = ObjectionField.objects.bulk_create(
         [
-            ObjectionField(objection=objection, field=f, mask=decision.fields[f.name].mask)
+            ObjectionField(
+                objection=objection,
+                field=f,
+                field_name=f.name,
+                field_label=f.label,
+                mask=decision.fields[f.name].mask,
+            )
             for f in chosen
         ]
     )

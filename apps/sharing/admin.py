@@ -8,6 +8,7 @@ import datetime as dt
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -15,7 +16,7 @@ from django.utils.translation import pgettext_lazy
 from apps.audit.services import origin_of
 from apps.catalog.models import Field
 from apps.common import clock
-from apps.common.admin_mixins import ReadOnlyAdminMixin
+from apps.common.admin_mixins import ReadOnlyAdminMixin, RelatedLinksByPermissionMixin
 from apps.departments.admin_inlines import StaffReadOnlyInline, StaffTransitionInline
 from apps.departments.selectors import (
     user_department_ids,
@@ -38,58 +39,123 @@ from apps.sharing.models import (
 )
 from apps.sharing.notifications import notification_mark_read
 from apps.sharing.row_filters import rows_label
-from apps.sharing.selectors import grant_last_day, grants_visible_to, requests_visible_to
+from apps.sharing.selectors import (
+    grant_last_day,
+    grants_visible_to,
+    requests_visible_to,
+    with_field_removal,
+)
 
 
 def _field_label(name: str):
     return Field._meta.get_field(name).verbose_name
 
 
+def _when(at: dt.datetime) -> str:
+    # As the admin shows a date-time field: local time, in the reader's format.
+    return formats.localize(timezone.template_localtime(at))
+
+
 class FieldColumnsMixin:
-    """The field's name, label and published masking rule, as the responsibility list shows
-    them, for inlines of rows pointing to a catalogue field."""
+    """The field's name and label, as the responsibility list shows them, for inlines of rows
+    naming a catalogue field (DataRequestField, GrantField, ObjectionField; `parent`: their
+    request, grant or objection). A field removed from the list since keeps the name and label
+    it had, and says when and why it was removed (selectors.with_field_removal)."""
+
+    parent: str
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("field")
-
-    @admin.display(description=_("field"))
-    def field_name(self, obj):
-        return obj.field.name
+        rows = super().get_queryset(request).select_related("field")
+        return with_field_removal(rows, parent=self.parent)
 
     @admin.display(description=_field_label("label"))
-    def field_label(self, obj):
-        return obj.field.label
+    def label_shown(self, obj) -> str:
+        # The label as the list shows it now; the one it had for a field no longer listed.
+        return obj.field.label if obj.field is not None else obj.field_label
 
-    @admin.display(description=_field_label("masking"))
-    def field_masking(self, obj):
-        field = obj.field
-        return field.get_published_masking_display() or field.get_masking_display()
+    @admin.display(description=_("removed from the list"))
+    def field_removed(self, obj) -> str:
+        if obj.field is not None:
+            return "-"
+        if obj.field_removed_at is None:  # removed otherwise than by a publication
+            return _("Removed")
+        return _("Removed on %(date)s: %(reason)s") % {
+            "date": _when(obj.field_removed_at),
+            "reason": obj.field_removed_reason,
+        }
+
+
+def _published(field: Field | None, attribute: str) -> str:
+    """A listed field's published sharing type or masking rule by its label; "-" for a field
+    no longer listed."""
+    if field is None:
+        return "-"
+    return (
+        getattr(field, f"get_published_{attribute}_display")()
+        or getattr(field, f"get_{attribute}_display")()
+    )
 
 
 class RequestFieldInline(FieldColumnsMixin, StaffReadOnlyInline):
     model = DataRequestField
-    fields = readonly_fields = ("field_name", "field_label", "field_sharing_type", "field_masking")
+    parent = "request"
+    fields = readonly_fields = ("field_name", "label_shown", "field_sharing_type",
+                                "field_masking", "field_removed")  # fmt: skip
     verbose_name_plural = _("requested fields")
-    ordering = ("field__position", "field_id")
+    ordering = ("field__position", "id")
 
     @admin.display(description=_field_label("sharing_type"))
-    def field_sharing_type(self, obj):
-        return obj.field.get_published_sharing_type_display()
+    def field_sharing_type(self, obj: DataRequestField) -> str:
+        return _published(obj.field, "sharing_type")
+
+    @admin.display(description=_field_label("masking"))
+    def field_masking(self, obj: DataRequestField) -> str:
+        return _published(obj.field, "masking")
 
 
 class TransitionInline(StaffTransitionInline):
     model = RequestTransition
     status_choices = DataRequest.Status
+    fields = readonly_fields = ("at", "from_label", "to_label", "actor_label", "reason_shown")
+
+    @admin.display(description=RequestTransition._meta.get_field("reason").verbose_name)
+    def reason_shown(self, obj: RequestTransition) -> str:
+        return obj.reason_text  # in the reader's language when the platform wrote it
 
 
 class GrantFieldInline(FieldColumnsMixin, StaffReadOnlyInline):
     model = GrantField
-    fields = readonly_fields = ("field_name", "field_label", "field_masking", "mask_override",
-                                "removed_at", "removed_reason")  # fmt: skip
-    ordering = ("field__position", "field_id")
+    parent = "grant"
+    fields = readonly_fields = ("field_name", "label_shown", "masking_shown", "mask_override",
+                                "removed_at_shown", "removed_reason_shown")  # fmt: skip
+    ordering = ("field__position", "id")
+
+    @admin.display(description=_field_label("masking"))
+    def masking_shown(self, obj: GrantField) -> str:
+        # A field the holder still reads: the rule published now, which applies. One taken
+        # away (or no longer listed): the rule it was read under, not what the field became.
+        if obj.removed_at is None and obj.field is not None:
+            return _published(obj.field, "masking")
+        return obj.get_field_masking_display()
+
+    @admin.display(description=GrantField._meta.get_field("removed_at").verbose_name)
+    def removed_at_shown(self, obj: GrantField) -> str:
+        at = obj.removed_at or obj.field_removed_at
+        return _when(at) if at is not None else "-"
+
+    @admin.display(description=GrantField._meta.get_field("removed_reason").verbose_name)
+    def removed_reason_shown(self, obj: GrantField) -> str:
+        if obj.removed_at is not None:
+            return obj.removed_reason_text or "-"
+        if obj.field_removed_at is not None:  # left the list after the grant had ended
+            return _("Field %(name)s was removed: %(reason)s") % {
+                "name": obj.field_name,
+                "reason": obj.field_removed_reason,
+            }
+        return "-"
 
 
-class SharingAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SharingAdmin(RelatedLinksByPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """View-only by default: every change is a decision made through a service. The decisions
     offered (list links, detail-page buttons, bulk actions) are those apps.sharing.policy
     allows the viewer."""
@@ -274,18 +340,25 @@ class DataRequestAdmin(SharingAdmin):
 class GrantAdmin(SharingAdmin):
     list_display = ("id", "dataset", "consumer", "status", "valid_from", "last_day",
                     "field_names")  # fmt: skip
-    list_filter = (GrantDirectionFilter, EndingFilter, "status", "dataset")
+    # Only the datasets of grants the viewer sees: a plain filter would name every dataset,
+    # other departments' drafts included.
+    list_filter = (GrantDirectionFilter, EndingFilter, "status",
+                   ("dataset", admin.RelatedOnlyFieldListFilter))  # fmt: skip
     search_fields = ("dataset__code", "consumer__code")
     inlines = (GrantFieldInline,)
-    readonly_fields = ("request", "consumer", "dataset", "valid_from", "last_day",
-                       "rows_covered", "status", "revoked_at", "revoked_by", "revoked_reason",
-                       "created_at")  # fmt: skip
+    readonly_fields = ("request", "consumer", "dataset", "valid_from", "last_day_shown",
+                       "rows_covered", "status", "revoked_at", "revoked_by",
+                       "revoked_reason_shown", "created_at")  # fmt: skip
     # Only these: the stored end (an exclusive instant, the next midnight) would show a day
     # after the one the grant was approved until.
     fields = readonly_fields
 
     def get_queryset(self, request):
-        return grants_visible_to(user=request.user).prefetch_related("items__field")
+        return grants_visible_to(user=request.user).prefetch_related("items")
+
+    @admin.display(description=Grant._meta.get_field("revoked_reason").verbose_name)
+    def revoked_reason_shown(self, obj: Grant) -> str:
+        return obj.revoked_reason_text or "-"  # in the reader's language when the platform wrote it
 
     @admin.display(description=_("rows covered"))
     def rows_covered(self, obj: Grant) -> str:
@@ -304,10 +377,16 @@ class GrantAdmin(SharingAdmin):
         # last day the grant holds, the date it was approved until.
         return grant_last_day(grant=obj)
 
+    @admin.display(description=_("valid through"))
+    def last_day_shown(self, obj: Grant) -> str:
+        # The change page shows a method's value as text (a date in ISO), unlike the list and
+        # the page's date fields: formatted as they are.
+        return formats.localize(grant_last_day(grant=obj))
+
     @admin.display(description=_("fields"))
     def field_names(self, obj: Grant):
         return format_html_join(
-            ", ", "{}", ((i.field.name,) for i in obj.items.all() if i.removed_at is None)
+            ", ", "{}", ((i.field_name,) for i in obj.items.all() if i.removed_at is None)
         )
 
     def get_list_display(self, request):
@@ -330,10 +409,26 @@ class GrantAdmin(SharingAdmin):
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
+class ReadFilter(admin.SimpleListFilter):
+    """Unread or read, rather than the "empty / not empty" of the read time. Its parameter is
+    the one of Django's empty-field filter, which the home page's to-do list links to."""
+
+    title = _("status")
+    parameter_name = "read_at__isempty"
+
+    def lookups(self, request, model_admin):
+        return [("1", _("Unread")), ("0", _("Read"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("0", "1"):
+            return queryset.filter(read_at__isnull=self.value() == "1")
+        return queryset
+
+
 @admin.register(Notification)
 class NotificationAdmin(SharingAdmin):
     list_display = ("subject_shown", "created_at", "read_at")
-    list_filter = (("read_at", admin.EmptyFieldListFilter),)
+    list_filter = (ReadFilter,)
     readonly_fields = ("subject_shown", "body_shown", "open_link", "created_at", "read_at")
     fields = readonly_fields
 

@@ -140,7 +140,12 @@ class ActingDepartmentFilter(admin.SimpleListFilter):
 class PublishedDatasetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "provider", "sharing_type", "update_frequency")
     list_display_links = ("code", "name")
-    list_filter = (ActingDepartmentFilter, "provider", "sharing_type", "update_frequency")
+    list_filter = (
+        ActingDepartmentFilter,
+        ("provider", admin.RelatedOnlyFieldListFilter),
+        "sharing_type",
+        "update_frequency",
+    )
     search_fields = ("code", "name", "summary", "category", "provider__code", "provider__name",
                      "fields__name", "fields__label")  # fmt: skip
     ordering = ("code",)

@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from apps.catalog.models import SharingTypeChoices
 from apps.common import clock
-from apps.common.texts import Text
+from apps.common.texts import Text, label_text
 from apps.sharing import policy
 from apps.sharing.models import DataRequest, Grant, GrantField
 from apps.sharing.notifications import department_officers, notify
@@ -20,6 +21,7 @@ from apps.sharing.recording import (
     audit_decision,
     field_permissions_sync,
     granted_masks,
+    reason_recorded,
     transition_record,
 )
 from govdata.vocabulary import SharingType
@@ -36,6 +38,10 @@ def end_of_day(day: dt.date) -> dt.datetime:
     return timezone.make_aware(midnight)
 
 
+def _sharing_type_label(code: str) -> Text | str:
+    return label_text(SharingTypeChoices(code).label) if code in SharingTypeChoices else code
+
+
 def _lock_grant(grant: Grant) -> tuple[DataRequest, Grant]:
     request = DataRequest.objects.select_for_update().get(pk=grant.request_id)
     locked = (
@@ -50,17 +56,29 @@ def _end_grant(
     request: DataRequest,
     to: str,
     by,
-    reason: str,
+    reason: Text | str,
     action: str,
     fields: dict[str, str] | None = None,
     origin=None,
 ) -> None:
-    """`fields`: those the holder loses (name to mask), by default the grant's remaining ones."""
+    """`fields`: those the holder loses (name to mask), by default the grant's remaining ones.
+    `reason`: a Text when the platform words it (shown to each reader in their language), the
+    officer's own words otherwise."""
     now = clock.now()
+    text, message = reason_recorded(reason)
     grant.status = to
     if to == Grant.Status.REVOKED:
-        grant.revoked_at, grant.revoked_by, grant.revoked_reason = now, by, reason
-    grant.save(update_fields=["status", "revoked_at", "revoked_by", "revoked_reason"])
+        grant.revoked_at, grant.revoked_by = now, by
+        grant.revoked_reason, grant.revoked_reason_message = text, message
+    grant.save(
+        update_fields=[
+            "status",
+            "revoked_at",
+            "revoked_by",
+            "revoked_reason",
+            "revoked_reason_message",
+        ]
+    )
     previous = request.status
     request.status = (
         DataRequest.Status.REVOKED if to == Grant.Status.REVOKED else DataRequest.Status.EXPIRED
@@ -69,7 +87,9 @@ def _end_grant(
     items = list(grant.items.select_related("field").order_by("field__position", "field_id"))
     if fields is None:
         fields = granted_masks(i for i in items if i.removed_at is None)
-    field_permissions_sync(department=grant.consumer, field_ids=[i.field_id for i in items])
+    field_permissions_sync(
+        department=grant.consumer, field_ids=[i.field_id for i in items if i.field_id is not None]
+    )
     transition_record(
         request=request,
         from_status=previous,
@@ -87,7 +107,7 @@ def _end_grant(
         target=f"grant:{grant.pk}",
         origin=origin,
         purpose=request.purpose,
-        details={"request": request.pk, "reason": reason},
+        details={"request": request.pk, "reason": text},
     )
     notify(
         recipients=department_officers(department=grant.consumer),
@@ -152,7 +172,7 @@ def grants_expire_due(*, at: dt.datetime | None = None) -> int:
                 request=request,
                 to=Grant.Status.EXPIRED,
                 by=None,
-                reason=_("The grant reached its end date."),
+                reason=Text(gettext_noop("The grant reached its end date.")),
                 action="grant.expire",
             )
             expired += 1
@@ -170,13 +190,26 @@ def grants_apply_field_change(
         return 0
     if not reason or not reason.strip():
         raise ValidationError({"reason": _("A change of sharing must give its reason.")})
-    change = Text(
-        gettext_noop("Field %(name)s was removed: %(reason)s")
-        if new_sharing_type is None
-        else gettext_noop("Field %(name)s is no longer shared (%(old)s → none): %(reason)s"),
-        {"name": field.name, "old": previous_sharing_type, "reason": reason.strip()},
-    )
-    what = str(change)
+    if new_sharing_type is None:
+        change = Text(
+            gettext_noop("Field %(name)s was removed: %(reason)s"),
+            {"name": field.name, "reason": reason.strip()},
+        )
+    else:
+        # The sharing types by their labels, translated when read (not the internal codes).
+        change = Text(
+            gettext_noop("Field %(name)s is no longer shared (%(old)s → %(new)s): %(reason)s"),
+            {
+                "name": field.name,
+                "old": _sharing_type_label(previous_sharing_type),
+                "new": _sharing_type_label(new_sharing_type),
+                "reason": reason.strip(),
+            },
+        )
+    what, message = reason_recorded(change)
+    # The rule the holders read the field under until now: the field's published one, not yet
+    # replaced by this publication's.
+    granted_masking = field.published_masking or field.masking
     grant_ids = list(
         GrantField.objects.filter(
             field=field, removed_at__isnull=True, grant__status=Grant.Status.ACTIVE
@@ -195,7 +228,10 @@ def grants_apply_field_change(
         }
         lost = granted_masks([live[field.pk]]) if field.pk in live else {}
         GrantField.objects.filter(grant=grant, field=field, removed_at__isnull=True).update(
-            removed_at=clock.now(), removed_reason=what
+            removed_at=clock.now(),
+            removed_reason=what,
+            removed_reason_message=message,
+            field_masking=granted_masking,
         )
         affected += 1
         if not live.keys() - {field.pk}:
@@ -204,7 +240,7 @@ def grants_apply_field_change(
                 request=request,
                 to=Grant.Status.REVOKED,
                 by=by,
-                reason=what,
+                reason=change,
                 action="grant.revoke",
                 fields=lost,
             )
@@ -215,7 +251,7 @@ def grants_apply_field_change(
             from_status=request.status,
             to_status=request.status,
             actor=by,
-            reason=what,
+            reason=change,
         )
         audit_decision(
             action="grant.narrow",
@@ -259,7 +295,7 @@ def grants_end_untrusted_filters(*, dataset, by, reason: str) -> int:
             request=request,
             to=Grant.Status.REVOKED,
             by=by,
-            reason=str(what),
+            reason=what,
             action="grant.revoke",
         )
         ended += 1

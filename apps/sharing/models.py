@@ -11,6 +11,22 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import Dataset, MaskingChoices
 from apps.common.models import StatusTransition
+from apps.common.texts import Text
+
+
+def text_shown(text: str, message: list | None) -> str:
+    """A reason the platform wrote (`message`: apps.common.texts.Text as JSON) in the reader's
+    language; `text` (as typed by a person, or written before reasons were kept as Text) as
+    stored."""
+    return str(Text.from_json(message)) if message else text
+
+
+def _field_snapshot_required(name: str) -> models.CheckConstraint:
+    return models.CheckConstraint(
+        condition=~Q(field_name=""),
+        name=name,
+        violation_error_message=_("A row naming a field keeps the field's name."),
+    )
 
 
 class DataRequest(models.Model):
@@ -90,24 +106,37 @@ class DataRequest(models.Model):
 
 
 class DataRequestField(models.Model):
+    """One field a request named. A field removed from the list at a later publication leaves
+    the row (`field` becomes NULL) with the name and label it had: what was asked for stays on
+    record."""
+
     request = models.ForeignKey(DataRequest, on_delete=models.CASCADE, related_name="items")
-    field = models.ForeignKey("catalog.Field", on_delete=models.CASCADE, related_name="+")
+    field = models.ForeignKey(
+        "catalog.Field", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    field_name = models.CharField(_("field"), max_length=63)
+    field_label = models.CharField(_("label"), max_length=200)
 
     class Meta:
         verbose_name = _("requested field")
         verbose_name_plural = _("requested fields")
         constraints = [
-            models.UniqueConstraint(fields=["request", "field"], name="request_field_unique")
+            models.UniqueConstraint(fields=["request", "field"], name="request_field_unique"),
+            _field_snapshot_required("request_field_name_kept"),
         ]
 
     def __str__(self) -> str:
-        return f"#{self.request_id} {self.field_id}"
+        return f"#{self.request_id} {self.field_name}"
 
 
 class RequestTransition(StatusTransition):
     """A request's (or its grant's) history. Append-only."""
 
     request = models.ForeignKey(DataRequest, on_delete=models.PROTECT, related_name="transitions")
+    # A reason the platform wrote (an approval's summary, a grant ended or narrowed) as
+    # apps.common.texts.Text JSON, shown in the reader's language; `reason` holds it in the
+    # platform's language, or the words a person typed (a rejection, a revocation).
+    reason_message = models.JSONField(_("reason as written"), null=True, blank=True)
 
     class Meta:
         ordering = ["request_id", "at", "id"]
@@ -122,6 +151,10 @@ class RequestTransition(StatusTransition):
 
     def __str__(self) -> str:
         return f"#{self.request_id} {self.from_status or '∅'} → {self.to_status}"
+
+    @property
+    def reason_text(self) -> str:
+        return text_shown(self.reason, self.reason_message)
 
 
 class Grant(models.Model):
@@ -163,6 +196,10 @@ class Grant(models.Model):
         related_name="+",
     )
     revoked_reason = models.TextField(_("reason of the revocation"), blank=True)
+    # A reason the platform wrote (a field withdrawn, a row filter no longer trusted) as
+    # apps.common.texts.Text JSON, shown in the reader's language; `revoked_reason` holds it in
+    # the platform's language (API, audit, search) or as the revoking officer typed it.
+    revoked_reason_message = models.JSONField(_("reason as written"), null=True, blank=True)
     created_at = models.DateTimeField(_("granted at"))
 
     class Meta:
@@ -187,10 +224,25 @@ class Grant(models.Model):
     def __str__(self) -> str:
         return f"{self.consumer.code} ← {self.dataset.code} ({self.get_status_display()})"
 
+    @property
+    def revoked_reason_text(self) -> str:
+        return text_shown(self.revoked_reason, self.revoked_reason_message)
+
 
 class GrantField(models.Model):
+    """One field a grant gives. Like DataRequestField, it outlives the field's removal from the
+    list with the name, label and masking rule the holder read it under (`field_masking`: the
+    published rule when granted, updated when the field is taken away from the grant)."""
+
     grant = models.ForeignKey(Grant, on_delete=models.CASCADE, related_name="items")
-    field = models.ForeignKey("catalog.Field", on_delete=models.CASCADE, related_name="+")
+    field = models.ForeignKey(
+        "catalog.Field", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    field_name = models.CharField(_("field"), max_length=63)
+    field_label = models.CharField(_("label"), max_length=200)
+    field_masking = models.CharField(
+        _("masking rule granted"), max_length=16, choices=MaskingChoices.choices
+    )
     mask_override = models.CharField(
         _("stricter mask"),
         max_length=16,
@@ -200,16 +252,23 @@ class GrantField(models.Model):
     )
     removed_at = models.DateTimeField(_("removed at"), null=True, blank=True)
     removed_reason = models.TextField(_("reason of the removal"), blank=True)
+    # As Grant.revoked_reason_message: the platform's reason, rendered for each reader.
+    removed_reason_message = models.JSONField(_("reason as written"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("granted field")
         verbose_name_plural = _("granted fields")
         constraints = [
-            models.UniqueConstraint(fields=["grant", "field"], name="grant_field_unique")
+            models.UniqueConstraint(fields=["grant", "field"], name="grant_field_unique"),
+            _field_snapshot_required("grant_field_name_kept"),
         ]
 
     def __str__(self) -> str:
-        return f"grant {self.grant_id} field {self.field_id}"
+        return f"grant {self.grant_id} field {self.field_name}"
+
+    @property
+    def removed_reason_text(self) -> str:
+        return text_shown(self.removed_reason, self.removed_reason_message)
 
 
 class Holiday(models.Model):

@@ -7,13 +7,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.db.models import Exists, OuterRef
+from django.utils import translation
 
 from apps.catalog.models import Field, FieldGroupObjectPermission
 from apps.common import clock
+from apps.common.texts import Text
 from apps.sharing.models import DataRequest, Grant, GrantField, RequestTransition
 from govdata.masking import stricter_mask
+
+
+def reason_recorded(reason: Text | str) -> tuple[str, list | None]:
+    """A reason as stored: the text in the platform's language (settings.LANGUAGE_CODE, what
+    the API, the audit log and searches read, whoever's language the act was made in) and, for
+    a reason the platform writes (a Text), the Text as JSON to show each reader in their
+    language. A person's own words are kept as typed, with no JSON."""
+    if not isinstance(reason, Text):
+        return str(reason), None
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(reason), reason.to_json()
 
 
 def transition_record(
@@ -23,15 +37,17 @@ def transition_record(
     to_status: str,
     actor=None,
     actor_label: str = "",
-    reason: str = "",
+    reason: Text | str = "",
 ) -> RequestTransition:
+    text, message = reason_recorded(reason)
     return RequestTransition.objects.create(
         request=request,
         from_status=from_status,
         to_status=to_status,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         actor_label=actor_label or (str(actor) if actor is not None else ""),
-        reason=str(reason),
+        reason=text,
+        reason_message=message,
         at=clock.now(),
     )
 
@@ -88,12 +104,17 @@ def declared_masks(
 
 
 def granted_masks(items: Iterable[GrantField]) -> dict[str, str]:
-    """declared_masks of a grant's items (their fields loaded)."""
-    items = list(items)
-    return declared_masks(
-        [i.field for i in items],
-        overrides={i.field.name: i.mask_override for i in items if i.mask_override},
-    )
+    """declared_masks of a grant's items (their fields loaded). An item whose field has since
+    been removed from the list counts with the rule it was granted under (its snapshot)."""
+    result = {}
+    for item in items:
+        if item.field is not None:
+            declared = item.field.published_masking or item.field.masking
+        else:
+            declared = item.field_masking
+        override = item.mask_override
+        result[item.field_name] = stricter_mask(declared, override) if override else declared
+    return result
 
 
 def read_field_permission() -> Permission:

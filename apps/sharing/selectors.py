@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Case, F, OuterRef, Prefetch, Q, QuerySet, Subquery, When
+from django.db.models.functions import JSONArray, JSONObject
 from django.utils import timezone
 
-from apps.catalog.models import Field
+from apps.catalog.models import DatasetVersion
 from apps.common import clock
 from apps.departments.selectors import user_department_ids, user_is_platform_auditor
-from apps.sharing.models import DataRequest, Grant, GrantField, Holiday
+from apps.sharing.models import DataRequest, DataRequestField, Grant, GrantField, Holiday
 from apps.sharing.recording import granted_masks
 from govdata import workdays
 
@@ -64,18 +65,59 @@ def requests_of_department_for(*, department, dataset, limit: int = 10) -> list[
 def requests_followed(*, department, status: str | None = None) -> QuerySet[DataRequest]:
     """requests_for_department (optionally only those in `status`) with what their two sides
     follow loaded in a fixed number of queries whatever the number of requests: the requested
-    fields, the grant (if any) and the grant's fields still held (grant_fields_held)."""
+    fields (`items`, by name even once removed from the list: request_field_names), the grant
+    (if any) and the grant's fields still held (grant_fields_held)."""
     qs = requests_for_department(department=department).select_related("grant")
     if status is not None:
         qs = qs.filter(status=status)
     return qs.prefetch_related(
-        Prefetch("fields", queryset=Field.objects.order_by("position", "id")),
+        Prefetch("items", queryset=request_items_ordered()),
         Prefetch(
             "grant__items",
             queryset=GrantField.objects.filter(removed_at__isnull=True)
             .select_related("field")
             .order_by("field__position", "field_id"),
         ),
+    )
+
+
+def request_items_ordered() -> QuerySet[DataRequestField]:
+    """A request's fields in the list's order; those removed from the list since come last."""
+    return DataRequestField.objects.order_by(F("field__position").asc(nulls_last=True), "id")
+
+
+def request_field_names(request: DataRequest) -> list[str]:
+    """The names of the fields a request asked for, those removed from the list since included
+    (its `items` as requests_followed loads them). `request.fields` joins the catalogue and so
+    leaves out a removed field."""
+    return [item.field_name for item in request.items.all()]
+
+
+def with_field_removal(rows: QuerySet, *, parent: str) -> QuerySet:
+    """Rows naming a catalogue field (DataRequestField, GrantField, ObjectionField; `parent`:
+    the name of their request, grant or objection) with, when their field has been removed
+    from the list since, the publication that removed it: `field_removed_at` (when it was
+    published) and `field_removed_reason` (its reason, as the officer wrote it); both None for
+    a field still listed. The published versions keep every removal with its reason, so the
+    rows need not copy them. Still one query: two subqueries."""
+    # A row only ever names a published field, so the first version published since the row
+    # was written that no longer lists the field is the one that removed it (a field of the
+    # same name may have come back later). Read from the snapshot rather than the changes: the
+    # first recorded version of a dataset published before versions were kept has no diff.
+    removals = (
+        DatasetVersion.objects.filter(
+            dataset_id=OuterRef(f"{parent}__dataset_id"),
+            published_at__gte=OuterRef(f"{parent}__created_at"),
+        )
+        .exclude(
+            snapshot__fields__contains=JSONArray(JSONObject(name=OuterRef("field_name"))),
+        )
+        .order_by("published_at", "version")
+    )
+    removed = Q(field__isnull=True)
+    return rows.annotate(
+        field_removed_at=Case(When(removed, then=Subquery(removals.values("published_at")[:1]))),
+        field_removed_reason=Case(When(removed, then=Subquery(removals.values("reason")[:1]))),
     )
 
 

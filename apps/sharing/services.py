@@ -13,9 +13,9 @@ from django.db import connection, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from apps.catalog.models import Dataset, Field
+from apps.catalog.models import Dataset, Field, MaskingChoices
 from apps.common import clock
-from apps.common.texts import Text
+from apps.common.texts import Text, label_text
 from apps.sharing import policy
 from apps.sharing.grant_services import (  # noqa: F401 - the public API of this module
     InvalidTransition,
@@ -189,7 +189,10 @@ def request_submit(
         created_at=now,
     )
     DataRequestField.objects.bulk_create(
-        [DataRequestField(request=request, field=f) for f in chosen]
+        [
+            DataRequestField(request=request, field=f, field_name=f.name, field_label=f.label)
+            for f in chosen
+        ]
     )
     transition_record(
         request=request,
@@ -363,7 +366,17 @@ def request_approve(
         created_at=now,
     )
     GrantField.objects.bulk_create(
-        [GrantField(grant=grant, field=f, mask_override=masks.get(f.name, "")) for f in approved]
+        [
+            GrantField(
+                grant=grant,
+                field=f,
+                field_name=f.name,
+                field_label=f.label,
+                field_masking=_declared_mask(f),
+                mask_override=masks.get(f.name, ""),
+            )
+            for f in approved
+        ]
     )
     request.status = Status.APPROVED
     request.decided_at, request.decided_by = now, by
@@ -376,8 +389,10 @@ def request_approve(
         from_status=Status.SUBMITTED,
         to_status=Status.APPROVED,
         actor=by,
-        reason=_("Approved %(fields)s until %(until)s.")
-        % {"fields": ", ".join(f.name for f in approved), "until": until.isoformat()},
+        reason=Text(
+            gettext_noop("Approved %(fields)s until %(until)s."),
+            {"fields": ", ".join(f.name for f in approved), "until": until.isoformat()},
+        ),
     )
     audit_decision(
         action="request.approve",
@@ -396,27 +411,60 @@ def request_approve(
             "masks": masks,
         },
     )
+    approval = Text(
+        gettext_noop(
+            "%(provider)s approved %(fields)s of %(dataset)s until %(until)s, on the rows "
+            "where %(rows)s only."
+        )
+        if row_filter
+        else gettext_noop("%(provider)s approved %(fields)s of %(dataset)s until %(until)s."),
+        {
+            "provider": dataset.provider.name,
+            "fields": ", ".join(f"{f.label}（{f.name}）" for f in approved),
+            "dataset": dataset.name,
+            "until": until.isoformat(),
+            **({"rows": rows_label((row_filter,))} if row_filter else {}),
+        },
+    )
     notify(
         recipients=department_officers(department=consumer),
         subject=Text(gettext_noop("Request #%(id)s approved"), {"id": request.pk}),
-        body=Text(
-            gettext_noop(
-                "%(provider)s approved %(fields)s of %(dataset)s until %(until)s, on the rows "
-                "where %(rows)s only."
-            )
-            if row_filter
-            else gettext_noop("%(provider)s approved %(fields)s of %(dataset)s until %(until)s."),
-            {
-                "provider": dataset.provider.name,
-                "fields": ", ".join(f"{f.label}（{f.name}）" for f in approved),
-                "dataset": dataset.name,
-                "until": until.isoformat(),
-                **({"rows": rows_label((row_filter,))} if row_filter else {}),
-            },
-        ),
+        body=_with_stricter_masks(approval, approved, masks),
         link=f"/admin/sharing/grant/{grant.pk}/change/",
     )
     return grant
+
+
+def _listed(texts: list[Text]) -> Text:
+    """Texts one after the other, each translated when read: joined as strings they would be
+    frozen in the writer's language."""
+    first, *rest = texts
+    if not rest:
+        return first
+    # Translators: separates the items of a list, e.g. "姓名（name）：…；住址（address）：…".
+    return Text(gettext_noop("%(first)s; %(rest)s"), {"first": first, "rest": _listed(rest)})
+
+
+def _with_stricter_masks(approval: Text, approved: list[Field], masks: dict[str, str]) -> Text:
+    """The approval notice, naming the stricter masking rules chosen at approval by their
+    labels: the consumer reads these fields otherwise than the list publishes them."""
+    chosen = [
+        Text(
+            gettext_noop("%(field)s: %(mask)s"),
+            {
+                "field": f"{f.label}（{f.name}）",
+                "mask": label_text(MaskingChoices(masks[f.name]).label),
+            },
+        )
+        for f in approved
+        if masks.get(f.name)
+    ]
+    if not chosen:
+        return approval
+    return Text(
+        gettext_noop("%(approval)s Masked more strictly for your department: %(masks)s."),
+        {"approval": approval, "masks": _listed(chosen)},
+    )
 
 
 @transaction.atomic

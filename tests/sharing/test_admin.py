@@ -7,7 +7,10 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
+from django.utils.text import capfirst
 
+from apps.catalog.models import Field
 from apps.sharing.models import DataRequest, Grant, Notification
 from tests.sharing.conftest import MONDAY, submit
 
@@ -310,8 +313,9 @@ def test_request_detail_lists_fields_by_name_label_and_masking_and_history_by_st
     page = client.get(
         reverse("admin:sharing_datarequest_change", args=[grant.request_id])
     ).content.decode()
+    label = capfirst(Field._meta.get_field("label").verbose_name)
     for header in ("<th class=\"column-field_name\">Field</th>",
-                   "<th class=\"column-field_label\">Label</th>",
+                   f"<th class=\"column-label_shown\">{label}</th>",
                    "<th class=\"column-field_masking\">Masking rule</th>"):  # fmt: skip
         assert header in page
     assert "<p>mobile</p>" in page and "<p>联系电话</p>" in page and "<p>name</p>" in page
@@ -325,7 +329,9 @@ def test_request_detail_headers_are_translated(client, sw, grant):
     url = reverse("admin:sharing_datarequest_change", args=[grant.request_id])
     page = client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
     assert '<th class="column-field_name">信息项</th>' in page
-    assert '<th class="column-field_label">中文名</th>' in page
+    with translation.override("zh-hans"):
+        label = capfirst(Field._meta.get_field("label").verbose_name)
+    assert f'<th class="column-label_shown">{label}</th>' in page
     assert "<p>已提交</p>" in page
 
 

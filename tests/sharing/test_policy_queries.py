@@ -81,7 +81,14 @@ def _world(size: int):
     )
     GrantField.objects.bulk_create(
         [
-            GrantField(grant=g, field=f, mask_override="hash")
+            GrantField(
+                grant=g,
+                field=f,
+                field_name=f.name,
+                field_label=f.label,
+                field_masking=f.published_masking,
+                mask_override="hash",
+            )
             for g, f in zip(grants, fields, strict=True)
         ]
     )

@@ -22,6 +22,7 @@ from apps.sharing.models import DataRequest
 from apps.sharing.selectors import (
     grant_fields_held,
     grant_last_day,
+    request_field_names,
     request_grant,
     requests_followed,
 )
@@ -113,7 +114,7 @@ def request_out(r: DataRequest) -> dict:
         "dataset": r.dataset.code,
         "provider": r.dataset.provider.code,
         "consumer": r.consumer.code,
-        "fields": [f.name for f in r.fields.all()],
+        "fields": request_field_names(r),
         "purpose": r.purpose,
         "legal_basis": r.legal_basis,
         "valid_until": r.valid_until,
