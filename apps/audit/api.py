@@ -29,6 +29,20 @@ from govdata.auditchain import format_time
 MAX_PAGE_SIZE = 500
 
 
+def query_checked(query, *, known: set[str]) -> None:
+    """A parameter the endpoint does not take, or one given twice, is a 400 naming it:
+    ignored, it would return the whole log as if it had been applied."""
+    errors = {
+        name: [_("This endpoint takes no “%(name)s”.") % {"name": name}]
+        for name in sorted(set(query) - known)
+    }
+    for name, values in query.lists():
+        if name in known and len(values) > 1:
+            errors[name] = [_("“%(param)s” is given more than once.") % {"param": name}]
+    if errors:
+        raise ValidationError(errors)
+
+
 def parse_when(name: str, value: str | None, *, end: bool = False) -> dt.datetime | None:
     """ISO date-time (naive = Asia/Shanghai) or a date: its first instant, or with `end` (for
     `until`) the end of that day, so that `until=2026-11-26` includes the 26th."""
@@ -190,18 +204,7 @@ class EventsApi(AuditApiView):
 
     @classmethod
     def query_checked(cls, query) -> None:
-        """A parameter the endpoint does not take, or one given twice, is a 400 naming it:
-        ignored, it would return the whole log as if it had been applied."""
-        known = set(cls.FilterSerializer().fields)
-        errors = {
-            name: [_("This endpoint takes no “%(name)s”.") % {"name": name}]
-            for name in sorted(set(query) - known)
-        }
-        for name, values in query.lists():
-            if name in known and len(values) > 1:
-                errors[name] = [_("“%(param)s” is given more than once.") % {"param": name}]
-        if errors:
-            raise ValidationError(errors)
+        query_checked(query, known=set(cls.FilterSerializer().fields))
 
     @extend_schema(
         parameters=[FilterSerializer],

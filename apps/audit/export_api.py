@@ -16,7 +16,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from apps.audit.api import AuditApiView, parse_when
+from apps.audit.api import AuditApiView, parse_when, query_checked
 from apps.audit.export import (
     ExportRangeError,
     export_chunks,
@@ -29,25 +29,35 @@ from apps.common import clock
 from apps.common.openapi import problems
 
 NDJSON = "application/x-ndjson"
+MAX_SEQ = 2**63 - 1  # the sequence is a bigint
 
 
 class ExportApi(AuditApiView):
     permission_classes = [IsPlatformAuditor]
+    # No HEAD: Django would answer it with GET, recording an export and signing a checkpoint
+    # for a body nobody receives.
+    http_method_names = ["get", "options"]
 
     class RangeSerializer(serializers.Serializer):
         from_seq = serializers.IntegerField(
-            required=False, min_value=1, help_text="First event (sequence number)."
+            required=False,
+            min_value=1,
+            max_value=MAX_SEQ,
+            help_text="First event (sequence number).",
         )
         to_seq = serializers.IntegerField(
             required=False,
             min_value=1,
+            max_value=MAX_SEQ,
             help_text="Last event wanted; the export runs on to the next signed checkpoint.",
         )
         since = serializers.CharField(
             required=False, help_text="From the first event at or after this time (ISO 8601)."
         )
         until = serializers.CharField(
-            required=False, help_text="Up to the last event before this time (ISO 8601)."
+            required=False,
+            help_text="Up to the last event before this time (ISO 8601); a date alone includes "
+            "that whole day, as in /audit/events/.",
         )
 
         def validate(self, attrs: dict) -> dict:
@@ -66,13 +76,14 @@ class ExportApi(AuditApiView):
         "public-key/`). docs/audit-verification.md describes the format.",
     )
     def get(self, request) -> StreamingHttpResponse:
+        query_checked(request.query_params, known=set(self.RangeSerializer().fields))
         params = self.RangeSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         try:
             from_time, to_time = seq_range_for_times(
                 since=parse_when("since", data.get("since")),
-                until=parse_when("until", data.get("until")),
+                until=parse_when("until", data.get("until"), end=True),
             )
             from_seq = data.get("from_seq", from_time)
             to_seq = data.get("to_seq", to_time)

@@ -63,15 +63,18 @@ def when_parse(value: str, *, end: bool = False) -> dt.datetime:
     value = value.strip()
     # A date first: parse_datetime would take "2026-11-26" for its midnight. Both raise
     # ValueError for a well-formed impossible value.
-    day = parse_date(value)
-    if day is not None:
-        return day_bounds(day, end=end)
-    parsed = parse_datetime(value)
-    if parsed is None:
-        raise ValueError(value)
-    if parsed.tzinfo is None:
-        parsed = make_aware(parsed, get_current_timezone())
-    return parsed
+    try:
+        day = parse_date(value)
+        if day is not None:
+            return day_bounds(day, end=end)
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise ValueError(value)
+        if parsed.tzinfo is None:
+            parsed = make_aware(parsed, get_current_timezone())
+        return parsed
+    except OverflowError as exc:  # the day after 9999-12-31, or a zone shift past year 1
+        raise ValueError(value) from exc
 
 
 def _id_by_code(model, code: str) -> int:

@@ -66,6 +66,7 @@ PROBLEM_DESCRIPTIONS = {
     404: "Not found: no such dataset, record or request, or a `format` query parameter naming "
     "no response format (DRF's format override; only `json`).",
     409: "The request's current status does not allow this action.",
+    413: "The body is larger than the platform takes (DATA_UPLOAD_MAX_MEMORY_SIZE).",
     415: "The body is not JSON: send `Content-Type: application/json`, encoded as UTF-8.",
     429: "Throttled: retry after `Retry-After` seconds.",
     500: "The server failed; quote `request_id` when reporting it.",
@@ -135,7 +136,9 @@ def _close_request_bodies(result: dict[str, Any], operation: dict[str, Any]) -> 
         schema = schemas.get(ref.rsplit("/", 1)[-1]) if ref else media.get("schema")
         if schema is not None and schema.get("type", "object") == "object":
             schema["additionalProperties"] = False
-    operation.setdefault("responses", {}).setdefault("415", _problem_response(415))
+    responses = operation.setdefault("responses", {})
+    for code in (413, 415):
+        responses.setdefault(str(code), _problem_response(code))
 
 
 def postprocess_problems(result, generator, request, public):

@@ -5,9 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.utils.translation import gettext as _
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import BaseParser
+
+
+class BodyTooLarge(APIException):
+    status_code = 413
+    default_code = "content_too_large"
 
 
 class JSONParser(BaseParser):
@@ -18,7 +24,13 @@ class JSONParser(BaseParser):
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None) -> Any:
-        data = stream.read()
+        # Django's own limit, which it applies to form bodies only.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        data = stream.read(limit + 1) if limit is not None else stream.read()
+        if limit is not None and len(data) > limit:
+            raise BodyTooLarge(
+                _("The request body is larger than %(limit)d bytes.") % {"limit": limit}
+            )
         try:
             data.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -21,6 +21,7 @@ _TITLES = {
     405: "Method Not Allowed",
     406: "Not Acceptable",
     409: "Conflict",
+    413: "Content Too Large",
     414: "URI Too Long",
     415: "Unsupported Media Type",
     429: "Too Many Requests",

@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "apps.common.middleware.RequestIdMiddleware",
+    "apps.api.errors.ApiErrorsMiddleware",
     "apps.common.dbfailure.DatabaseUnavailableMiddleware",
     "apps.common.dbfailure.NulCharacterMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -104,6 +104,7 @@ def _open_postgres(target: DatabaseTarget, options, watermark, since):
         raise SourceError(_("Cannot connect to the source database: %(e)s") % {"e": exc}) from None
     try:
         conn.set_session(readonly=True)
+        _refuse_privileged_account(conn)
         cursor = conn.cursor(name="govdata_sync")  # a named cursor is server-side in psycopg2
         cursor.itersize = FETCH
         try:
@@ -117,6 +118,37 @@ def _open_postgres(target: DatabaseTarget, options, watermark, since):
         yield SourceData(columns=columns, rows=_stream(first, cursor, psycopg2.OperationalError))
     finally:
         conn.close()
+
+
+# A source account that may read more than the tables it is given: a superuser, or a member of
+# the roles that read the server's files or every table. Checked by role OID, so that servers
+# older than a role (pg_read_all_data is PostgreSQL 14) are asked only about those they have.
+_PRIVILEGED_ACCOUNT = (
+    "SELECT current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)"
+    " OR coalesce((SELECT bool_or(pg_has_role(current_user, oid, 'MEMBER')) FROM pg_roles"
+    " WHERE rolname IN ('pg_read_server_files', 'pg_write_server_files',"
+    " 'pg_execute_server_program', 'pg_read_all_data')), false)"
+)
+
+
+def _refuse_privileged_account(conn) -> None:
+    """A source is read with an account that may read its tables and nothing more. With a
+    superuser's account, the query an officer writes could read any database of that server,
+    the server's files (pg_read_file), and the platform's own data when the server is the
+    platform's: refusing the database name alone does not stop that."""
+    with conn.cursor() as cursor:
+        cursor.execute(_PRIVILEGED_ACCOUNT)
+        user, privileged = cursor.fetchone()
+    conn.rollback()
+    if privileged:
+        raise SourceFormatError(
+            _(
+                "The source account %(user)s is a superuser or may read the server's files or "
+                "every table: give the platform an account that may only read the source's "
+                "tables."
+            )
+            % {"user": user}
+        )
 
 
 @contextmanager

@@ -101,3 +101,7 @@ def test_the_schema_says_a_date_alone_as_until_is_inclusive(auditor):
     until = next(p for p in parameters if p["name"] == "until")
     assert "inclusive" in until["description"] and "2026-11-26" in until["description"]
     assert {p["name"] for p in parameters} >= set(FILTER_NAMES)
+
+
+def test_an_until_past_the_last_representable_day_is_a_400(auditor, events):
+    assert auditor.get("/api/v1/audit/events/?until=9999-12-31").status_code == 400

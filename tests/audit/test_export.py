@@ -121,6 +121,10 @@ def test_a_download_by_time_takes_the_events_of_that_time(world, reads):
         "?until=2000-01-01",
         "?from_seq=0",
         "?since=yesterday",
+        f"?to_seq={2**64}",  # past the bigint sequence: was a 500 writing the event
+        "?until=9999-12-31",  # the day after it does not exist: was a 500
+        "?dataset=GA-RK-001",  # not a parameter of the export: was the whole log
+        "?from_seq=1&from_seq=2",
     ],
 )
 def test_a_range_that_holds_no_event_is_a_400_and_not_recorded(world, reads, query):
@@ -166,3 +170,19 @@ def test_the_console_link_is_shown_to_the_platform_auditor_only(world):
     assert URL in template.render(Context({"request": request}))
     request.user = world.provider_auditor
     assert template.render(Context({"request": request})) == ""
+
+
+def test_head_is_not_an_export(world, reads):
+    before = AuditEvent.objects.count()
+    response = client_for(world.platform_auditor).head(URL)
+    assert response.status_code == 405
+    assert AuditEvent.objects.count() == before
+
+
+def test_until_a_date_takes_that_whole_day_as_the_events_api_does(world, reads):
+    from django.utils import timezone
+
+    today = timezone.localdate().isoformat()  # the platform's zone
+    lines = download(world.platform_auditor, f"?until={today}").splitlines()
+    seqs = [json.loads(line).get("seq") for line in lines]
+    assert max(s for s in seqs if s is not None) >= max(reads)

@@ -48,3 +48,14 @@ def test_a_form_encoded_body_is_refused_with_415(world, client):
     )
     assert response.status_code == 415
     assert response["Content-Type"].startswith("application/problem+json")
+
+
+def test_a_body_over_the_upload_limit_is_a_413_without_reading_it_all(settings):
+    from apps.common.parsers import BodyTooLarge
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    stream = io.BytesIO(b'{"purpose": "' + b"x" * 10_000 + b'"}')
+    with pytest.raises(BodyTooLarge) as caught:
+        JSONParser().parse(stream)
+    assert caught.value.status_code == 413 and "100" in str(caught.value.detail)
+    assert stream.tell() == 101  # no more than the limit and one byte

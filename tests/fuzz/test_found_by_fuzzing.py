@@ -9,6 +9,26 @@ import pytest
 from tests.api.conftest import app_client
 
 
+def signed_cursor(world, params: dict, values: list) -> str:
+    """A cursor carrying `values`, signed as the server signs the cursors of this read (the
+    consumer's, with these query parameters): it passes the MAC, so the values themselves are
+    what the server checks. An unsigned or altered cursor is refused before that."""
+    from apps.records.query import encode_cursor, record_query_build
+    from apps.sharing.policy import access_for_published_code
+
+    dataset, decision = access_for_published_code(code="GA-RK-001", department=world.consumer)
+    query = record_query_build(dataset=dataset, decision=decision, params=params, hash_key=b"k")
+    return encode_cursor(query, values)
+
+
+def cursor_values(next_url: str) -> list:
+    import orjson
+
+    cursor = next_url.split("cursor=")[1]
+    payload = cursor.rpartition(".")[0]  # values.mac
+    return orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -34,7 +54,6 @@ def test_catalog_cursor_decoding_to_nul_is_not_a_server_error(world):
 
 
 def test_records_cursor_carrying_nul_is_not_a_server_error(world):
-    import orjson
 
     from apps.records.store import store_ensure_table, store_replace_rows
     from tests.live import population_rows
@@ -45,10 +64,12 @@ def test_records_cursor_carrying_nul_is_not_a_server_error(world):
     path = "/api/v1/datasets/GA-RK-001/records/"
     first = client.get(path, {"ordering": "district", "page_size": 1}, HTTP_X_PURPOSE="fuzz")
     assert first.status_code == 200, first.content
-    cursor = first.json()["next"].split("cursor=")[1]
-    values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    values = cursor_values(first.json()["next"])
+    genuine = signed_cursor(world, {"ordering": "district"}, values)
+    params = {"ordering": "district", "cursor": genuine}
+    assert client.get(path, params, HTTP_X_PURPOSE="fuzz").status_code == 200
     values[0] = "天河区\x00"
-    forged = base64.urlsafe_b64encode(orjson.dumps(values)).decode()
+    forged = signed_cursor(world, {"ordering": "district"}, values)
     response = client.get(path, {"ordering": "district", "cursor": forged}, HTTP_X_PURPOSE="fuzz")
     assert response.status_code == 400, response.content
 
@@ -72,7 +93,6 @@ def test_nul_character_in_the_path_is_a_400_problem(world, path):
 
 @pytest.mark.parametrize("position", ["(4294967296,1)", "(1,65536)", "(0,99999)"])
 def test_records_cursor_with_a_row_position_out_of_range_is_a_400(world, position):
-    import orjson
 
     from apps.records.store import store_ensure_table, store_replace_rows
     from tests.live import population_rows
@@ -84,10 +104,11 @@ def test_records_cursor_with_a_row_position_out_of_range_is_a_400(world, positio
     # The consumer does not see the key in clear, so pages go in row-position order.
     first = client.get(path, {"page_size": 1}, HTTP_X_PURPOSE="fuzz")
     assert first.status_code == 200, first.content
-    cursor = first.json()["next"].split("cursor=")[1]
-    values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    values = cursor_values(first.json()["next"])
     assert isinstance(values[-1], str) and values[-1].startswith("(")
+    genuine = signed_cursor(world, {}, values)
+    assert client.get(path, {"cursor": genuine}, HTTP_X_PURPOSE="fuzz").status_code == 200
     values[-1] = position
-    forged = base64.urlsafe_b64encode(orjson.dumps(values)).decode()
+    forged = signed_cursor(world, {}, values)
     response = client.get(path, {"cursor": forged}, HTTP_X_PURPOSE="fuzz")
     assert response.status_code == 400, response.content

@@ -68,9 +68,20 @@ def pg_source():
         + ", ".join(f"{c} text" for c in COLUMNS)
         + ", updated_at timestamptz)"
     )
-    password = f":{params['password']}" if params["password"] else ""
-    url = f"postgresql://{params['user']}{password}@{params['host']}:{params['port']}/{name}"
+    # The platform reads a source with an account that may only read its tables (superusers
+    # are refused: govdata.connectors.sql), as a department would give it.
+    reader, secret = f"{name}_reader", uuid.uuid4().hex
+    with src.cursor() as cursor:
+        cursor.execute(f'CREATE ROLE "{reader}" LOGIN PASSWORD %s', [secret])
+        cursor.execute(f'GRANT CONNECT ON DATABASE "{name}" TO "{reader}"')
+        cursor.execute(f'GRANT USAGE ON SCHEMA public TO "{reader}"')
+        cursor.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{reader}"')
+        cursor.execute(
+            f'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO "{reader}"'
+        )
+    url = f"postgresql://{reader}:{secret}@{params['host']}:{params['port']}/{name}"
     yield src, url
     src.close()
     admin.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    admin.cursor().execute(f'DROP ROLE IF EXISTS "{reader}"')
     admin.close()

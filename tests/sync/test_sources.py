@@ -127,6 +127,25 @@ def test_postgres_query_source_full_run(world, pg_source):
     assert all(r[6] != "海珠区" for r in live_rows(world.dataset))
 
 
+def test_a_postgres_account_that_may_read_more_than_its_tables_is_refused(world, pg_source):
+    # A superuser could read every database of the server (the platform's, when it is the
+    # same server) and its files, whatever the database the URL names.
+    src, url = pg_source
+    _insert(src.cursor(), "people", population_rows(3), "2024-01-01T00:00:00Z")
+    superuser = src.get_dsn_parameters()["user"]
+    host_part = url.split("@", 1)[1]
+    sync_config_set(
+        dataset=world.dataset,
+        kind="sql",
+        options={"query": "SELECT * FROM people"},
+        secrets={"url": f"postgresql://{superuser}@{host_part}"},
+    )
+    run = _run(world.dataset)
+    assert run.status == SyncRun.Status.FAILED
+    assert "superuser" in run.error and superuser in run.error
+    assert live_rows(world.dataset) == []
+
+
 @pytest.fixture
 def mariadb_table():
     table = f"govdata_sync_{uuid.uuid4().hex[:8]}"
