@@ -48,7 +48,11 @@ def progress_bar_value(run: SyncRun) -> float | None:
 
 
 def attempts_label(run: SyncRun) -> str:
-    """ "2 of 6": executions so far, of those a run gets when its source keeps failing."""
+    """ "2 of 6" while a run may still be retried: executions so far, of those it gets when
+    its source keeps failing; once it has ended, the executions alone ("1 of 6" on a finished
+    upload, which is never retried, read as if more were to come)."""
+    if run.status in SyncRun.FINISHED:
+        return str(run.attempts)
     return gettext("%(attempt)d of %(max)d") % {"attempt": run.attempts, "max": MAX_ATTEMPTS}
 
 

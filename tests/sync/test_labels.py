@@ -81,3 +81,8 @@ def test_a_run_waiting_to_retry_says_which_attempt_comes_when(settings):
     assert progress_label(run) == "Waiting to retry: attempt 3 of 6 at 10:30:15"
     assert attempts_label(run) == "2 of 6"
     assert progress_label(_run(status="retrying", attempts=2)) == "Waiting to retry"
+
+
+def test_a_finished_run_counts_its_attempts_without_promising_more():
+    assert attempts_label(_run(status="succeeded", attempts=1)) == "1"
+    assert attempts_label(_run(status="failed", attempts=6)) == "6"
