@@ -142,12 +142,12 @@ def _refuse_privileged_account(conn) -> None:
     conn.rollback()
     if privileged:
         raise SourceFormatError(
-            _(
+            gettext_noop(
                 "The source account %(user)s is a superuser or may read the server's files or "
                 "every table: give the platform an account that may only read the source's "
                 "tables."
-            )
-            % {"user": user}
+            ),
+            {"user": user},
         )
 
 
