@@ -68,29 +68,11 @@ def test_a_denied_api_read_of_a_field_is_found_by_the_field_search(api_world):  
     assert [e.data["filters"]["fields"] for e in got] == ["address"]
 
 
-def _plan(qs) -> str:
-    sql, params = qs.query.sql_with_params()
+@pytest.mark.django_db
+def test_no_index_over_the_body_makes_every_audited_read_dearer():
+    # Every read's event is inserted under the chain lock: an index over a function of the
+    # body cost ~650 µs per insert (migration 0007). The searches filter without one.
     with connection.cursor() as cursor:
-        # A tiny test table is read whole whatever its indexes: forbid that to see which index
-        # the search can use.
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        cursor.execute("EXPLAIN " + sql, params)
-        return "\n".join(row[0] for row in cursor.fetchall())
-
-
-def test_the_field_search_can_use_its_index(world, probes):
-    qs = selectors.events_search(
-        user=world.platform_auditor, filters=selectors.EventFilters(field="Address")
-    )[:51]
-    plan = _plan(qs)
-    assert "Bitmap Index Scan" in plan and "Seq Scan" not in plan
-    assert "Index Cond: (audit_event_field_names(body) @> '{address}'::text[])" in plan
-
-
-def test_the_purpose_search_can_use_its_index(world, probes):
-    qs = selectors.events_search(
-        user=world.platform_auditor, filters=selectors.EventFilters(purpose="低保申请")
-    )[:51]
-    plan = _plan(qs)
-    assert "Seq Scan" not in plan and "~~*" in plan.split("Index Cond:", 1)[1]
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_event'")
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert definitions and not [d for d in definitions if "body" in d or "gin" in d.lower()]
