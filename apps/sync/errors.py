@@ -1,13 +1,10 @@
 """A run's error kept as a message id and its parameters (apps.common.texts.Text) and shown in
 its reader's language, as quarantine reasons are (apps.sync.labels.rejection_reason).
 
-An exception that names its `msgid` and `params` itself (govdata.messages.MessageMixin) is
-taken at its word, and the platform's own failures (runstate.SyncFailed) carry their Text. The
-engine executes with translation off (apps.sync.engine.run_execute), so an exception raised as
-`_("...") % {...}` -- as some of govdata's still are -- carries its message id with the
-parameters filled in: `error_text` finds the id and the parameters back with the patterns of
-GOVDATA_MESSAGES (govdata's msgids: keep them equal; tests/sync/test_errors.py checks every one
-that govdata renders so).
+govdata's errors name their `msgid` and `params` themselves (govdata.messages.MessageMixin),
+and the platform's own failures (runstate.SyncFailed) carry their Text: `error_text` takes
+either at its word. Anything else (a library's or a source system's own text) is kept as it
+reads.
 
 Who reads what: a parameter that quotes the source (SOURCE_TEXT_PARAMS: the source system's or a
 library's error text, the source's header row, which is a data row when a file has none, an
@@ -28,64 +25,6 @@ from django.utils.translation import gettext_noop
 
 from apps.common.texts import Text
 
-# govdata's messages with parameters (connectors, row validator, field validation), as written
-# there.
-GOVDATA_MESSAGES = [
-    gettext_noop("Row %(row)d is not valid CSV (%(error)s), e.g. an unclosed quote."),
-    gettext_noop(
-        "Cannot tell the file's character encoding for sure (it looks like %(enc)s, which is not "
-        "read automatically); save the file as UTF-8, or choose GBK / GB18030 if it is one."
-    ),
-    gettext_noop("Line %(row)d cannot be decoded as %(enc)s; choose the file's real encoding."),
-    gettext_noop("The uploaded file %(name)s is missing."),
-    gettext_noop("Unknown encoding “%(enc)s”."),
-    gettext_noop(
-        "The host %(host)s is not among the networks the platform administrator allows sources "
-        "in (GOVDATA_SYNC_SOURCE_HOSTS)."
-    ),
-    gettext_noop("A source may not be the platform's own database or services (%(host)s)."),
-    gettext_noop("“%(name)s” is not a valid table or column name."),
-    gettext_noop("Cannot connect to the source database: %(e)s"),
-    gettext_noop("Unsupported database “%(scheme)s”."),
-    gettext_noop("The source query failed: %(e)s"),
-    gettext_noop("The file is not a readable .xlsx workbook (%(error)s)."),
-    gettext_noop("the key column “%(key)s” is missing from the source (columns: %(cols)s)"),
-    gettext_noop("required columns are missing from the source: %(cols)s"),
-    gettext_noop("not one of the allowed values (%(values)s)"),
-    gettext_noop(
-        "The database URL sets %(params)s, which a source's URL may not set (it may set only "
-        "the host, port, database, user and password)."
-    ),
-    gettext_noop(
-        "The database URL sets %(params)s, which a source's URL may not set (besides the host, "
-        "port, database, user and password, it may set only %(allowed)s)."
-    ),
-    gettext_noop("The database URL names more than one host (%(host)s); give one."),
-    gettext_noop(
-        "A source database must be reached over the network, not through a local socket (%(host)s)."
-    ),
-    gettext_noop("The database URL cannot be read: %(error)s"),
-    gettext_noop(
-        "the key column “%(key)s” is missing: the header is one single column, so the file is "
-        'probably not separated by “%(delimiter)s”. Set "delimiter" in the source\'s options '
-        '(for example ";", or "\\t" for a tab).'
-    ),
-    gettext_noop(
-        "the key column “%(key)s” is not in the header, but row %(row)d has it: is there a "
-        'title above the header? Make the header the first row, or set "header_row": %(row)d '
-        "in the source's options."
-    ),
-    gettext_noop(
-        "the field %(field)s has more than one column in the source: columns %(positions)s; "
-        "keep one of them"
-    ),
-    gettext_noop(
-        "no column for the fields %(fields)s; columns not in the dataset: %(cols)s. Head each "
-        "column with its field's name or label."
-    ),
-    gettext_noop("The source has no row %(row)d, which “header_row” names as its header."),
-]
-
 # Parameters whose value is the source's own text (see the module's docstring): an error text
 # of the source system or a library, the source's header, an API's cursor (often a key).
 SOURCE_TEXT_PARAMS = frozenset({"e", "error", "cols", "cursor"})
@@ -96,6 +35,9 @@ INTERRUPTED = gettext_noop(
     "The connection to the platform's database broke; the run will be retried: %(error)s"
 )
 
+# Quarantine reasons are not exceptions: they are stored as text (SyncRejection.reason), rendered
+# untranslated with their parameters filled in, so apps.sync.labels.rejection_reason finds the
+# message id and parameters back with these patterns. Run errors never need them (see above).
 _PLACEHOLDER = re.compile(r"%\((\w+)\)(s|d|\.\d+f)|%%")
 _CONVERT = {"d": int, "f": float}
 
@@ -146,9 +88,6 @@ class MessageCatalogue:
         return Text(message)
 
 
-GOVDATA_CATALOGUE = MessageCatalogue(GOVDATA_MESSAGES)
-
-
 def error_text(exc: BaseException) -> Text:
     """The message of an exception raised while a run executed, as a Text."""
     text = getattr(exc, "text", None)
@@ -157,7 +96,7 @@ def error_text(exc: BaseException) -> Text:
     msgid = getattr(exc, "msgid", None)
     if isinstance(msgid, str):
         return Text(msgid, dict(getattr(exc, "params", None) or {}))
-    return GOVDATA_CATALOGUE.text(str(exc))
+    return Text(str(exc))
 
 
 def withhold_source_text(text: Text) -> Text:

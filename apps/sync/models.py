@@ -144,6 +144,12 @@ class SyncRun(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # The request an officer asked for the run through (an admin page: "sync now", an upload),
+    # for the audit events of its publication or failure, written later by a worker that has
+    # no request (apps.sync.recording). Empty for the schedule's runs. Text as the audit event
+    # keeps it (apps.audit.services.RequestOrigin), so that an odd REMOTE_ADDR never refuses a run.
+    request_id = models.CharField(_("Request ID"), max_length=64, blank=True, default="")
+    client_ip = models.CharField(_("Client IP address"), max_length=45, blank=True, default="")
     created_at = models.DateTimeField(_("requested at"))
     started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)

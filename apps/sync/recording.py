@@ -29,6 +29,14 @@ UPLOADS_DELETE = "sync.uploads_delete"
 SHA256_OPTION = "sha256"
 
 
+def run_origin(run: SyncRun) -> RequestOrigin:
+    """The request an officer asked for `run` through, kept on the run: its publication or
+    failure is recorded by a worker, outside any request. Empty for the schedule's runs."""
+    from apps.audit.services import RequestOrigin
+
+    return RequestOrigin(request_id=run.request_id, client_ip=run.client_ip or None)
+
+
 def run_target(run: SyncRun) -> str:
     return f"sync_run:{run.pk}"
 
@@ -92,7 +100,8 @@ def record_run_requested(*, run: SyncRun, by, origin: RequestOrigin | None = Non
 
 def record_run_published(*, run: SyncRun) -> None:
     """`run` published: call inside the publishing transaction, as its last statement (the
-    event locks the chain's head until the commit; apps.audit.chain)."""
+    event locks the chain's head until the commit; apps.audit.chain). Like the failure's, the
+    event names the officer and the request the run was asked for through, if any."""
     details = {**run_source_details(run), **_counts(run)}
     if run.watermark_column:
         details.update(
@@ -100,7 +109,9 @@ def record_run_published(*, run: SyncRun) -> None:
             watermark_before=run.since,
             watermark_after=run.watermark_after,
         )
-    _record(action=PUBLISH, run=run, actor=run.requested_by, details=details)
+    _record(
+        action=PUBLISH, run=run, actor=run.requested_by, details=details, origin=run_origin(run)
+    )
 
 
 def record_run_failed(*, run: SyncRun) -> None:
@@ -115,7 +126,7 @@ def record_run_failed(*, run: SyncRun) -> None:
         "attempts": run.attempts,
         "error": run.error if text is None else in_platform_language(withhold_source_text(text)),
     }
-    _record(action=FAIL, run=run, actor=run.requested_by, details=details)
+    _record(action=FAIL, run=run, actor=run.requested_by, details=details, origin=run_origin(run))
 
 
 def record_run_cancelled(

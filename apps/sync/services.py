@@ -113,7 +113,8 @@ def sync_run_request(
     """Queue a run. Refused with SyncAlreadyActive while another run of the dataset is active,
     and with PermissionDenied when `by` (None: the schedule) may not manage the dataset's sync.
     A run `by` someone is recorded in the audit log with the run (`origin`: the request it came
-    through, apps.audit.services.origin_of)."""
+    through, apps.audit.services.origin_of); the run keeps `origin` for the events of its
+    publication or failure."""
     if by is not None:
         require_manage_dataset_sync(by, dataset)
     try:
@@ -152,6 +153,9 @@ def sync_run_request(
                 since=config.watermark_value if config.mode == SyncMode.INCREMENTAL else "",
                 watermark_column=config.watermark_column,
                 requested_by=by,
+                # For the events of its publication or failure, written by a worker later.
+                request_id=origin.request_id[:64] if origin else "",
+                client_ip=(origin.client_ip or "")[:45] if origin else "",
                 created_at=clock.now(),
             )
             if by is not None:  # the schedule's runs are recorded when they publish or fail

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from charset_normalizer import from_bytes
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from govdata.connectors.base import (
@@ -51,7 +50,7 @@ def detect_encoding(path: Path) -> str:
     with open(path, "rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
     if not sample:
-        raise SourceFormatError(_("The file is empty (0 bytes)."))
+        raise SourceFormatError(gettext_noop("The file is empty (0 bytes)."), {})
     whole = len(sample) < SAMPLE_BYTES  # else the sample may end inside a character
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
@@ -63,19 +62,19 @@ def detect_encoding(path: Path) -> str:
     best = from_bytes(sample[:200_000]).best()
     if best is None:
         raise SourceFormatError(
-            _("Cannot detect the file's character encoding; choose it explicitly.")
+            gettext_noop("Cannot detect the file's character encoding; choose it explicitly."), {}
         )
     name = _codec_name(best.encoding)
     if name in _CHINESE_LEGACY:
         return "gb18030"  # a GBK file that fails to decode: the reader then names the line
     if name in _OTHER_CJK:
         raise SourceFormatError(
-            _(
+            gettext_noop(
                 "Cannot tell the file's character encoding for sure (it looks like %(enc)s, "
                 "which is not read automatically); save the file as UTF-8, or choose "
                 "GBK / GB18030 if it is one."
-            )
-            % {"enc": best.encoding}
+            ),
+            {"enc": best.encoding},
         )
     return best.encoding
 
@@ -122,14 +121,16 @@ class CsvFileConnector(Connector):
         path = Path(self.options["path"])
         if not path.exists():
             raise SourceFormatError(
-                _("The uploaded file %(name)s is missing.") % {"name": path.name}
+                gettext_noop("The uploaded file %(name)s is missing."), {"name": path.name}
             )
         header_row = header_row_option(self.options)
         encoding = self.options.get("encoding") or detect_encoding(path)
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise SourceFormatError(_("Unknown encoding “%(enc)s”.") % {"enc": encoding}) from None
+            raise SourceFormatError(
+                gettext_noop("Unknown encoding “%(enc)s”."), {"enc": encoding}
+            ) from None
         if encoding.lower().replace("-", "") == "utf8":
             encoding = "utf-8-sig"  # tolerate a BOM even when the officer chose UTF-8
         delimiter = self.options.get("delimiter", ",")
@@ -172,7 +173,7 @@ def _header(records, header_row: int | None) -> tuple[list[str], int]:
         raise SourceFormatError(
             gettext_noop("The file has no header row: it holds only blank lines."), {}
         )
-    raise SourceFormatError(_("The file is empty."))
+    raise SourceFormatError(gettext_noop("The file is empty."), {})
 
 
 def _first_bad_line(path: Path, encoding: str) -> int:
@@ -191,12 +192,14 @@ def _first_bad_line(path: Path, encoding: str) -> int:
 def _format_error(exc: Exception, row: int, encoding: str, path: Path) -> SourceFormatError:
     if isinstance(exc, UnicodeDecodeError):
         return SourceFormatError(
-            _("Line %(row)d cannot be decoded as %(enc)s; choose the file's real encoding.")
-            % {"row": _first_bad_line(path, encoding) or row, "enc": encoding}
+            gettext_noop(
+                "Line %(row)d cannot be decoded as %(enc)s; choose the file's real encoding."
+            ),
+            {"row": _first_bad_line(path, encoding) or row, "enc": encoding},
         )
     return SourceFormatError(
-        _("Row %(row)d is not valid CSV (%(error)s), e.g. an unclosed quote.")
-        % {"row": row, "error": exc}
+        gettext_noop("Row %(row)d is not valid CSV (%(error)s), e.g. an unclosed quote."),
+        {"row": row, "error": str(exc)},
     )
 
 

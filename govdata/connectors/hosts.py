@@ -15,7 +15,6 @@ import urllib.parse
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from govdata.connectors.base import SourceFormatError
@@ -116,11 +115,13 @@ class HostPolicy:
         scheme = parts.scheme.split("+")[0].lower()
         host = (parts.hostname or "").lower()
         if not host:
-            raise SourceFormatError(_("The source address names no host."))
+            raise SourceFormatError(gettext_noop("The source address names no host."), {})
         try:
             port = parts.port or _DEFAULT_PORTS.get(scheme, 0)
         except ValueError:
-            raise SourceFormatError(_("The source address has an invalid port.")) from None
+            raise SourceFormatError(
+                gettext_noop("The source address has an invalid port."), {}
+            ) from None
         database = urllib.parse.unquote(parts.path.lstrip("/").split("/")[0])
         self._check_place(host, port, database, _addresses(host, port))
 

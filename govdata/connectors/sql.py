@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from govdata.connectors.base import (
@@ -33,10 +32,22 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 _MYSQL_STATEMENT_ERRORS = frozenset({1792})
 
 
+def _cannot_connect(exc: Exception) -> SourceError:
+    return SourceError(
+        gettext_noop("Cannot connect to the source database: %(e)s"), {"e": str(exc).strip()}
+    )
+
+
+def _query_failed(exc: Exception) -> SourceFormatError:
+    return SourceFormatError(
+        gettext_noop("The source query failed: %(e)s"), {"e": str(exc).strip()}
+    )
+
+
 def _quote(name: str, quote: str) -> str:
     if not _NAME_RE.match(name):
         raise SourceFormatError(
-            _("“%(name)s” is not a valid table or column name.") % {"name": name}
+            gettext_noop("“%(name)s” is not a valid table or column name."), {"name": name}
         )
     return ".".join(f"{quote}{part}{quote}" for part in name.split("."))
 
@@ -57,7 +68,7 @@ def build_query(
     elif options.get("table"):
         base = f"SELECT * FROM {_quote(options['table'], quote)}"
     else:
-        raise SourceFormatError(_("A SQL source needs a table or a query."))
+        raise SourceFormatError(gettext_noop("A SQL source needs a table or a query."), {})
     if watermark and since is not None:
         column = _quote(watermark, quote)
         # The custom query's own `%` must not be read as a parameter marker here.
@@ -77,7 +88,7 @@ class SqlConnector(Connector):
     def open(self, *, watermark_column=None, since=None) -> Iterator[SourceData]:
         url = self.secrets.get("url") or self.options.get("url")
         if not url:
-            raise SourceFormatError(_("A SQL source needs a connection URL."))
+            raise SourceFormatError(gettext_noop("A SQL source needs a connection URL."), {})
         target = parse_database_url(url)
         if self.host_policy is not None:
             # Connect to what the policy checked: the parsed parameters, pinned to the
@@ -101,7 +112,7 @@ def _open_postgres(target: DatabaseTarget, options, watermark, since):
     try:
         conn = psycopg2.connect(**postgres_connect_params(target))
     except psycopg2.OperationalError as exc:
-        raise SourceError(_("Cannot connect to the source database: %(e)s") % {"e": exc}) from None
+        raise _cannot_connect(exc) from None
     try:
         conn.set_session(readonly=True)
         _refuse_privileged_account(conn)
@@ -113,7 +124,7 @@ def _open_postgres(target: DatabaseTarget, options, watermark, since):
         except psycopg2.OperationalError as exc:
             raise SourceError(str(exc)) from None
         except psycopg2.Error as exc:
-            raise SourceFormatError(_("The source query failed: %(e)s") % {"e": exc}) from None
+            raise _query_failed(exc) from None
         columns = [d[0] for d in cursor.description]
         yield SourceData(columns=columns, rows=_stream(first, cursor, psycopg2.OperationalError))
     finally:
@@ -165,7 +176,7 @@ def _open_mysql(target: DatabaseTarget, options, watermark, since):
             cursorclass=pymysql.cursors.SSCursor,  # unbuffered: rows stream from the server
         )
     except pymysql.err.OperationalError as exc:
-        raise SourceError(_("Cannot connect to the source database: %(e)s") % {"e": exc}) from None
+        raise _cannot_connect(exc) from None
     try:
         cursor = conn.cursor()
         try:
@@ -178,10 +189,10 @@ def _open_mysql(target: DatabaseTarget, options, watermark, since):
             first = cursor.fetchmany(FETCH)
         except pymysql.err.OperationalError as exc:
             if exc.args and exc.args[0] in _MYSQL_STATEMENT_ERRORS:
-                raise SourceFormatError(_("The source query failed: %(e)s") % {"e": exc}) from None
+                raise _query_failed(exc) from None
             raise SourceError(str(exc)) from None
         except pymysql.err.MySQLError as exc:
-            raise SourceFormatError(_("The source query failed: %(e)s") % {"e": exc}) from None
+            raise _query_failed(exc) from None
         columns = [d[0] for d in cursor.description]
         yield SourceData(columns=columns, rows=_stream(first, cursor, pymysql.err.OperationalError))
     finally:

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from govdata.connectors.base import (
@@ -44,22 +43,21 @@ class XlsxFileConnector(Connector):
 
         path = Path(self.options["path"])
         if not path.exists() or path.stat().st_size == 0:
-            raise SourceFormatError(_("The file is empty (0 bytes)."))
+            raise SourceFormatError(gettext_noop("The file is empty (0 bytes)."), {})
         header_row = header_row_option(self.options)
         try:
             workbook = load_workbook(path, read_only=True, data_only=True)
         except zipfile.BadZipFile:
             # The library's own text ("File is not a zip file") would be English in any language.
             raise SourceFormatError(
-                _(
+                gettext_noop(
                     "The file is not a readable .xlsx workbook: it is not a ZIP archive (an old "
                     ".xls file, or another file renamed to .xlsx)."
-                )
+                ),
+                {},
             ) from None
         except (KeyError, OSError, ValueError) as exc:
-            raise SourceFormatError(
-                _("The file is not a readable .xlsx workbook (%(error)s).") % {"error": exc}
-            ) from None
+            raise _unreadable(exc) from None
         try:
             sheet = _sheet(workbook, self.options.get("sheet"))
             rows = enumerate(sheet.iter_rows(values_only=True), start=1)
@@ -77,6 +75,12 @@ class XlsxFileConnector(Connector):
             )
         finally:
             workbook.close()
+
+
+def _unreadable(exc: Exception) -> SourceFormatError:
+    return SourceFormatError(
+        gettext_noop("The file is not a readable .xlsx workbook (%(error)s)."), {"error": str(exc)}
+    )
 
 
 def _sheet(workbook, name: str | None):
@@ -99,7 +103,7 @@ def _header(rows, header_row: int | None) -> tuple[tuple, int]:
             return row, number
     if header_row is not None:
         raise no_header_row_error(header_row)
-    raise SourceFormatError(_("The worksheet is empty."))
+    raise SourceFormatError(gettext_noop("The worksheet is empty."), {})
 
 
 # The start of a formula element, with or without a namespace prefix (<f>, <f t="shared"/>,
@@ -159,9 +163,7 @@ def _refuse_what_reads_as_empty(sheet, header_number: int) -> None:
                     if found is None or int(found[1]) > header_number:
                         merged.append(ref)
     except SyntaxError as exc:  # ElementTree's and lxml's parse errors
-        raise SourceFormatError(
-            _("The file is not a readable .xlsx workbook (%(error)s).") % {"error": exc}
-        ) from None
+        raise _unreadable(exc) from None
     if formulas:
         raise SourceFormatError(
             gettext_noop(

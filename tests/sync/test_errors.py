@@ -4,6 +4,7 @@ language, without what it quotes of the source for readers who may not read the 
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,6 @@ from django.utils import translation
 from apps.common.texts import Text
 from apps.sync import engine
 from apps.sync.errors import (
-    GOVDATA_MESSAGES,
     MessageCatalogue,
     error_for_reader,
     error_text,
@@ -23,11 +23,14 @@ from apps.sync.errors import (
 from apps.sync.models import SyncRun
 from apps.sync.runstate import SyncFailed
 from apps.sync.services import sync_upload_store
-from govdata.connectors import SourceFormatError
+from govdata.connectors import SourceFormatError, connector_for
+from govdata.connectors.sql import build_query
+from govdata.validation import FieldError, FieldSpec, field_validator
 from tests.sync.helpers import COLUMNS, population_rows, write_csv
 
 GOVDATA = Path(django_settings.BASE_DIR) / "govdata"
 MISSING_KEY = "the key column “%(key)s” is missing from the source (columns: %(cols)s)"
+NOT_CSV = "Row %(row)d is not valid CSV (%(error)s), e.g. an unclosed quote."
 
 
 @pytest.fixture(autouse=True)
@@ -35,10 +38,9 @@ def _own_media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
-def _govdata_msgids_with_parameters() -> set[str]:
-    """Every message of govdata's sync side rendered with its parameters where it is raised,
-    `_("...") % {...}`. (One raised as `Error(gettext_noop("..."), {...})` keeps its msgid and
-    parameters itself: nothing to find back.)"""
+def _govdata_messages_rendered_where_raised() -> set[str]:
+    """Messages of govdata's sync side rendered with their parameters where they are raised,
+    `_("...") % {...}`: their message id and parameters would be lost to the run's error."""
     found = set()
     files = [*GOVDATA.joinpath("connectors").glob("*.py"), GOVDATA / "rows.py"]
     for path in [*files, GOVDATA / "validation.py"]:
@@ -56,12 +58,91 @@ def _govdata_msgids_with_parameters() -> set[str]:
     return found
 
 
-def test_every_govdata_message_rendered_with_parameters_is_in_the_catalogue():
-    """A message missing here would be stored as untranslated text, in English for everyone:
-    add it to apps.sync.errors.GOVDATA_MESSAGES."""
-    assert _govdata_msgids_with_parameters() <= set(GOVDATA_MESSAGES)
+def test_govdata_raises_every_message_with_parameters_as_its_msgid_and_parameters():
+    """Raise it as `Error(gettext_noop("..."), {...})` (govdata.messages.MessageMixin)."""
+    assert _govdata_messages_rendered_where_raised() == set()
 
 
+def _raised(call) -> Exception:
+    with pytest.raises(Exception) as raised:  # noqa: PT011 - each case names its own error
+        call()
+    return raised.value
+
+
+def _open(kind: str, **options):
+    def call():
+        with connector_for(kind, options=options, secrets={}).open():
+            pass
+
+    return call
+
+
+def _file(tmp_path: Path, data: bytes) -> str:
+    path = tmp_path / "a.csv"
+    path.write_bytes(data)
+    return str(path)
+
+
+def _xlsx_without_workbook(tmp_path: Path) -> Path:
+    import zipfile
+
+    path = tmp_path / "broken.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "not a workbook")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make_call", "msgid", "params"),
+    [
+        (
+            lambda tmp: _open("csv", path=str(write_csv(tmp / "a.csv", [])), encoding="nope-8"),
+            "Unknown encoding “%(enc)s”.",
+            {"enc": "nope-8"},
+        ),
+        (
+            lambda tmp: _open("csv", path=str(tmp / "gone.csv")),
+            "The uploaded file %(name)s is missing.",
+            {"name": "gone.csv"},
+        ),
+        (
+            lambda tmp: _open("csv", path=_file(tmp, b"a,b\n\xff\xfe,1\n"), encoding="gb18030"),
+            "Line %(row)d cannot be decoded as %(enc)s; choose the file's real encoding.",
+            {"row": 2, "enc": "gb18030"},
+        ),
+        (
+            lambda tmp: _open("xlsx", path=str(_xlsx_without_workbook(tmp))),
+            "The file is not a readable .xlsx workbook (%(error)s).",
+            None,  # the library's own words
+        ),
+        (
+            lambda tmp: lambda: build_query({"table": "people; DROP"}, '"', None, None),
+            "“%(name)s” is not a valid table or column name.",
+            {"name": "people; DROP"},
+        ),
+        (
+            lambda tmp: (
+                lambda: field_validator(FieldSpec("g", "enum", enum_values=("男", "女")))("M")
+            ),
+            "not one of the allowed values (%(values)s)",
+            {"values": "男, 女"},
+        ),
+    ],
+)
+def test_a_govdata_error_names_its_msgid_and_parameters(tmp_path, make_call, msgid, params):
+    exc = _raised(make_call(tmp_path))
+    assert isinstance(exc, (SourceFormatError, FieldError))
+    text = error_text(exc)
+    assert text.msgid == msgid
+    if params is not None:
+        assert text.params == params
+    assert json.loads(json.dumps(text.to_json())) == text.to_json()  # storable as it is
+    with translation.override(None):  # the quarantine's reasons: rendered untranslated
+        assert str(exc) == msgid % text.params
+
+
+# The patterns that find a rendered message's id back are still used for quarantine reasons,
+# which are stored as text (apps.sync.labels.rejection_reason).
 @pytest.mark.parametrize(
     ("msgid", "message", "params"),
     [
@@ -76,7 +157,7 @@ def test_a_rendered_message_gives_back_its_id_and_typed_parameters(msgid, messag
 
 
 def test_a_message_the_catalogue_does_not_know_is_kept_whole():
-    assert MessageCatalogue(GOVDATA_MESSAGES).text("something 50% odd") == Text("something 50% odd")
+    assert MessageCatalogue([MISSING_KEY]).text("something 50% odd") == Text("something 50% odd")
     assert str(Text("something 50% odd")) == "something 50% odd"
 
 
@@ -86,6 +167,13 @@ def test_an_exception_carrying_its_text_or_msgid_is_taken_at_its_word():
     exc = SourceFormatError("rendered")
     exc.msgid, exc.params = "The worksheet is empty.", {}
     assert error_text(exc) == Text("The worksheet is empty.")
+
+
+def test_an_exception_without_a_msgid_is_kept_as_it_reads():
+    """A source system's or a library's own text (a dropped connection), in no catalogue."""
+    assert error_text(SourceFormatError("server closed the connection")) == Text(
+        "server closed the connection"
+    )
 
 
 def test_source_text_is_withheld_and_the_rest_kept():
@@ -143,3 +231,33 @@ def test_the_platforms_own_failure_is_read_in_each_language(world, tmp_path):
         assert error_for_reader(**read).startswith("4 of 4 rows (100.0%) failed validation")
     with translation.override("zh-hans"):
         assert error_for_reader(**read).startswith("4 行中有 4 行（100.0%）未通过校验")
+
+
+@pytest.mark.django_db
+def test_a_govdata_error_raised_in_a_run_is_read_in_chinese_with_its_parameters(
+    world, tmp_path, settings
+):
+    """The file's third record opens a quote it never closes: the connector's error, raised in
+    a real run executed in an English request, reads in Chinese with its row and the library's
+    words, which only those who may read the quarantine see."""
+    settings.LANGUAGE_CODE = "zh-hans"
+    data = (
+        write_csv(tmp_path / "a.csv", population_rows(3)).read_bytes() + b'"440106,\xe5\xbc\xa0\n'
+    )
+    run = sync_upload_store(
+        dataset=world.dataset, upload=SimpleUploadedFile("a.csv", data), enqueue=False
+    )
+    with translation.override("en"):
+        run = engine.run_execute(run_id=run.pk)
+    assert run.status == SyncRun.Status.FAILED
+    msgid, params = run.error_text
+    assert msgid == NOT_CSV and params["row"] == 5 and params["error"]
+    assert run.error == f"第 5 行不是有效的 CSV（{params['error']}），例如引号未闭合。"
+    read = {"error_text": run.error_text, "error": run.error}
+    with translation.override("zh-hans"):
+        assert error_for_reader(**read, source_text_allowed=True) == run.error
+        assert error_for_reader(**read, source_text_allowed=False) == (
+            "第 5 行不是有效的 CSV（［不予显示：可能引用数据源中的数据］），例如引号未闭合。"
+        )
+    with translation.override("en"):
+        assert error_for_reader(**read, source_text_allowed=True) == NOT_CSV % params

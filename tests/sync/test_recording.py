@@ -4,6 +4,7 @@ what a run published and why one failed; and no publication without its event.""
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,6 +12,7 @@ from django.db import DatabaseError, connection
 from django.urls import reverse
 
 from apps.audit.models import AuditEvent
+from apps.audit.services import RequestOrigin
 from apps.sync import engine
 from apps.sync.models import SyncRun
 from apps.sync.services import (
@@ -109,6 +111,52 @@ def test_sync_now_in_the_admin_records_the_officer_and_the_page_request(world, c
     assert event.details == {"mode": "full", "source_kind": "http", "trigger": "manual"}
 
 
+def test_a_run_uploaded_in_the_admin_records_its_publication_with_the_page_request(
+    world, client, tmp_path
+):
+    """The run executes later, in a worker outside any request: its publication still names
+    the request the officer uploaded the file through, as the request's own event does."""
+    client.force_login(world.provider_officer)
+    response = client.post(
+        reverse("admin:sync_syncconfig_add"),
+        config_form_data(world, csv_upload(tmp_path, population_rows(5))),
+        **ADMIN_CALL,
+    )
+    assert response.status_code == 302, response.content[:2000]
+    run = engine.run_execute(run_id=SyncRun.objects.get(dataset=world.dataset).pk)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    [event] = sync_events("sync.publish")
+    assert_about_run(event, world, run)
+    assert event.user_id == world.provider_officer.pk
+    assert (event.request_id, event.client_ip) == ("sync-admin-1", "198.51.100.7")
+    body = json.loads(event.body)
+    assert (body["request_id"], body["client_ip"]) == ("sync-admin-1", "198.51.100.7")
+
+
+def test_a_run_asked_for_through_a_request_records_its_failure_with_that_request(world, tmp_path):
+    rows = [{**row, "mobile": "999"} for row in population_rows(4)]
+    run = sync_upload_store(
+        dataset=world.dataset,
+        upload=csv_upload(tmp_path, rows),
+        by=world.provider_officer,
+        enqueue=False,
+        origin=RequestOrigin(request_id="upload-7", client_ip="2001:db8::7"),
+    )
+    run = engine.run_execute(run_id=run.pk)
+    assert run.status == SyncRun.Status.FAILED
+    [event] = sync_events("sync.fail")
+    assert (event.request_id, event.client_ip) == ("upload-7", "2001:db8::7")
+
+
+def test_a_run_given_up_after_its_retries_records_the_sync_now_request(world, client):
+    config = sync_config_set(dataset=world.dataset, kind="http", options={"url": "http://x"})
+    client.force_login(world.provider_officer)
+    client.post(reverse("admin:sync_syncconfig_sync_now", args=[config.pk]), **ADMIN_CALL)
+    sync_run_fail(run=SyncRun.objects.get(dataset=world.dataset), reason="source unreachable")
+    [event] = sync_events("sync.fail")
+    assert (event.request_id, event.client_ip) == ("sync-admin-1", "198.51.100.7")
+
+
 def test_a_refused_second_request_records_nothing(world, tmp_path):
     sync_upload_store(
         dataset=world.dataset,
@@ -186,6 +234,7 @@ def test_a_scheduled_incremental_run_records_its_publication_without_a_requester
     [event] = sync_events("sync.publish")
     assert_about_run(event, world, run)
     assert (event.user_id, event.username) == (None, "")
+    assert (event.request_id, event.client_ip) == ("", "")  # through no request either
     assert event.details == {
         "mode": "incremental",
         "source_kind": "sql",
@@ -227,7 +276,7 @@ def test_a_run_given_up_after_its_retries_records_the_failure_once(world):
     sync_run_fail(run=run, reason="a second delivery of the last retry")
     [event] = sync_events("sync.fail")
     assert_about_run(event, world, run)
-    assert event.user_id is None
+    assert (event.user_id, event.request_id, event.client_ip) == (None, "", "")
     assert event.details == {
         "mode": "full",
         "source_kind": "http",
