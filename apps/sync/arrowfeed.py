@@ -28,7 +28,7 @@ import pyarrow.csv as pacsv
 
 from govdata.connectors.csvfile import detect_encoding
 
-BLOCK_BYTES = 2 << 20  # Arrow parses the file in blocks of this size: bounds the worker's memory
+BLOCK_BYTES = 1 << 20  # Arrow parses the file in blocks of this size: bounds the worker's memory
 AHEAD_BLOCKS = 4  # how far Arrow's read-ahead may run past the batches taken (else: whole file)
 READ_BYTES = 1 << 20
 FIELD_LIMIT = csv.field_size_limit()  # as set by the CSV connector (imported above)
