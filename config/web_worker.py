@@ -1,16 +1,28 @@
 """The web server's worker: gunicorn's threaded worker, except that the requests gunicorn
 refuses itself, before Django sees them (a request line or headers over the limits, a malformed
 header), are answered like every other API error: an RFC 9457 problem document with a request
-id (product.md), not gunicorn's HTML page, which an agency's client cannot read or quote."""
+id (product.md), not gunicorn's HTML page, which an agency's client cannot read or quote.
+
+The request id is the client's X-Request-Id when its headers could be read (RequestIdMiddleware's
+rules decide whether the id is taken), so that the agency finds the refusal under the id it
+logged. A fresh one when they could not: after a request line over the limit (gunicorn stops
+before the headers, and reading on to find them would undo the limit), a header section that
+does not end within gunicorn's buffer, or one with a line that is not `name: value` (a control
+character, folding, no colon), after which no line can be trusted to be the one the client
+meant. Over the number of fields or a field's size, the section was read whole: the id counts."""
 
 from __future__ import annotations
 
+import errno
+import re
 import uuid
 
 import orjson
 from gunicorn import util
 from gunicorn.http import errors
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.http.message import Request
+from gunicorn.http.parser import RequestParser
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 # The malformed requests answered here, with their status; anything else (a failing
 # application, an unsupported transfer coding) keeps gunicorn's own handling.
@@ -31,6 +43,13 @@ _STATUS: tuple[tuple[type[Exception], int], ...] = (
 )
 _REASONS = {400: "Bad Request", 414: "URI Too Long", 431: "Request Header Fields Too Large"}
 
+# One header line (RFC 9110 5.1, 5.5, RFC 9112 5): a token, a colon, a value without control
+# characters (SP and HTAB aside), optional whitespace around it; a line folded onto the
+# previous one starts with whitespace and is no such line.
+_FIELD_LINE = re.compile(
+    rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*"
+)
+
 
 def refused_status(exc: BaseException) -> int | None:
     """The status of a request gunicorn refused with `exc`, or None when this worker leaves
@@ -39,6 +58,62 @@ def refused_status(exc: BaseException) -> int | None:
         if isinstance(exc, kind):
             return status or None
     return None
+
+
+def header_fields(head: bytes) -> list[tuple[str, str]] | None:
+    """The (upper-case name, value) fields of a header section as received, or None when a
+    line of it is not a header field."""
+    fields = []
+    for line in head.split(b"\r\n"):
+        match = _FIELD_LINE.fullmatch(line)
+        if match is None:
+            return None
+        fields.append((match[1].decode("ascii").upper(), match[2].decode("latin-1")))
+    return fields
+
+
+class PartialRequest(Request):
+    """gunicorn's request, keeping its header section as received. gunicorn refuses a request
+    from inside this constructor, so the worker never gets the request refused: the exception
+    carries it (`partial_request`)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        self.head: bytes | None = None
+        self.headers_complete = False
+        try:
+            super().__init__(*args, **kwargs)
+        except errors.ParseException as exc:
+            exc.partial_request = self
+            raise
+
+    def parse_headers(self, data, from_trailer=False):
+        if not from_trailer:
+            self.head = bytes(data)
+        return super().parse_headers(data, from_trailer=from_trailer)
+
+    def set_body_reader(self) -> None:
+        # Called once parsing returned: gunicorn has read every header into self.headers.
+        self.headers_complete = True
+        super().set_body_reader()
+
+
+def client_request_id(req, exc: BaseException) -> str | None:
+    """The X-Request-Id the client sent with the request refused with `exc`, when its headers
+    could be read and RequestIdMiddleware would take it; None otherwise."""
+    from apps.common.middleware import accepted_request_id
+
+    request = req if req is not None else getattr(exc, "partial_request", None)
+    if request is None:
+        fields = None
+    elif req is not None or request.headers_complete:
+        fields = request.headers
+    elif request.head is not None:
+        fields = header_fields(request.head)
+    else:  # refused before the headers were read (the request line), or by gunicorn_h1c
+        fields = None
+    values = [value for name, value in fields or () if name == "X-REQUEST-ID"]
+    # Repeated, the header reaches Django as one comma-joined value, which it refuses.
+    return accepted_request_id(",".join(values)) if values else None
 
 
 def refusal_detail(status: int, limit: int) -> str:
@@ -58,10 +133,10 @@ def refusal_detail(status: int, limit: int) -> str:
         return _("The request is not well-formed HTTP (its request line or a header).")
 
 
-def refusal_response(status: int, limit: int) -> bytes:
+def refusal_response(status: int, limit: int, request_id: str | None = None) -> bytes:
     from apps.common.problems import problem_body
 
-    request_id = uuid.uuid4().hex
+    request_id = request_id or uuid.uuid4().hex
     body = orjson.dumps(
         problem_body(
             status_code=status, detail=refusal_detail(status, limit), request_id=request_id
@@ -77,14 +152,36 @@ def refusal_response(status: int, limit: int) -> bytes:
     return head.encode("latin-1") + body
 
 
+class _Connection(TConn):
+    def init(self) -> None:
+        super().init()
+        if type(self.parser) is RequestParser:  # HTTP/1 (HTTP/2 has a parser of its own)
+            self.parser.mesg_class = PartialRequest
+
+
 class ProblemThreadWorker(ThreadWorker):
+    def accept(self, listener) -> None:
+        # gunicorn's, with the connection that parses into a PartialRequest.
+        try:
+            client_sock, client_addr = listener.accept()
+            self.nr_conns += 1
+            client_sock.setblocking(True)
+            conn = _Connection(self.cfg, client_sock, client_addr, listener.getsockname())
+            self.enqueue_req(conn)
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+
     def handle_error(self, req, client, addr, exc) -> None:
         status = refused_status(exc)
         if status is None:
             super().handle_error(req, client, addr, exc)
             return
         self.log.warning("Refused a malformed request from %s: %s", (addr or ("",))[0], exc)
+        response = refusal_response(
+            status, self.cfg.limit_request_line, client_request_id(req, exc)
+        )
         try:
-            util.write_nonblock(client, refusal_response(status, self.cfg.limit_request_line))
+            util.write_nonblock(client, response)
         except Exception:  # noqa: BLE001 - the client may be gone; nothing more to tell it
             self.log.debug("Failed to send the refusal.")

@@ -6,12 +6,19 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from apps.api.auth import Caller, caller_for
 from apps.api.permissions import FollowsObjections, MayWorkOnObjections
-from apps.api.views.base import ApiView, Conflict, json_response, problems, valid_input
+from apps.api.views.base import (
+    ApiView,
+    ChoiceQuery,
+    Conflict,
+    json_response,
+    problems,
+    valid_input,
+)
 from apps.audit.services import origin_of
 from apps.catalog.models import Dataset
 from apps.catalog.selectors import dataset_by_code
@@ -107,9 +114,7 @@ def _get(caller: Caller, pk: int) -> Objection:
         raise Http404(_("No such objection.")) from exc
 
 
-STATUS_PARAM = OpenApiParameter(
-    "status", str, enum=Objection.Status.values, description="Only objections in this state."
-)
+STATUS = ChoiceQuery("status", Objection.Status.values, "Only objections in this state.")
 
 
 class ObjectionListView(ApiView):
@@ -120,15 +125,13 @@ class ObjectionListView(ApiView):
     @extend_schema(
         operation_id="objections_list",
         summary=_("Objections your department reported or received"),
-        parameters=[STATUS_PARAM],
+        parameters=[STATUS.parameter],
         responses={200: ObjectionOut(many=True), **problems(400, 401, 403, 429)},
     )
     def get(self, request):
         qs = _visible(caller_for(request))
-        status = request.query_params.get("status")
-        if status:
-            if status not in Objection.Status.values:
-                raise serializers.ValidationError({"status": _("Unknown status.")})
+        status = STATUS.value(request)
+        if status is not None:
             qs = qs.filter(status=status)
         return json_response([objection_out(o) for o in qs[:LIST_LIMIT]])
 

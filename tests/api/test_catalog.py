@@ -72,3 +72,14 @@ def test_the_provider_filter_ignores_the_case_of_the_code(api_world):
 def test_a_cursor_that_is_not_base64_is_a_400(api_world, cursor):
     response = api_world.clients["granted"].get("/api/v1/catalog/", {"cursor": cursor})
     assert response.status_code == 400
+
+
+def test_an_unknown_sharing_type_is_a_400_naming_the_parameter_and_the_allowed_ones(api_world):
+    response = api_world.clients["no_grant"].get("/api/v1/catalog/?sharing_type=bogus")
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert list(errors) == ["sharing_type"]
+    assert "unconditional" in errors["sharing_type"][0]
+    assert "conditional" in errors["sharing_type"][0]
+    # Empty is no filter, as on the other list endpoints.
+    assert api_world.clients["no_grant"].get("/api/v1/catalog/?sharing_type=").status_code == 200

@@ -238,13 +238,25 @@ def test_the_list_is_filtered_by_status(api_world, submitted):
     assert len(client.get("/api/v1/requests/?status=").json()) == 2  # empty: no filter
 
 
-def test_an_unknown_status_is_a_400_naming_the_allowed_ones(api_world):
+def test_an_unknown_status_is_a_400_naming_the_parameter_and_the_allowed_ones(api_world):
+    # The same problem as the objections list's (tests/objections/test_api.py).
     response = api_world.clients["granted"].get("/api/v1/requests/?status=bogus")
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
-    detail = response.json()["detail"]
-    for status in ["submitted", "approved", "rejected", "withdrawn", "revoked", "expired"]:
-        assert status in detail
+    problem = response.json()
+    assert problem == {
+        "type": "https://govdata.example/problems/invalid",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": "The request is invalid.",
+        "errors": {
+            "status": [
+                "Unknown value of status; use one of: "
+                "submitted, approved, rejected, withdrawn, revoked, expired."
+            ]
+        },
+        "request_id": response["X-Request-Id"],
+    }
 
 
 def test_listing_takes_a_fixed_number_of_queries_whatever_the_number_of_requests(

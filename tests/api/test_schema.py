@@ -16,7 +16,9 @@ from rest_framework.test import APIClient
 
 from apps.api.throttling import ApplicationRateThrottle, throttle_reset
 from apps.common import clock
+from apps.objections.models import Objection
 from apps.records.query import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from apps.sharing.models import DataRequest
 from tests.api.conftest import PURPOSE, ROWS, app_client
 
 CODE = "GA-RK-001"
@@ -428,6 +430,30 @@ def test_record_query_parameters_are_the_ones_the_server_reads(openapi):
     }
     assert export["query", "format"]["required"]
     assert export["query", "format"]["schema"]["enum"] == ["csv", "ndjson"]
+
+
+@pytest.mark.parametrize(
+    ("template", "values"),
+    [
+        ("/api/v1/requests/", DataRequest.Status.values),
+        ("/api/v1/objections/", Objection.Status.values),
+    ],
+)
+def test_both_status_filters_document_their_values_and_the_400(openapi, template, values):
+    status = _parameters(openapi, template)["query", "status"]
+    assert sorted(status["schema"]["enum"]) == sorted(values)
+    assert not status.get("required")
+    assert "400" in status["description"]
+    response = openapi["paths"][template]["get"]["responses"]["400"]
+    assert PROBLEM_TYPE in response["content"]
+
+
+def test_an_unknown_status_on_either_list_is_a_documented_400(api_world, openapi):
+    for template in ["/api/v1/requests/", "/api/v1/objections/"]:
+        response = api_world.clients["granted"].get(template + "?status=bogus")
+        assert response.status_code == 400
+        assert list(response.json()["errors"]) == ["status"]
+        _check(openapi, template, "get", response)
 
 
 def test_documented_filters_and_page_size_behave_as_documented(api_world, openapi):

@@ -86,7 +86,22 @@ def test_the_list_filters_by_status(clients, objection):
     client = clients["granted"]
     assert len(client.get("/api/v1/objections/?status=open").json()) == 1
     assert client.get("/api/v1/objections/?status=answered").json() == []
-    assert client.get("/api/v1/objections/?status=nope").status_code == 400
+    assert len(client.get("/api/v1/objections/?status=").json()) == 1  # empty: no filter
+
+
+def test_an_unknown_status_is_a_400_naming_the_parameter_and_the_allowed_ones(clients):
+    # The same problem as the requests list's (tests/api/test_requests.py).
+    response = clients["granted"].get("/api/v1/objections/?status=nope")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "https://govdata.example/problems/invalid",
+        "title": "Bad Request",
+        "status": 400,
+        "detail": "The request is invalid.",
+        "errors": {"status": ["Unknown value of status; use one of: open, answered, withdrawn."]},
+        "request_id": response["X-Request-Id"],
+    }
 
 
 def test_a_granted_application_reports_and_gets_the_due_date(ow, clients):

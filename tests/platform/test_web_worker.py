@@ -9,8 +9,10 @@ from urllib.parse import urlsplit
 
 import orjson
 import pytest
+from gunicorn.config import Config
+from gunicorn.http.unreader import IterUnreader
 
-from config.web_worker import refused_status
+from config.web_worker import PartialRequest, client_request_id, refused_status
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -80,3 +82,72 @@ def test_errors_of_the_application_itself_are_left_to_gunicorn():
     assert refused_status(errors.InvalidResponseHeader("X-Bad")) is None
     assert refused_status(RuntimeError("a crash")) is None
     assert refused_status(errors.LimitRequestLine(9000, 8190)) == 414
+
+
+# --- The client's request id on a refusal -----------------------------------------------------
+
+ID = "X-Request-Id: agency-42.req:7"
+FILLER = [f"X-Filler-{i}: {'x' * 100}" for i in range(120)]  # over gunicorn's 100 fields
+
+
+def refused_with(raw: bytes) -> tuple[int | None, str | None]:
+    """The status and request id of the refusal of `raw` by gunicorn's own parser."""
+    cfg = Config()
+    cfg.set("limit_request_line", 8190)
+    with pytest.raises(Exception) as refused:  # noqa: PT011 - whatever gunicorn raises
+        PartialRequest(cfg, IterUnreader([raw]), ("127.0.0.1", 40000))
+    return refused_status(refused.value), client_request_id(None, refused.value)
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ([ID, "Content-Length: abc"], 400),  # refused once every header was read
+        (["Content-Length: abc", "X-Request-Id:  agency-42.req:7 "], 400),
+        ([ID, "Host: twice"], 400),  # a second Host, refused while reading the headers
+        ([ID, *FILLER], 431),
+        ([*FILLER, ID], 431),  # past the field gunicorn stopped at
+        ([ID, f"X-Long: {'x' * 9000}"], 431),
+    ],
+)
+def test_a_refusal_takes_the_clients_request_id_when_the_headers_could_be_read(headers, status):
+    assert refused_with(get("/healthz", *headers)) == (status, "agency-42.req:7")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [ID, "X-Purpose: ok\x01ctl"],  # a control character
+        [ID, "no colon here"],
+        [ID, "X-Folded: a", " b"],  # obsolete line folding
+        [ID, "Bad Name: x"],
+        [ID, "X-Request-Id: other", "Content-Length: abc"],  # two ids: Django takes neither
+        ["X-Request-Id: not/ours", "Content-Length: abc"],  # not RequestIdMiddleware's form
+        [f"X-Request-Id: {'a' * 129}", "Content-Length: abc"],
+    ],
+)
+def test_a_refusal_gets_a_fresh_request_id_when_the_clients_cannot_be_taken(headers):
+    status, request_id = refused_with(get("/healthz", *headers))
+    assert status == 400 and request_id is None
+
+
+def test_a_request_line_over_the_limit_gets_a_fresh_request_id():
+    # gunicorn stops at the request line: the headers after it are never read.
+    status, request_id = refused_with(get("/healthz?q=" + "x" * 9000, ID))
+    assert status == 414 and request_id is None
+
+
+def test_the_live_server_echoes_the_clients_request_id_on_its_refusals(live_server_url):
+    for headers, expected in [([ID, *FILLER], 431), ([ID, "Content-Length: abc"], 400)]:
+        raw = get("/healthz", *headers)
+        problem = assert_problem(*exchange(live_server_url, raw), expected)
+        assert problem["request_id"] == "agency-42.req:7"
+
+
+def test_the_live_server_refuses_unreadable_headers_with_a_fresh_request_id(live_server_url):
+    for raw, expected in [
+        (get("/healthz", ID, "X-Purpose: ok\x01ctl"), 400),
+        (get("/healthz?q=" + "x" * 9000, ID), 414),
+    ]:
+        problem = assert_problem(*exchange(live_server_url, raw), expected)
+        assert problem["request_id"] != "agency-42.req:7" and len(problem["request_id"]) == 32

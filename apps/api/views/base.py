@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions
+from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from apps.api.auth import ApplicationAuthentication, CsrfSessionAuthentication
@@ -85,6 +87,40 @@ def valid_input(serializer_class, request) -> dict:
         )
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+@dataclass(frozen=True)
+class ChoiceQuery:
+    """A query parameter taking one of a fixed set of values, documented with the set (an
+    OpenAPI enum) and refused alike on every endpoint: absent or empty, no filter; another
+    value, a 400 problem whose `errors` names the parameter and lists the values."""
+
+    name: str
+    choices: Sequence[str]
+    description: str
+
+    @property
+    def parameter(self) -> OpenApiParameter:
+        return OpenApiParameter(
+            self.name,
+            OpenApiTypes.STR,
+            enum=list(self.choices),
+            description=f"{self.description} Empty: no filter. Another value is a 400 whose "
+            f"`errors` names `{self.name}` and lists the values.",
+        )
+
+    def value(self, request: Request) -> str | None:
+        value = request.query_params.get(self.name) or None
+        if value is not None and value not in self.choices:
+            raise exceptions.ValidationError(
+                {
+                    self.name: [
+                        _("Unknown value of %(name)s; use one of: %(allowed)s.")
+                        % {"name": self.name, "allowed": ", ".join(self.choices)}
+                    ]
+                }
+            )
+        return value
 
 
 def json_response(body, status: int = 200) -> HttpResponse:

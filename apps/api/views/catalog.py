@@ -13,7 +13,7 @@ from rest_framework import exceptions, serializers
 
 from apps.api.auth import caller_for
 from apps.api.permissions import SeesCatalogue
-from apps.api.views.base import ApiView, json_response, page_link, problems
+from apps.api.views.base import ApiView, ChoiceQuery, json_response, page_link, problems
 from apps.catalog.models import Dataset, SharingTypeChoices
 from apps.catalog.selectors import catalog_published, dataset_by_code
 from apps.sharing.policy import access_for
@@ -110,6 +110,11 @@ def dataset_out(dataset: Dataset) -> dict:
     }
 
 
+SHARING_TYPE = ChoiceQuery(
+    "sharing_type", SharingTypeChoices.values, "Only datasets shared this way."
+)
+
+
 class CatalogListView(ApiView):
     permission_classes = [SeesCatalogue]  # scope `read` or `requests`
 
@@ -118,9 +123,7 @@ class CatalogListView(ApiView):
         summary=_("The responsibility list"),
         parameters=[
             OpenApiParameter("provider", OpenApiTypes.STR, description="Department code."),
-            OpenApiParameter(
-                "sharing_type", OpenApiTypes.STR, enum=[c for c, _l in SharingTypeChoices.choices]
-            ),
+            SHARING_TYPE.parameter,
             OpenApiParameter("q", OpenApiTypes.STR, description="Search text."),
             OpenApiParameter(
                 "cursor", OpenApiTypes.STR, description="From the previous page's `next`."
@@ -135,9 +138,7 @@ class CatalogListView(ApiView):
     )
     def get(self, request):
         params = request.GET
-        sharing_type = params.get("sharing_type") or None
-        if sharing_type and sharing_type not in SharingTypeChoices.values:
-            raise exceptions.ParseError(_("Unknown sharing_type."))
+        sharing_type = SHARING_TYPE.value(request)
         try:
             page_size = int(params.get("page_size", DEFAULT_PAGE))
             after = params.get("cursor")

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from django.http import Http404
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 
 from apps.api.auth import caller_for
 from apps.api.permissions import FollowsRequests, MayWorkOnRequests
 from apps.api.schema import SESSION
-from apps.api.views.base import ApiView, Conflict, json_response, problems, valid_input
+from apps.api.views.base import (
+    ApiView,
+    ChoiceQuery,
+    Conflict,
+    json_response,
+    problems,
+    valid_input,
+)
 from apps.audit.services import origin_of
 from apps.catalog.models import Dataset
 from apps.catalog.selectors import dataset_by_code
@@ -28,7 +34,6 @@ from apps.sharing.selectors import (
 )
 
 LIST_LIMIT = 1000
-STATUSES = DataRequest.Status.values
 
 
 class RequestIn(serializers.Serializer):
@@ -131,12 +136,7 @@ def request_out(r: DataRequest) -> dict:
     }
 
 
-STATUS_PARAM = OpenApiParameter(
-    "status",
-    OpenApiTypes.STR,
-    enum=STATUSES,
-    description="Only requests in this status; another value is a 400.",
-)
+STATUS = ChoiceQuery("status", DataRequest.Status.values, "Only requests in this status.")
 SUBMIT_CONFLICT = OpenApiResponse(
     PROBLEM,
     description="Your department already has a request for this dataset pending: the "
@@ -152,15 +152,11 @@ class RequestListView(ApiView):
     @extend_schema(
         operation_id="requests_list",
         summary=_("Requests where your department is the requester or the provider"),
-        parameters=[STATUS_PARAM],
+        parameters=[STATUS.parameter],
         responses={200: RequestOut(many=True), **problems(400, 401, 403, 429)},
     )
     def get(self, request):
-        status = request.query_params.get("status") or None
-        if status is not None and status not in STATUSES:
-            raise exceptions.ParseError(
-                _("Unknown status; use one of: %(allowed)s.") % {"allowed": ", ".join(STATUSES)}
-            )
+        status = STATUS.value(request)
         caller = caller_for(request)
         rows = requests_followed(department=caller.department, status=status)[:LIST_LIMIT]
         return json_response([request_out(r) for r in rows])
