@@ -65,6 +65,7 @@ ACTION_LABELS: dict[str, Any] = {
     "audit.export": _("Audit log exported"),
     "membership.add": _("Role granted"),
     "membership.remove": _("Role removed"),
+    "department.code_change": _("Department code changed"),
     "request.submit": _("Request submitted"),
     "objection.submit": _("Objection submitted"),
     "objection.answer": _("Objection answered"),

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.catalog import labels, services
 from apps.catalog import permissions as perms
 from apps.catalog.admin_views import (
+    demand_dataset_search_view,
     export_csv_action,
     export_xlsx_action,
     import_view,
@@ -22,6 +23,7 @@ from apps.catalog.admin_views import (
 from apps.catalog.forms import (
     DatasetForm,
     DemandAnswerForm,
+    DemandDatasetSelect,
     DemandForm,
     FieldInlineForm,
     FieldInlineFormSet,
@@ -309,7 +311,19 @@ class DemandAdmin(CatalogModelAdmin):
         }.get(db_field.name)
         if choices is not None:
             kwargs["queryset"] = choices(request.user)
+        if db_field.name == "dataset":
+            kwargs["widget"] = DemandDatasetSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_urls(self):
+        search = path(
+            "dataset-search/",
+            self.admin_site.admin_view(demand_dataset_search_view(self)),
+            name="catalog_demand_dataset_search",
+        )
+        return [search, *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         # Closed by a colleague while this officer was writing: say so, rather than a bare 403.

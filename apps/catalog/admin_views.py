@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, HttpResponseRedirect
+from django.core.paginator import Paginator
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -17,12 +18,14 @@ from apps.catalog import services
 from apps.catalog.exports import export_csv, export_xlsx
 from apps.catalog.forms import ImportForm, PublishForm
 from apps.catalog.imports import catalog_import, error_message
-from apps.catalog.selectors import published_snapshots
+from apps.catalog.selectors import demand_dataset_search, published_snapshots
 from apps.common import clock
 from apps.departments.models import Department
 from govdata.responsibility_list import ResponsibilityListError
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Results per page of the demand form's dataset search (as Django's own autocomplete).
+DATASET_SEARCH_PAGE_SIZE = 20
 
 
 @admin.action(description=gettext_lazy("Publish the selected datasets…"), permissions=["publish"])
@@ -134,5 +137,32 @@ def import_view(model_admin):
             "opts": model_admin.model._meta,
         }
         return TemplateResponse(request, "admin/catalog/import.html", context)
+
+    return view
+
+
+def demand_dataset_search_view(model_admin):
+    """The demand form's dataset search (select2's JSON: results and whether more follow), for
+    those who may file a demand; `provider` is the asked department's id, if chosen."""
+
+    def view(request):
+        if not model_admin.has_add_permission(request):
+            raise PermissionDenied
+        provider = request.GET.get("provider", "")
+        datasets = demand_dataset_search(
+            user=request.user,
+            term=request.GET.get("term", ""),
+            provider_id=int(provider) if provider.isdigit() else None,
+        )
+        page = Paginator(datasets, DATASET_SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
+        return JsonResponse(
+            {
+                "results": [
+                    {"id": str(d.pk), "text": f"{d} ({d.provider.name})", "provider": d.provider_id}
+                    for d in page
+                ],
+                "pagination": {"more": page.has_next()},
+            }
+        )
 
     return view

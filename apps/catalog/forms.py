@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 
 from django import forms
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import Demand
@@ -160,6 +162,40 @@ class FieldInlineFormSet(BaseInlineFormSet):
                 _("The fields %(fields)s do not agree with the dataset's sharing type.")
                 % {"fields": ", ".join(bad)}
             )
+
+
+class DemandDatasetSelect(AutocompleteSelect):
+    """The demand form's dataset choice: searched on the server by code and name
+    (admin_views.demand_dataset_search_view) instead of a select of every dataset on the
+    platform, among the asked department's once one is chosen (catalog/demand_dataset.js).
+    Not Django's own autocomplete: that one searches DatasetAdmin's rows, which for an officer
+    are their own department's, the very datasets a demand does not name."""
+
+    def get_url(self) -> str:
+        return reverse(f"{self.admin_site.name}:catalog_demand_dataset_search")
+
+    def build_attrs(self, base_attrs, extra_attrs=None):
+        attrs = super().build_attrs(base_attrs, extra_attrs=extra_attrs)
+        # Its own class, so that Django's autocomplete.js leaves it to demand_dataset.js.
+        classes = attrs["class"].split()
+        attrs["class"] = " ".join(
+            "demand-dataset-search" if c == "admin-autocomplete" else c for c in classes
+        )
+        attrs["data-provider-field"] = "id_provider"
+        return attrs
+
+    @property
+    def media(self) -> forms.Media:
+        # One list, so that the script comes after select2 and jquery.init.js (two Media
+        # added together may be merged in either order).
+        base = super().media
+        return forms.Media(
+            js=[*base._js, "catalog/demand_dataset.js"],
+            css={
+                **base._css,
+                "screen": [*base._css.get("screen", []), "catalog/demand_dataset.css"],
+            },
+        )
 
 
 class DemandForm(forms.ModelForm):

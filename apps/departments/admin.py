@@ -2,13 +2,85 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
+from apps.audit.services import origin_of
 from apps.catalog import permissions as perms
 from apps.departments.admin_accounts import people
 from apps.departments.admin_accounts import register as register_accounts
-from apps.departments.models import Department, Membership
-from apps.departments.services import department_create, membership_add, membership_remove
+from apps.departments.models import Department, Membership, department_code_validator
+from apps.departments.services import (
+    department_code_change,
+    department_code_check,
+    department_create,
+    membership_add,
+    membership_remove,
+)
+
+# What a department's code is part of besides this page (apps.departments.services
+# department_code_change): said before the code is changed, as none of it follows the change.
+CODE_CHANGE_CONSEQUENCES = (
+    _(
+        "Values masked with the “hash” rule change for this department's applications: the "
+        "masking key is derived from the code, so hashes received before the change no longer "
+        "match those received after it. Tell the department's application owners if they keep "
+        "hashes to link records."
+    ),
+    _(
+        "Agency systems, scripts and bookmarks that name the department by its old code "
+        "(the API's provider and consumer filters, audit searches) must use the new one: the "
+        "old code is unknown afterwards."
+    ),
+    _(
+        "Audit events already recorded keep the old code: the log is hash-chained and never "
+        "rewritten. Searches by the new code still find them, and the change itself is "
+        "recorded with both codes."
+    ),
+    _("The department's acting group is renamed with it; members and permissions stay."),
+)
+
+
+class DepartmentChangeForm(forms.ModelForm):
+    """A stored department: its code may be corrected, once the platform admin has confirmed
+    the consequences (CODE_CHANGE_CONSEQUENCES)."""
+
+    confirm_code_change = forms.BooleanField(
+        label=_("I have read the consequences above and want to change the code"),
+        required=False,
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["code"].help_text = _(
+            "Upper-case letters and digits, parts joined by hyphens, e.g. GD-WJ or GZ-TH-MZ. "
+            "Read the consequences above before changing it."
+        )
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"]
+        if "code" in self.changed_data:
+            try:
+                department_code_check(department=self.instance, code=code)
+            except ValidationError as exc:
+                raise ValidationError(exc.error_dict["code"]) from exc
+        return code
+
+    def clean(self):
+        data = super().clean()
+        if "code" in self.changed_data and "code" in data and not data.get("confirm_code_change"):
+            raise ValidationError(
+                {
+                    "confirm_code_change": _(
+                        "Changing the code has the consequences listed above: tick the box to "
+                        "confirm."
+                    )
+                }
+            )
+        return data
 
 
 class PlatformAdminOnly(admin.ModelAdmin):
@@ -49,13 +121,57 @@ class DepartmentAdmin(PlatformAdminOnly):
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("parent")
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None and self.has_change_permission(request, obj):
+            kwargs["form"] = DepartmentChangeForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None or not self.has_change_permission(request, obj):
+            return super().get_fieldsets(request, obj)
+        return [
+            (_("Department code"), {
+                "fields": ["code", "confirm_code_change"],
+                "description": self._code_warning(obj),
+            }),
+            (None, {"fields": ["name", "level", "region", "parent", "email", "group"]}),
+        ]  # fmt: skip
+
+    @staticmethod
+    def _code_warning(obj: Department) -> str:
+        items = format_html_join("", "<li>{}</li>", ((text,) for text in CODE_CHANGE_CONSEQUENCES))
+        stale = ""
+        try:
+            department_code_validator(obj.code)
+        except ValidationError:
+            stale = format_html(
+                '<p class="errornote">{}</p>',
+                _(
+                    "The code “%(code)s” was stored before the code rules and does not follow "
+                    "them: correct it to save this page."
+                )
+                % {"code": obj.code},
+            )
+        return format_html(
+            '{}<ul class="messagelist"><li class="warning">{}</li></ul><ul>{}</ul>',
+            stale,
+            _("Changing the code has consequences beyond this platform's tables:"),
+            items,
+        )
+
     def get_readonly_fields(self, request, obj=None):
-        # The code names the department's acting group; changing it would orphan the group.
-        return ("code", "group") if obj is not None else ()
+        # The acting group follows the code (apps.departments.services.department_code_change).
+        return ("group",) if obj is not None else ()
 
     def save_model(self, request, obj, form, change) -> None:
         if change:
-            return super().save_model(request, obj, form, change)
+            code, obj.code = obj.code, form.initial["code"]
+            super().save_model(request, obj, form, change)  # the other attributes
+            if code != obj.code:
+                department_code_change(
+                    department=obj, code=code, by=request.user, origin=origin_of(request)
+                )
+            return
         created = department_create(
             code=obj.code,
             name=obj.name,

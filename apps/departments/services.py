@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, Group
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from apps.departments.models import PLATFORM_AUDITORS_GROUP, Department, Membership
+from apps.departments.models import (
+    DUPLICATE_CODE_MESSAGE,
+    PLATFORM_AUDITORS_GROUP,
+    Department,
+    Membership,
+)
+
+CODE_CHANGE_ACTION = "department.code_change"
 
 
 def department_group_name(code: str) -> str:
@@ -29,6 +37,60 @@ def department_create(
     department.full_clean(exclude=["group"])
     department.save()
     return department
+
+
+def department_code_check(*, department: Department, code: str) -> None:
+    """Raises ValidationError (on "code") unless `code` may replace `department`'s: in the
+    format, and no other department's ignoring case (the department's own may change case)."""
+    try:
+        Department._meta.get_field("code").clean(code, department)
+    except ValidationError as exc:
+        raise ValidationError({"code": exc.error_list}) from exc
+    clash = Department.objects.filter(code__iexact=code).exclude(pk=department.pk).first()
+    if clash is not None:
+        raise ValidationError(
+            {
+                "code": ValidationError(
+                    DUPLICATE_CODE_MESSAGE, code="unique", params={"code": clash.code}
+                )
+            }
+        )
+
+
+@transaction.atomic
+def department_code_change(
+    *, department: Department, code: str, by: AbstractBaseUser | None = None, origin=None
+) -> Department:
+    """Correct a department's code, one stored before the code rules (`ex4ui a`) or mistyped.
+    The acting group is renamed with it (unless that name is taken, as migration 0002 does).
+    What cannot follow is recorded instead: the code is part of earlier audit events' hashed
+    bodies, which are never rewritten, and the key of the "hash" masking rule is derived from
+    it (govdata.masking.hash_key_for), so the department's applications receive other hashes
+    from now on. Hence an audit event naming both codes (`origin`: the admin request)."""
+    from apps.audit.services import audit_record_admin
+
+    department_code_check(department=department, code=code)
+    current = Department.objects.select_for_update().get(pk=department.pk)
+    old = current.code
+    if code == old:
+        return current
+    new_group = department_group_name(code)
+    if not Group.objects.filter(name=new_group).exists():
+        Group.objects.filter(pk=current.group_id, name=department_group_name(old)).update(
+            name=new_group
+        )
+    current.code = code
+    current.save(update_fields=["code"])
+    audit_record_admin(
+        action=CODE_CHANGE_ACTION,
+        actor=by,
+        department=current,
+        target=f"department:{current.pk}",
+        details={"old_code": old, "new_code": code},
+        origin=origin,
+    )
+    department.code = code
+    return current
 
 
 def _audit_role_change(*, action: str, by, user, department: Department, role: str) -> None:

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -17,7 +18,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from apps.audit.services import origin_of
 from apps.common.admin_mixins import ReadOnlyAdminMixin
@@ -372,7 +373,7 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ),
             path(
                 "<int:pk>/cancel/",
-                self.admin_site.admin_view(require_POST(self.cancel_view)),
+                self.admin_site.admin_view(require_http_methods(["GET", "POST"])(self.cancel_view)),
                 name="sync_syncrun_cancel",
             ),
             *super().get_urls(),
@@ -384,16 +385,53 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return JsonResponse(run_progress(run=run, source_text_allowed=allowed))
 
     def cancel_view(self, request, pk: int):
+        """GET asks (what the run is, what cancelling does); only the POST cancels."""
         run = get_object_or_404(self.get_queryset(request), pk=pk)
         if not perms.can_cancel_run(request.user, run):
             raise PermissionDenied
+        page = reverse("admin:sync_syncrun_change", args=[run.pk])
+        if request.method == "GET":
+            if run.status not in SyncRun.ACTIVE:
+                messages.error(
+                    request,
+                    gettext("Run #%(run)s has already ended (%(status)s).")
+                    % {"run": run.pk, "status": run.get_status_display()},
+                )
+                return HttpResponseRedirect(page)
+            return TemplateResponse(
+                request,
+                "admin/sync/syncrun/cancel_confirmation.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "opts": self.opts,
+                    "title": gettext("Cancel this run"),
+                    "run": run,
+                    "summary": self._cancel_summary(run),
+                    "back_url": page,
+                },
+            )
         try:
             sync_run_cancel(run=run, by=request.user, origin=origin_of(request))
         except SyncRunNotCancellable as exc:
             messages.error(request, str(exc))
         else:
             messages.success(request, gettext("Run #%(run)s cancelled.") % {"run": run.pk})
-        return HttpResponseRedirect(reverse("admin:sync_syncrun_change", args=[run.pk]))
+        return HttpResponseRedirect(page)
+
+    def _cancel_summary(self, run: SyncRun) -> list[tuple[str, str]]:
+        def label(name: str) -> str:
+            return SyncRun._meta.get_field(name).verbose_name
+
+        requested_at = date_format(timezone.localtime(run.created_at), "DATETIME_FORMAT")
+        return [
+            (label("dataset"), str(run.dataset)),
+            (label("status"), run.get_status_display()),
+            (label("trigger"), run.get_trigger_display()),
+            (label("requested_by"), str(run.requested_by or "-")),
+            (label("created_at"), requested_at),
+            (self.attempts_display.short_description, self.attempts_display(run)),
+            (self.next_attempt_display.short_description, self.next_attempt_display(run)),
+        ]
 
     def quarantine_view(self, request, pk: int):
         run = get_object_or_404(self.get_queryset(request), pk=pk)

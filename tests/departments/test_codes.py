@@ -162,7 +162,7 @@ def test_the_migration_renames_case_only_duplicates_keeping_the_oldest_code():
     assert codes == {
         "EX4UI-A": "EX4UI-A",  # the older keeps its code
         "ex4ui-A": f"EX4UI-A-DUP{younger.pk}",
-        "ex4ui a": "ex4ui a",  # no clash: left as it is (codes cannot be changed in the UI)
+        "ex4ui a": "ex4ui a",  # no clash: left as it is (corrected in the admin: test_code_change)
         "GD-WJ": "GD-WJ",
     }
     assert younger.group.name == f"dept:EX4UI-A-DUP{younger.pk}"

@@ -1,0 +1,151 @@
+"""Two admin forms in a real browser (Chromium driven by Playwright) against gunicorn, as a data
+officer on a 1366 px laptop sees them: the dataset page's field table fits the window without
+sideways scrolling, in Chinese and in English, every control still editable; the demand form's
+dataset choice is a search that offers the asked department's datasets."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.e2e.test_officer_to_auditor import ARGS, CHROMIUM, PASSWORD
+from tests.live import gunicorn_server
+
+LAPTOP = {"width": 1366, "height": 768}
+LONG_BASIS = (
+    "《中华人民共和国居民身份证法》第十三条、《广东省政务数据资源共享管理办法》第十九条第二款"
+)
+# Every attribute of a field the table lets an officer edit (forms.FieldInlineForm).
+CONTROLS = ["position", "name", "label", "data_type", "sensitivity", "sharing_type", "masking",
+            "legal_basis", "conditions", "required", "enum_values", "DELETE"]  # fmt: skip
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason=f"no Chromium at {CHROMIUM}: apt-get install chromium fonts-noto-cjk",
+    ),
+]
+
+
+def _login(browser, base_url: str, username: str, locale: str):
+    context = browser.new_context(base_url=base_url, locale=locale, viewport=LAPTOP)
+    page = context.new_page()
+    page.goto("/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-form [type=submit]")
+    page.wait_for_url("**/admin/")
+    return page
+
+
+def _widths(page) -> dict:
+    return page.evaluate(
+        """() => ({
+            page: document.documentElement.scrollWidth,
+            window: document.documentElement.clientWidth,
+            table: document.querySelector('#fields-group').getBoundingClientRect().right,
+            sidebarOpen: document.querySelector('#main').classList.contains('shifted'),
+        })"""
+    )
+
+
+def _assert_row_fits(page, row: int, controls=CONTROLS) -> None:
+    for name in controls:
+        control = page.locator(f"[name='fields-{row}-{name}']")
+        assert control.is_visible(), name
+        box = control.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= LAPTOP["width"], (name, box)
+
+
+def _search(page, term: str) -> list[str]:
+    """What the demand form's dataset search offers for `term`."""
+    page.click(".field-dataset .select2-selection")
+    page.fill(".select2-search__field", term)
+    page.wait_for_timeout(600)  # select2 waits 250 ms before asking the server
+    options = page.locator(".select2-results__option:not(.loading-results)")
+    options.first.wait_for()
+    return options.all_inner_texts()
+
+
+@pytest.mark.parametrize(("locale", "heading"), [("zh-CN", "信息项"), ("en-US", "Fields")])
+def test_the_field_table_fits_a_laptop_without_sideways_scrolling(
+    flushable_db, world, tmp_path, monkeypatch, locale, heading
+):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    from apps.catalog.models import Field
+
+    world.dataset.fields.filter(sharing_type__in=["conditional", "none"]).update(
+        legal_basis=LONG_BASIS, conditions="仅用于疫苗接种预约身份核验，不得向第三方提供"
+    )
+    world.dataset.fields.filter(name="gender").update(enum_values=["男", "女", "未说明的性别"])
+    url = f"/admin/catalog/dataset/{world.dataset.pk}/change/"
+    with gunicorn_server(log_path=tmp_path / "gunicorn.log") as base_url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = _login(browser, base_url, world.provider_officer.username, locale)
+        page.goto(url)
+        assert page.locator("#fields-heading").inner_text().strip().lower() == heading.lower()
+        widths = _widths(page)
+        page.screenshot(path=str(tmp_path / f"fields-{locale}.png"), full_page=True)
+        assert widths["sidebarOpen"], widths  # the narrowest case: the admin's side bar open
+        assert widths["page"] <= widths["window"], widths
+        assert widths["table"] <= widths["window"], widths
+        for row in range(world.dataset.fields.count()):
+            _assert_row_fits(page, row)
+
+        # A row added in the page is laid out the same, and every control takes input.
+        new = world.dataset.fields.count()
+        page.click("#fields-group .add-row a")
+        _assert_row_fits(page, new, [c for c in CONTROLS if c != "DELETE"])  # removed by a link
+        assert _widths(page)["page"] <= LAPTOP["width"]
+        page.locator(f"#fields-{new} .inline-deletelink").click()
+        page.fill("[name='fields-0-label']", "公民身份号码（18位）")
+        page.fill("[name='fields-0-conditions']", "仅限身份核验")
+        page.click("[name='_continue']")
+        page.wait_for_url(f"**{url}")
+        errors = page.locator(".errornote, .errorlist")
+        assert errors.count() == 0, errors.all_inner_texts()
+        field = Field.objects.get(dataset=world.dataset, name="id_number")
+        assert (field.label, field.conditions) == ("公民身份号码（18位）", "仅限身份核验")
+        browser.close()
+
+
+def test_the_demand_form_searches_the_asked_departments_datasets(
+    flushable_db, world, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    from apps.catalog.models import Demand
+    from tests.factories import DatasetFactory
+
+    DatasetFactory(provider=world.provider, code="GA-HJ-002", name="户籍迁移信息")
+    DatasetFactory(provider=world.outsider, code="MZ-HJ-001", name="婚姻户籍信息")
+    with gunicorn_server(log_path=tmp_path / "gunicorn.log") as base_url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = _login(browser, base_url, world.consumer_officer.username, "en-US")
+        page.goto("/admin/catalog/demand/add/")
+        page.select_option("#id_requester", str(world.consumer.pk))
+        # No department asked yet: every department's datasets; choosing one fills it in.
+        assert _search(page, "户籍") == [
+            f"GA-HJ-002 户籍迁移信息 ({world.provider.name})",
+            f"MZ-HJ-001 婚姻户籍信息 ({world.outsider.name})",
+        ]
+        page.locator(".select2-results__option", has_text="MZ-HJ-001").click()
+        assert page.input_value("#id_provider") == str(world.outsider.pk)
+        # Another department asked: its datasets only, and the other's choice is cleared.
+        page.select_option("#id_provider", str(world.provider.pk))
+        assert page.input_value("#id_dataset") == ""
+        assert _search(page, "户籍") == [f"GA-HJ-002 户籍迁移信息 ({world.provider.name})"]
+        page.locator(".select2-results__option", has_text="GA-HJ-002").click()
+        page.fill("#id_title", "需要户籍迁移数据")
+        page.fill("#id_description", "用于疫苗接种通知")
+        page.screenshot(path=str(tmp_path / "demand-search.png"), full_page=True)
+        page.click("[name='_save']")
+        page.wait_for_url("**/admin/catalog/demand/")
+        demand = Demand.objects.get()
+        assert (demand.provider, demand.dataset.code) == (world.provider, "GA-HJ-002")
+        browser.close()
