@@ -10,6 +10,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.filters import BooleanFieldListFilter, DateFieldListFilter
+from django.contrib.admin.utils import display_for_value
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
@@ -122,13 +123,19 @@ class GovDataTOTPDeviceAdmin(TOTPDeviceAdmin):
         shown = {"created_at": "created", "last_used_at": "last_used", "confirmed": "is_confirmed"}
         return [shown.get(name, name) for name in super().get_list_display(request)]
 
+    def _shown(self, value) -> str:
+        # The change form prints a read-only method's value with str(): "None" for a device
+        # never used, a time in UTC with microseconds. Shown as the admin shows a field's value:
+        # the empty value, or a localised local time (the change list takes the text as it is).
+        return display_for_value(value, self.get_empty_value_display())
+
     @admin.display(description=_("created at"), ordering="created_at")
     def created(self, device):
-        return device.created_at
+        return self._shown(device.created_at)
 
     @admin.display(description=_("last used at"), ordering="last_used_at")
     def last_used(self, device):
-        return device.last_used_at
+        return self._shown(device.last_used_at)
 
     @admin.display(description=_("confirmed"), boolean=True, ordering="confirmed")
     def is_confirmed(self, device):
