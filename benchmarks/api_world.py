@@ -84,7 +84,8 @@ def build(rows: int) -> tuple[str, str]:
     from apps.departments.models import Department
     from apps.departments.services import department_create, membership_add
     from apps.records.store import live_table, store_ensure_table
-    from apps.sharing.services import request_approve, request_submit
+    from apps.sharing.services import request_approve
+    from apps.sharing.submission import request_submit
 
     code = f"BENCH-API-{rows}-{time.time_ns() % 10**9}"  # grants protect earlier runs' rows
     user_model = get_user_model()

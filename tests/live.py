@@ -191,7 +191,8 @@ def live_world_build(world, *, rows: int = 300) -> LiveWorld:
     from apps.api.services import application_create
     from apps.common import clock
     from apps.records.store import store_ensure_table, store_replace_rows
-    from apps.sharing.services import request_approve, request_submit
+    from apps.sharing.services import request_approve
+    from apps.sharing.submission import request_submit
 
     data = population_rows(rows)
     store_ensure_table(world.dataset)

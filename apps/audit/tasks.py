@@ -27,7 +27,8 @@ def partitions_maintain() -> list[str]:
 
 @shared_task(name="audit.anomalies_detect")
 def anomalies_detect() -> int:
-    from apps.audit.anomalies import alerts_detect_all, alerts_notify
+    from apps.audit.anomalies import alerts_detect_all
+    from apps.audit.anomalies_email import alerts_notify
 
     raised = alerts_detect_all()
     alerts_notify()

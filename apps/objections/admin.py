@@ -22,7 +22,7 @@ from apps.objections import policy
 from apps.objections.admin_views import answer_view, submit_view, withdraw_view
 from apps.objections.models import Objection, ObjectionField, ObjectionTransition
 from apps.objections.selectors import objections_visible_to
-from apps.sharing.admin import FieldColumnsMixin
+from apps.sharing.admin_inlines import FieldColumnsMixin
 
 
 class FieldInline(FieldColumnsMixin, StaffReadOnlyInline):

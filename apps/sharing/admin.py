@@ -1,158 +1,40 @@
-"""Admin for requests and grants. Officers see only requests and grants where one of their
-departments is the provider or the consumer; decisions go through apps.sharing.services."""
+"""Admin for requests, grants, notifications and holidays: the model admins, their list
+columns, decision links and bulk actions. Officers see only requests and grants where one of
+their departments is the provider or the consumer; decisions go through apps.sharing.services
+(the pages in admin_views). The inlines are in admin_inlines, the list filters in
+admin_filters."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import path, reverse
-from django.utils import formats, timezone
+from django.utils import formats
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from apps.audit.services import origin_of
-from apps.catalog.models import Field
 from apps.common import clock
 from apps.common.admin_mixins import ReadOnlyAdminMixin, RelatedLinksByPermissionMixin
-from apps.departments.admin_inlines import StaffReadOnlyInline, StaffTransitionInline
-from apps.departments.selectors import (
-    user_department_ids,
-    user_works_in_departments,
-)
+from apps.departments.selectors import user_works_in_departments
 from apps.sharing import (
     admin_catalogue,  # also registers the responsibility list
     policy,
     services,
 )
-from apps.sharing.admin_views import approve_view, reject_view, revoke_view, withdraw_view
-from apps.sharing.models import (
-    DataRequest,
-    DataRequestField,
-    Grant,
-    GrantField,
-    Holiday,
-    Notification,
-    RequestTransition,
+from apps.sharing.admin_filters import (
+    DirectionFilter,
+    EndingFilter,
+    GrantDirectionFilter,
+    ReadFilter,
 )
+from apps.sharing.admin_inlines import GrantFieldInline, RequestFieldInline, TransitionInline
+from apps.sharing.admin_views import approve_view, reject_view, revoke_view, withdraw_view
+from apps.sharing.models import DataRequest, Grant, Holiday, Notification
 from apps.sharing.notifications import notification_mark_read
 from apps.sharing.row_filters import rows_label
-from apps.sharing.selectors import (
-    grant_last_day,
-    grants_visible_to,
-    requests_visible_to,
-    with_field_removal,
-)
-
-
-def _field_label(name: str):
-    return Field._meta.get_field(name).verbose_name
-
-
-def _when(at: dt.datetime) -> str:
-    # As the admin shows a date-time field: local time, in the reader's format.
-    return formats.localize(timezone.template_localtime(at))
-
-
-class FieldColumnsMixin:
-    """The field's name and label, as the responsibility list shows them, for inlines of rows
-    naming a catalogue field (DataRequestField, GrantField, ObjectionField; `parent`: their
-    request, grant or objection). A field removed from the list since keeps the name and label
-    it had, and says when and why it was removed (selectors.with_field_removal)."""
-
-    parent: str
-
-    def get_queryset(self, request):
-        rows = super().get_queryset(request).select_related("field")
-        return with_field_removal(rows, parent=self.parent)
-
-    @admin.display(description=_field_label("label"))
-    def label_shown(self, obj) -> str:
-        # The label as the list shows it now; the one it had for a field no longer listed.
-        return obj.field.label if obj.field is not None else obj.field_label
-
-    @admin.display(description=_("removed from the list"))
-    def field_removed(self, obj) -> str:
-        if obj.field is not None:
-            return "-"
-        if obj.field_removed_at is None:  # removed otherwise than by a publication
-            return _("Removed")
-        return _("Removed on %(date)s: %(reason)s") % {
-            "date": _when(obj.field_removed_at),
-            "reason": obj.field_removed_reason,
-        }
-
-
-def _published(field: Field | None, attribute: str) -> str:
-    """A listed field's published sharing type or masking rule by its label; "-" for a field
-    no longer listed."""
-    if field is None:
-        return "-"
-    return (
-        getattr(field, f"get_published_{attribute}_display")()
-        or getattr(field, f"get_{attribute}_display")()
-    )
-
-
-class RequestFieldInline(FieldColumnsMixin, StaffReadOnlyInline):
-    model = DataRequestField
-    parent = "request"
-    fields = readonly_fields = ("field_name", "label_shown", "field_sharing_type",
-                                "field_masking", "field_removed")  # fmt: skip
-    verbose_name_plural = _("requested fields")
-    ordering = ("field__position", "id")
-
-    @admin.display(description=_field_label("sharing_type"))
-    def field_sharing_type(self, obj: DataRequestField) -> str:
-        return _published(obj.field, "sharing_type")
-
-    @admin.display(description=_field_label("masking"))
-    def field_masking(self, obj: DataRequestField) -> str:
-        return _published(obj.field, "masking")
-
-
-class TransitionInline(StaffTransitionInline):
-    model = RequestTransition
-    status_choices = DataRequest.Status
-    fields = readonly_fields = ("at", "from_label", "to_label", "actor_label", "reason_shown")
-
-    @admin.display(description=RequestTransition._meta.get_field("reason").verbose_name)
-    def reason_shown(self, obj: RequestTransition) -> str:
-        return obj.reason_text  # in the reader's language when the platform wrote it
-
-
-class GrantFieldInline(FieldColumnsMixin, StaffReadOnlyInline):
-    model = GrantField
-    parent = "grant"
-    fields = readonly_fields = ("field_name", "label_shown", "masking_shown", "mask_override",
-                                "removed_at_shown", "removed_reason_shown")  # fmt: skip
-    ordering = ("field__position", "id")
-
-    @admin.display(description=_field_label("masking"))
-    def masking_shown(self, obj: GrantField) -> str:
-        # A field the holder still reads: the rule published now, which applies. One taken
-        # away (or no longer listed): the rule it was read under, not what the field became.
-        if obj.removed_at is None and obj.field is not None:
-            return _published(obj.field, "masking")
-        return obj.get_field_masking_display()
-
-    @admin.display(description=GrantField._meta.get_field("removed_at").verbose_name)
-    def removed_at_shown(self, obj: GrantField) -> str:
-        at = obj.removed_at or obj.field_removed_at
-        return _when(at) if at is not None else "-"
-
-    @admin.display(description=GrantField._meta.get_field("removed_reason").verbose_name)
-    def removed_reason_shown(self, obj: GrantField) -> str:
-        if obj.removed_at is not None:
-            return obj.removed_reason_text or "-"
-        if obj.field_removed_at is not None:  # left the list after the grant had ended
-            return _("Field %(name)s was removed: %(reason)s") % {
-                "name": obj.field_name,
-                "reason": obj.field_removed_reason,
-            }
-        return "-"
+from apps.sharing.selectors import grant_last_day, grants_visible_to, requests_visible_to
 
 
 class SharingAdmin(RelatedLinksByPermissionMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -167,53 +49,6 @@ class SharingAdmin(RelatedLinksByPermissionMixin, ReadOnlyAdminMixin, admin.Mode
 
     def has_view_permission(self, request, obj=None) -> bool:
         return user_works_in_departments(user=request.user)  # rows are narrowed by get_queryset
-
-
-class DirectionFilter(admin.SimpleListFilter):
-    """Rows where one of the viewer's departments provides, or consumes; not offered to
-    viewers without a department (platform auditors)."""
-
-    title = _("direction")
-    parameter_name = "direction"
-    labels = (_("Incoming (we provide)"), _("Outgoing (we asked)"))
-
-    def lookups(self, request, model_admin):
-        if not user_department_ids(user=request.user):
-            return []
-        return [("incoming", self.labels[0]), ("outgoing", self.labels[1])]
-
-    def queryset(self, request, queryset):
-        ids = user_department_ids(user=request.user)
-        if self.value() == "incoming":
-            return queryset.filter(dataset__provider_id__in=ids)
-        if self.value() == "outgoing":
-            return queryset.filter(consumer_id__in=ids)
-        return queryset
-
-
-class GrantDirectionFilter(DirectionFilter):
-    labels = (_("Provided by my department"), _("Received by my department"))
-
-
-class EndingFilter(admin.SimpleListFilter):
-    """Live grants whose last day is near (the home page's to-do list links here)."""
-
-    title = _("ending")
-    parameter_name = "ending_within"
-    DAYS = (14, 30)
-
-    def lookups(self, request, model_admin):
-        return [(str(d), _("Within %(days)d days") % {"days": d}) for d in self.DAYS]
-
-    def queryset(self, request, queryset):
-        if self.value() not in {str(d) for d in self.DAYS}:
-            return queryset
-        now = clock.now()
-        return queryset.filter(
-            status=Grant.Status.ACTIVE,
-            valid_until__gt=now,
-            valid_until__lte=now + dt.timedelta(days=int(self.value())),
-        )
 
 
 _DECISION_LABELS = (
@@ -407,22 +242,6 @@ class GrantAdmin(SharingAdmin):
                 (reverse("admin:sharing_grant_revoke", args=[obj.pk]), _("Revoke"))
             ]
         return super().render_change_form(request, context, add, change, form_url, obj)
-
-
-class ReadFilter(admin.SimpleListFilter):
-    """Unread or read, rather than the "empty / not empty" of the read time. Its parameter is
-    the one of Django's empty-field filter, which the home page's to-do list links to."""
-
-    title = _("status")
-    parameter_name = "read_at__isempty"
-
-    def lookups(self, request, model_admin):
-        return [("1", _("Unread")), ("0", _("Read"))]
-
-    def queryset(self, request, queryset):
-        if self.value() in ("0", "1"):
-            return queryset.filter(read_at__isnull=self.value() == "1")
-        return queryset
 
 
 @admin.register(Notification)

@@ -24,7 +24,7 @@ from apps.common import clock
 from apps.common.admin_mixins import ReadOnlyAdminMixin, form_submitted
 from apps.departments.models import Department
 from apps.departments.selectors import departments_for_user, user_works_in_departments
-from apps.sharing import policy, services
+from apps.sharing import policy, submission
 from apps.sharing.admin_forms import RequestForm
 from apps.sharing.models import DataRequest, PublishedDataset
 from apps.sharing.policy import AccessDecision
@@ -268,7 +268,7 @@ def request_view(model_admin, request, pk):
     if dataset.provider_id == department.pk or not fields:
         messages.error(request, _("%(code)s has no field to request.") % {"code": dataset.code})
         return HttpResponseRedirect(back)
-    max_days, _max_chars = services.request_limits()
+    max_days, _max_chars = submission.request_limits()
     form = RequestForm(
         request.POST or None,
         choices=[(f.name, f"{f.name} {f.label}") for f in fields],
@@ -276,7 +276,7 @@ def request_view(model_admin, request, pk):
     )
 
     def submit(data: dict) -> tuple[str, str]:
-        created = services.request_submit(
+        created = submission.request_submit(
             consumer=department,
             dataset=dataset,
             fields=data["fields"],

@@ -1,14 +1,12 @@
 """The officer's view of syncs: sources (with upload and "sync now") and runs (counts, duration,
 live progress bar, quarantine report). Thin: every write goes through apps.sync.services, and
-who may see or do what is decided by apps.sync.permissions."""
+who may see or do what is decided by apps.sync.permissions. This module holds the model admins
+(columns, forms, permissions, URLs); the pages behind those URLs are in apps.sync.admin_views."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
+from django.core.exceptions import ValidationError
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -24,6 +22,7 @@ from apps.audit.services import origin_of
 from apps.common.admin_mixins import ReadOnlyAdminMixin
 from apps.sync import permissions as perms
 from apps.sync.admin_filters import RequestedWithinFilter
+from apps.sync.admin_views import SyncConfigAdminViews, SyncRunAdminViews
 from apps.sync.forms import SyncConfigForm, options_with_upload
 from apps.sync.labels import (
     attempts_label,
@@ -37,17 +36,12 @@ from apps.sync.models import SyncConfig, SyncRun
 from apps.sync.selectors import (
     quarantine_truncation_note,
     run_error,
-    run_progress,
-    run_quarantine_csv,
     sync_configs_for_user,
     sync_runs_for_user,
 )
 from apps.sync.services import (
     SyncAlreadyActive,
-    SyncRunNotCancellable,
     sync_config_set,
-    sync_run_cancel,
-    sync_run_request,
     sync_upload_store,
     upload_retention_days,
 )
@@ -77,7 +71,7 @@ def _file_name(options: dict) -> str:
 
 
 @admin.register(SyncConfig)
-class SyncConfigAdmin(admin.ModelAdmin):
+class SyncConfigAdmin(SyncConfigAdminViews, admin.ModelAdmin):
     form = SyncConfigForm
     list_display = ["dataset", "kind", "mode", "watermark_column", "watermark_value", "scheduled",
                     "uploaded_file"]  # fmt: skip
@@ -196,23 +190,9 @@ class SyncConfigAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def sync_now_view(self, request, pk: int):
-        config = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not self.has_change_permission(request, config):
-            raise PermissionDenied
-        try:
-            run = sync_run_request(
-                dataset=config.dataset, by=request.user, origin=origin_of(request)
-            )
-        except (SyncAlreadyActive, ValidationError) as exc:
-            messages.error(request, "; ".join(getattr(exc, "messages", [str(exc)])))
-            return HttpResponseRedirect(reverse("admin:sync_syncconfig_change", args=[pk]))
-        messages.success(request, gettext("Run #%(run)s queued.") % {"run": run.pk})
-        return HttpResponseRedirect(reverse("admin:sync_syncrun_change", args=[run.pk]))
-
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class SyncRunAdmin(SyncRunAdminViews, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Runs are written by the engine alone: everyone who sees them only views them (an
     officer may cancel one that waits, through apps.sync.services)."""
 
@@ -378,69 +358,3 @@ class SyncRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
-
-    def progress_view(self, request, pk: int):
-        run = get_object_or_404(self.get_queryset(request), pk=pk)
-        allowed = perms.can_read_source_text(request.user, run)
-        return JsonResponse(run_progress(run=run, source_text_allowed=allowed))
-
-    def cancel_view(self, request, pk: int):
-        """GET asks (what the run is, what cancelling does); only the POST cancels."""
-        run = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not perms.can_cancel_run(request.user, run):
-            raise PermissionDenied
-        page = reverse("admin:sync_syncrun_change", args=[run.pk])
-        if request.method == "GET":
-            if run.status not in SyncRun.ACTIVE:
-                messages.error(
-                    request,
-                    gettext("Run #%(run)s has already ended (%(status)s).")
-                    % {"run": run.pk, "status": run.get_status_display()},
-                )
-                return HttpResponseRedirect(page)
-            return TemplateResponse(
-                request,
-                "admin/sync/syncrun/cancel_confirmation.html",
-                {
-                    **self.admin_site.each_context(request),
-                    "opts": self.opts,
-                    "title": gettext("Cancel this run"),
-                    "run": run,
-                    "summary": self._cancel_summary(run),
-                    "back_url": page,
-                },
-            )
-        try:
-            sync_run_cancel(run=run, by=request.user, origin=origin_of(request))
-        except SyncRunNotCancellable as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, gettext("Run #%(run)s cancelled.") % {"run": run.pk})
-        return HttpResponseRedirect(page)
-
-    def _cancel_summary(self, run: SyncRun) -> list[tuple[str, str]]:
-        def label(name: str) -> str:
-            return SyncRun._meta.get_field(name).verbose_name
-
-        requested_at = date_format(timezone.localtime(run.created_at), "DATETIME_FORMAT")
-        return [
-            (label("dataset"), str(run.dataset)),
-            (label("status"), run.get_status_display()),
-            (label("trigger"), run.get_trigger_display()),
-            (label("requested_by"), str(run.requested_by or "-")),
-            (label("created_at"), requested_at),
-            (self.attempts_display.short_description, self.attempts_display(run)),
-            (self.next_attempt_display.short_description, self.next_attempt_display(run)),
-        ]
-
-    def quarantine_view(self, request, pk: int):
-        run = get_object_or_404(self.get_queryset(request), pk=pk)
-        if not perms.can_download_quarantine(request.user, run):
-            raise PermissionDenied
-        response = StreamingHttpResponse(
-            run_quarantine_csv(run=run), content_type="text/csv; charset=utf-8"
-        )
-        response["Content-Disposition"] = (
-            f'attachment; filename="quarantine-{run.dataset.code}-run{run.pk}.csv"'
-        )
-        return response

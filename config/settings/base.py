@@ -190,7 +190,7 @@ OAUTH2_PROVIDER = {
 GOVDATA = {
     "REQUEST_ANSWER_WORKING_DAYS": 10,
     "REMINDER_WORKING_DAYS_BEFORE": 2,
-    # Limits of a data request (apps.sharing.services.request_submit): its end date at most
+    # Limits of a data request (apps.sharing.submission.request_submit): its end date at most
     # this many days ahead (1096: three years), its purpose and its legal basis at most this
     # many characters each.
     "REQUEST_MAX_VALIDITY_DAYS": env_int("GOVDATA_REQUEST_MAX_VALIDITY_DAYS", 1096),

@@ -14,7 +14,8 @@ from rest_framework.test import APIClient
 from apps.api.services import application_create
 from apps.common import clock
 from apps.records.store import store_ensure_table, store_replace_rows
-from apps.sharing.services import request_approve, request_submit
+from apps.sharing.services import request_approve
+from apps.sharing.submission import request_submit
 from tests.factories import DepartmentFactory, officer_of
 from tests.records.test_query import ROWS
 

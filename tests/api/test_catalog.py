@@ -40,7 +40,8 @@ def test_my_access_tells_which_fields_are_readable_on_some_rows_only(api_world):
     import datetime as dt
 
     from apps.common import clock
-    from apps.sharing.services import request_approve, request_submit
+    from apps.sharing.services import request_approve
+    from apps.sharing.submission import request_submit
 
     world = api_world.base
     request = request_submit(

@@ -227,7 +227,8 @@ def test_a_second_grant_with_a_row_filter_narrows_only_the_fields_it_gives(api_w
     import datetime as dt
 
     from apps.common import clock
-    from apps.sharing.services import request_approve, request_submit
+    from apps.sharing.services import request_approve
+    from apps.sharing.submission import request_submit
 
     world = api_world.base
     second = request_submit(

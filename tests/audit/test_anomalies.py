@@ -6,12 +6,11 @@ import pytest
 import time_machine
 from django.core import mail
 
-from apps.audit.anomalies import (
+from apps.audit.anomalies_calendar import alerts_detect_off_hours, alerts_detect_volume
+from apps.audit.anomalies_email import alerts_notify
+from apps.audit.anomalies_windows import (
     alerts_detect_denial_bursts,
-    alerts_detect_off_hours,
     alerts_detect_sensitive_exports,
-    alerts_detect_volume,
-    alerts_notify,
 )
 from apps.audit.models import Alert
 from tests.api.conftest import PURPOSE, ROWS, api_world  # noqa: F401 - the API test world fixture

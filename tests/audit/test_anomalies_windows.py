@@ -9,14 +9,13 @@ import time_machine
 from django.core import mail
 from django.utils import translation
 
-from apps.audit.anomalies import (
-    alerts_detect_denial_bursts,
+from apps.audit.anomalies_calendar import (
     alerts_detect_off_hours,
-    alerts_detect_sensitive_reads,
     alerts_detect_volume,
-    alerts_notify,
     off_hours_stretches,
 )
+from apps.audit.anomalies_email import alerts_notify
+from apps.audit.anomalies_windows import alerts_detect_denial_bursts, alerts_detect_sensitive_reads
 from apps.audit.models import Alert
 from apps.audit.selectors import alerts_visible
 from apps.sharing.models import Holiday

@@ -105,7 +105,8 @@ def test_an_unpublished_field_is_deleted_at_once(world, draft):
 def test_field_becoming_not_shared_ends_the_grants_that_hold_it(world, draft):
     from apps.common import clock
     from apps.sharing.models import Grant, GrantField
-    from apps.sharing.services import request_approve, request_submit
+    from apps.sharing.services import request_approve
+    from apps.sharing.submission import request_submit
 
     officer = world.provider_officer
     services.dataset_publish(dataset=draft, by=officer, reason="首次发布")

@@ -32,7 +32,8 @@ class ObjectionWorld:
 
 def grant(world, consumer, officer, fields, *, row_filter=None, days: int = 30):
     from apps.common import clock
-    from apps.sharing.services import request_approve, request_submit
+    from apps.sharing.services import request_approve
+    from apps.sharing.submission import request_submit
 
     request = request_submit(
         consumer=consumer,

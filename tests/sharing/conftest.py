@@ -72,7 +72,7 @@ def at_monday():
 
 def submit(dataset, consumer, officer, fields, *, days: int = 180, purpose: str = "健康码核验"):
     from apps.common import clock
-    from apps.sharing.services import request_submit
+    from apps.sharing.submission import request_submit
 
     return request_submit(
         consumer=consumer,

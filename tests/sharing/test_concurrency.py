@@ -13,12 +13,12 @@ from apps.catalog.models import FieldGroupObjectPermission
 from apps.sharing.models import DataRequest, Grant, RequestTransition
 from apps.sharing.services import (
     InvalidTransition,
-    PendingRequestExists,
     grant_revoke,
     grants_expire_due,
     request_approve,
     request_withdraw,
 )
+from apps.sharing.submission import PendingRequestExists
 from tests.sharing.conftest import submit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("flushable")]

@@ -281,7 +281,7 @@ def _agency(department, name: str = "wj-app"):
 
 def test_an_application_submits_and_withdraws_for_its_department(sw):
     from apps.common import clock
-    from apps.sharing.services import request_submit
+    from apps.sharing.submission import request_submit
 
     agency = _agency(sw.consumer)
     request = request_submit(
@@ -307,7 +307,7 @@ def test_an_application_submits_and_withdraws_for_its_department(sw):
 
 def test_an_application_cannot_submit_for_another_department(sw):
     from apps.common import clock
-    from apps.sharing.services import request_submit
+    from apps.sharing.submission import request_submit
 
     with pytest.raises(PermissionDenied, match="Only data officers or applications of"):
         request_submit(
@@ -381,7 +381,7 @@ def test_submit_is_audited_with_requested_fields_and_declared_masks(sw):
 def test_submit_by_an_application_is_audited_with_the_application_and_the_call(sw):
     from apps.audit.services import RequestOrigin
     from apps.common import clock
-    from apps.sharing.services import request_submit
+    from apps.sharing.submission import request_submit
 
     agency = _agency(sw.consumer)
     request = request_submit(

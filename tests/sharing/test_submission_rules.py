@@ -13,14 +13,13 @@ from apps.common import clock
 from apps.sharing.models import DataRequest
 from apps.sharing.services import (
     InvalidTransition,
-    PendingRequestExists,
     grant_revoke,
     request_approve,
     request_reject,
     request_revoke,
-    request_submit,
     request_withdraw,
 )
+from apps.sharing.submission import PendingRequestExists, request_submit
 from tests.sharing.conftest import submit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("at_monday")]

@@ -36,7 +36,8 @@ def grants_load(
 ) -> None:
     """Submits each demo request as the consumer's officer and approves it as the provider's."""
     from apps.sharing.models import DataRequest
-    from apps.sharing.services import request_approve, request_submit
+    from apps.sharing.services import request_approve
+    from apps.sharing.submission import request_submit
 
     User = get_user_model()
     for entry in spec.get("grants", []):
