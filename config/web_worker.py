@@ -5,11 +5,13 @@ id (product.md), not gunicorn's HTML page, which an agency's client cannot read 
 
 The request id is the client's X-Request-Id when its headers could be read (RequestIdMiddleware's
 rules decide whether the id is taken), so that the agency finds the refusal under the id it
-logged. A fresh one when they could not: after a request line over the limit (gunicorn stops
-before the headers, and reading on to find them would undo the limit), a header section that
-does not end within gunicorn's buffer, or one with a line that is not `name: value` (a control
-character, folding, no colon), after which no line can be trusted to be the one the client
-meant. Over the number of fields or a field's size, the section was read whole: the id counts."""
+logged. Beside a line that is not `name: value` (a control character, no colon, a bad name)
+the well-formed lines, the id's among them, still say what they say; an id continued on a
+folded line does not count (its value is not the one its line shows). A fresh id when the
+headers could not be read: after a request line over the limit (gunicorn stops before the
+headers, and reading on to find them would undo the limit) or a header section that does not
+end within gunicorn's buffer. Over the number of fields or a field's size, the section was
+read whole: the id counts."""
 
 from __future__ import annotations
 
@@ -60,16 +62,26 @@ def refused_status(exc: BaseException) -> int | None:
     return None
 
 
-def header_fields(head: bytes) -> list[tuple[str, str]] | None:
-    """The (upper-case name, value) fields of a header section as received, or None when a
-    line of it is not a header field."""
-    fields = []
+def header_fields(head: bytes) -> list[tuple[str, str]]:
+    """The (upper-case name, value) fields of a header section as received, leaving out the
+    lines that are not header fields. A field continued on a folded line (obsolete folding)
+    is left out too: its value is not the one its line shows, and it is not certain which
+    value the client meant. The other fields keep their meaning: a malformed line (a control
+    character, no colon, a bad name) says nothing about the well-formed lines beside it, so
+    the client's X-Request-Id is still its own."""
+    fields: list[tuple[str, str] | None] = []
     for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):  # continues the field before it
+            if fields:
+                fields[-1] = None
+            continue
         match = _FIELD_LINE.fullmatch(line)
-        if match is None:
-            return None
-        fields.append((match[1].decode("ascii").upper(), match[2].decode("latin-1")))
-    return fields
+        fields.append(
+            None
+            if match is None
+            else (match[1].decode("ascii").upper(), match[2].decode("latin-1"))
+        )
+    return [field for field in fields if field is not None]
 
 
 class PartialRequest(Request):

@@ -108,6 +108,12 @@ def refused_with(raw: bytes) -> tuple[int | None, str | None]:
         ([ID, *FILLER], 431),
         ([*FILLER, ID], 431),  # past the field gunicorn stopped at
         ([ID, f"X-Long: {'x' * 9000}"], 431),
+        # Beside a malformed line the well-formed ones still hold, the id's among them.
+        ([ID, "X-Purpose: ok\x01ctl"], 400),  # a control character
+        (["X-Purpose: ok\x00nul", ID], 400),
+        ([ID, "no colon here"], 400),
+        ([ID, "Bad Name: x"], 400),
+        ([ID, "X-Folded: a", " b"], 400),  # obsolete folding of another field
     ],
 )
 def test_a_refusal_takes_the_clients_request_id_when_the_headers_could_be_read(headers, status):
@@ -117,10 +123,8 @@ def test_a_refusal_takes_the_clients_request_id_when_the_headers_could_be_read(h
 @pytest.mark.parametrize(
     "headers",
     [
-        [ID, "X-Purpose: ok\x01ctl"],  # a control character
-        [ID, "no colon here"],
-        [ID, "X-Folded: a", " b"],  # obsolete line folding
-        [ID, "Bad Name: x"],
+        [ID, " folded-on", "Content-Length: abc"],  # the id's value goes on: not the one shown
+        ["X-Request-Id: agency-42.req:7\x01", "Content-Length: abc"],  # the id's line is bad
         [ID, "X-Request-Id: other", "Content-Length: abc"],  # two ids: Django takes neither
         ["X-Request-Id: not/ours", "Content-Length: abc"],  # not RequestIdMiddleware's form
         [f"X-Request-Id: {'a' * 129}", "Content-Length: abc"],
@@ -146,8 +150,14 @@ def test_the_live_server_echoes_the_clients_request_id_on_its_refusals(live_serv
 
 def test_the_live_server_refuses_unreadable_headers_with_a_fresh_request_id(live_server_url):
     for raw, expected in [
-        (get("/healthz", ID, "X-Purpose: ok\x01ctl"), 400),
+        (get("/healthz", ID, " folded-on"), 400),
         (get("/healthz?q=" + "x" * 9000, ID), 414),
     ]:
         problem = assert_problem(*exchange(live_server_url, raw), expected)
         assert problem["request_id"] != "agency-42.req:7" and len(problem["request_id"]) == 32
+
+
+def test_the_live_server_echoes_the_id_beside_a_malformed_header_line(live_server_url):
+    raw = get("/healthz", ID, "X-Purpose: ok\x01ctl")
+    problem = assert_problem(*exchange(live_server_url, raw), 400)
+    assert problem["request_id"] == "agency-42.req:7"
