@@ -86,6 +86,9 @@ ACTION_LABELS: dict[str, Any] = {
     "demand.answer": _("Demand answered"),
     "demand.close": _("Demand answered and closed"),
     "sync.uploads_delete": _("Uploaded sync files deleted"),
+    "signin_records.cleanup": _("Expired failed sign-in records cleaned up"),
+    "signin_records.delete": _("Sign-in records deleted"),
+    "otp_device.qrcode_view": _("Authenticator app's QR code (secret key) viewed"),
 }
 
 # The models' choices are reused as they are.

@@ -17,8 +17,8 @@ Listed are the texts a user can see on the pages this project's admin actually r
 access, refresh and ID tokens, authorization codes; Django's admin: texts of every page and
 form). Texts a package never passes through gettext (django-otp's field names and help texts,
 the token admins' action names and their "token"/"code" columns, URI validation errors) cannot
-be translated this way: only our own admin code can replace them (apps.common.admin_apps,
-apps.departments.admin_accounts).
+be translated this way: our own admin code replaces them (apps.common.admin_apps,
+apps.common.admin_axes, apps.common.admin_oauth, apps.departments.admin_accounts).
 """
 
 from __future__ import annotations

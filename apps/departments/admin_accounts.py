@@ -3,7 +3,12 @@
 django-guardian keeps an `AnonymousUser` account for its anonymous permissions; nobody signs in
 with it, so it is left out of every user list and choice here. The TOTP enrolment page of
 django-otp is English only and asks for a raw user id; ours names things in the user's language
-and offers the accounts by name."""
+and offers the accounts by name.
+
+A device's secret key is what its one-time codes are computed from: whoever sees it can sign in
+as its owner (with the password). The admin shows it only through the device's QR code page
+(and its image), and each showing is an audit event; the change form of an existing device no
+longer shows the key."""
 
 from __future__ import annotations
 
@@ -13,15 +18,23 @@ from django.contrib.admin.filters import BooleanFieldListFilter, DateFieldListFi
 from django.contrib.admin.utils import display_for_value
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django_otp.conf import settings as otp_settings
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from guardian.conf import settings as guardian_settings
 
 User = get_user_model()
+
+QRCODE_VIEW_ACTION = "otp_device.qrcode_view"
 
 
 def people(qs: QuerySet | None = None) -> QuerySet:
@@ -89,6 +102,30 @@ class TOTPDeviceForm(forms.ModelForm):
             self.fields["user"].queryset = people().order_by(User.USERNAME_FIELD)
 
 
+def totp_device_secret_shown(*, device: TOTPDevice, request: HttpRequest, shown: str) -> None:
+    """Record that `request`'s user is about to see `device`'s secret (its QR code `page` or
+    its `image`): recorded first, so that nobody sees a secret the log does not know of."""
+    from apps.audit.services import audit_record_admin, origin_of
+
+    audit_record_admin(
+        action=QRCODE_VIEW_ACTION,
+        actor=request.user,
+        target=f"otp_device:{device.pk}",
+        details={"username": device.user.get_username(), "name": device.name, "shown": shown},
+        origin=origin_of(request),
+    )
+
+
+def qrcode_data_uri(text: str) -> str | None:
+    """`text` as a QR code, an SVG image in a data: URI, or None without segno. Drawn at a
+    size a phone reads (django-otp's SVG has no viewBox: an <img> cannot scale it up)."""
+    try:
+        import segno
+    except ModuleNotFoundError:
+        return None
+    return segno.make(text).svg_data_uri(scale=5)
+
+
 class GovDataTOTPDeviceAdmin(TOTPDeviceAdmin):
     form = TOTPDeviceForm
     raw_id_fields = []  # a choice of names, not an id to look up
@@ -110,17 +147,30 @@ class GovDataTOTPDeviceAdmin(TOTPDeviceAdmin):
         }
         # The timestamps are shown through our columns, which carry translated names.
         shown = {"created_at": "created", "last_used_at": "last_used"}
+        # The key is entered when a device is added; afterwards only the audited QR code page
+        # shows it.
+        hidden = {"key"} if obj is not None else set()
         return [
             (
                 titles.get(title, title),
-                {**options, "fields": [shown.get(f, f) for f in options["fields"]]},
+                {
+                    **options,
+                    "fields": [shown.get(f, f) for f in options["fields"] if f not in hidden],
+                },
             )
             for title, options in super().get_fieldsets(request, obj)
         ]
 
     def get_list_display(self, request):
         # "created_at"/"last_used_at" are columns headed by their untranslated field names.
-        shown = {"created_at": "created", "last_used_at": "last_used", "confirmed": "is_confirmed"}
+        # "user" and "name" too: django-otp gives those fields no translatable names.
+        shown = {
+            "user": "owner",
+            "name": "device_name",
+            "created_at": "created",
+            "last_used_at": "last_used",
+            "confirmed": "is_confirmed",
+        }
         return [shown.get(name, name) for name in super().get_list_display(request)]
 
     def _shown(self, value) -> str:
@@ -128,6 +178,14 @@ class GovDataTOTPDeviceAdmin(TOTPDeviceAdmin):
         # never used, a time in UTC with microseconds. Shown as the admin shows a field's value:
         # the empty value, or a localised local time (the change list takes the text as it is).
         return display_for_value(value, self.get_empty_value_display())
+
+    @admin.display(description=_("user"), ordering=f"user__{User.USERNAME_FIELD}")
+    def owner(self, device):
+        return device.user
+
+    @admin.display(description=_("device name"), ordering="name")
+    def device_name(self, device):
+        return device.name
 
     @admin.display(description=_("created at"), ordering="created_at")
     def created(self, device):
@@ -145,6 +203,35 @@ class GovDataTOTPDeviceAdmin(TOTPDeviceAdmin):
     def qrcode_link(self, device):
         href = reverse("admin:otp_totp_totpdevice_config", kwargs={"pk": device.pk})
         return format_html('<a href="{}">{}</a>', href, _("show the QR code"))
+
+    def _device_shown(self, request: HttpRequest, pk: int, shown: str) -> TOTPDevice:
+        # django-otp's checks, and a 404 (not a 500) for a device that does not exist.
+        if otp_settings.OTP_ADMIN_HIDE_SENSITIVE_DATA:
+            raise PermissionDenied
+        device = get_object_or_404(TOTPDevice.objects.select_related("user"), pk=pk)
+        if not self.has_view_or_change_permission(request, device):
+            raise PermissionDenied
+        totp_device_secret_shown(device=device, request=request, shown=shown)
+        return device
+
+    def config_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """The QR code page, titled and placed in the admin like the device's own pages. The
+        image is in the page itself: one showing, one audit event."""
+        device = self._device_shown(request, pk, "page")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("QR code"),
+            "subtitle": str(device),
+            "opts": self.opts,
+            "device": device,
+            "qrcode": qrcode_data_uri(device.config_url),
+        }
+        return TemplateResponse(request, "admin/otp_totp/totpdevice/config.html", context)
+
+    def qrcode_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        # The image alone, as django-otp serves it: no page of ours asks for it any more.
+        self._device_shown(request, pk, "image")
+        return super().qrcode_view(request, pk)
 
 
 def register(site: admin.AdminSite) -> None:

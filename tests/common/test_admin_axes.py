@@ -1,15 +1,20 @@
 """The failed sign-in records page (django-axes) cleans up what no longer counts towards a
-lockout, through the platform admin's real admin, under the project's axes settings."""
+lockout, through the platform admin's real admin, under the project's axes settings; its
+deletions are audit events; the three axes pages name their columns and records in the
+reader's language and time zone."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
-from axes.models import AccessAttempt, AccessAttemptExpiration
+from axes.models import AccessAttempt, AccessAttemptExpiration, AccessFailureLog, AccessLog
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from apps.audit.models import AuditEvent
+from apps.common.admin_axes import CLEANUP_ACTION, DELETE_ACTION
 from apps.common.clock import now
 from tests.factories import UserFactory
 
@@ -31,6 +36,10 @@ def signed_in(client, axes_as_deployed):
     every expired record at each sign-in, which would leave the action nothing to do."""
     client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
     return client
+
+
+def _events(action: str) -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(action=action).order_by("seq"))
 
 
 def _attempt(username: str, minutes_ago: int, failures: int = 5) -> AccessAttempt:
@@ -102,3 +111,130 @@ def test_the_platform_admin_sees_the_failed_sign_in_records_with_the_action(sign
     page = signed_in.get(reverse(CHANGELIST)).content.decode()
     assert "officer-a" in page
     assert '<option value="cleanup_expired_attempts">Clean up expired attempts</option>' in page
+
+
+# Audit events.
+
+
+def test_the_clean_up_is_an_audit_event_naming_who_and_the_records_deleted(signed_in):
+    stale = _attempt("officer-old", minutes_ago=31)
+    live = _attempt("officer-locked", minutes_ago=29)
+
+    signed_in.post(
+        reverse(CHANGELIST),
+        {"action": "cleanup_expired_attempts", "_selected_action": [stale.pk, live.pk]},
+        REMOTE_ADDR="198.51.100.7",
+    )
+
+    [event] = _events(CLEANUP_ACTION)
+    assert event.kind == "admin" and event.user_id == UserFactory(username="root").pk
+    assert event.client_ip == "198.51.100.7"
+    assert event.target == "axes.accessattempt"
+    assert event.details["deleted"] == 1
+    assert [(r["username"], r["ip_address"]) for r in event.details["records"]] == [
+        ("officer-old", "192.0.2.10")
+    ]
+
+
+def test_a_clean_up_that_deletes_nothing_records_nothing(signed_in):
+    assert _clean_up(signed_in, [_attempt("officer-locked", minutes_ago=5)]).status_code == 302
+    assert AccessAttempt.objects.count() == 1
+    assert _events(CLEANUP_ACTION) == []
+
+
+def _log(model, username: str = "officer-a", **extra):
+    return model.objects.create(
+        username=username, ip_address="192.0.2.10", user_agent="test", http_accept="*/*",
+        path_info="/admin/login/", **extra,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("model", "extra"),
+    [
+        (AccessAttempt, {"get_data": "", "post_data": "", "failures_since_start": 5}),
+        (AccessLog, {}),
+        (AccessFailureLog, {"locked_out": True}),
+    ],
+)
+def test_deleting_a_sign_in_record_on_its_page_is_an_audit_event(signed_in, model, extra):
+    # (Signing in, root got a sign-in log entry of its own: not this one.)
+    record = _log(model, **extra)
+    url = reverse(f"admin:axes_{model._meta.model_name}_delete", args=[record.pk])
+
+    response = signed_in.post(url, {"post": "yes"})
+
+    assert response.status_code == 302
+    assert not model.objects.filter(pk=record.pk).exists()
+    [message] = get_messages(response.wsgi_request)
+    assert "officer-a from 192.0.2.10" in str(message)  # named by its title
+    [event] = _events(DELETE_ACTION)
+    assert event.target == model._meta.label_lower
+    assert event.details["deleted"] == 1
+    assert event.details["records"][0]["username"] == "officer-a"
+
+
+def test_deleting_selected_sign_in_records_is_one_audit_event(signed_in):
+    records = [_log(AccessLog, f"officer-{n}") for n in range(3)]
+    response = signed_in.post(
+        reverse("admin:axes_accesslog_changelist"),
+        {"action": "delete_selected", "post": "yes", "_selected_action": [r.pk for r in records]},
+    )
+    assert response.status_code == 302
+    assert not AccessLog.objects.filter(pk__in=[r.pk for r in records]).exists()
+    [event] = _events(DELETE_ACTION)
+    assert event.details["deleted"] == 3
+    assert len(event.details["records"]) == 3
+
+
+# Names of columns and records.
+
+WHEN = dt.datetime(2025, 3, 1, 1, 30, tzinfo=dt.UTC)  # 09:30 in Beijing
+
+
+def _at(record, when: dt.datetime = WHEN):
+    type(record).objects.filter(pk=record.pk).update(attempt_time=when)
+    return record
+
+
+def test_the_status_column_is_headed_in_the_readers_language(signed_in):
+    _attempt("officer-a", minutes_ago=5)
+    page = signed_in.get(reverse(CHANGELIST), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    header = re.search(r'<th scope="col" class="column-status">(.*?)</th>', page, re.S)
+    assert "<span>状态</span>" in header.group(1)
+
+
+@pytest.mark.parametrize(
+    ("model", "extra", "title"),
+    [
+        (
+            AccessAttempt,
+            {"get_data": "", "post_data": "", "failures_since_start": 5},
+            "officer-a from 192.0.2.10, last failure March 1, 2025, 9:30 a.m.",
+        ),
+        (AccessLog, {}, "Sign-in of officer-a from 192.0.2.10 at March 1, 2025, 9:30 a.m."),
+        (
+            AccessFailureLog,
+            {"locked_out": True},
+            "Failed sign-in of officer-a from 192.0.2.10 at March 1, 2025, 9:30 a.m., locked out",
+        ),
+    ],
+)
+def test_a_records_pages_name_it_by_who_where_and_local_time(signed_in, model, extra, title):
+    record = _at(_log(model, **extra))
+    name = model._meta.model_name
+
+    change = signed_in.get(reverse(f"admin:axes_{name}_change", args=[record.pk]))
+    history = signed_in.get(reverse(f"admin:axes_{name}_history", args=[record.pk]))
+    delete = signed_in.get(reverse(f"admin:axes_{name}_delete", args=[record.pk]))
+
+    page = change.content.decode()
+    assert f"<title>{title} | " in page and f"<h2>{title}</h2>" in page
+    assert f"\n&rsaquo; {title}\n</div>" in page  # the breadcrumbs
+    assert f"<h1>Change history: {title}</h1>" in history.content.decode()
+    page = delete.content.decode()
+    assert f">{title}</a>\n&rsaquo; Delete" in page  # the breadcrumbs
+    assert f'delete the {model._meta.verbose_name} "{title}"?' in page  # the question
+    assert f'/change/">{title}</a></li>' in page  # the list of what is deleted
+    for page in (change, history, delete):
+        assert "+00:00" not in page.content.decode()
