@@ -11,7 +11,9 @@ folded line does not count (its value is not the one its line shows). A fresh id
 headers could not be read: after a request line over the limit (gunicorn stops before the
 headers, and reading on to find them would undo the limit) or a header section that does not
 end within gunicorn's buffer. Over the number of fields or a field's size, the section was
-read whole: the id counts."""
+read whole: the id counts. The same headers choose the language of the problem's `detail` as
+LocaleMiddleware would (the language cookie, then Accept-Language); without them, the
+platform's language."""
 
 from __future__ import annotations
 
@@ -109,32 +111,64 @@ class PartialRequest(Request):
         super().set_body_reader()
 
 
+def client_fields(req, exc: BaseException) -> list[tuple[str, str]] | None:
+    """The (upper-case name, value) header fields of the request refused with `exc` when they
+    could be read (the module's docstring says when), None otherwise."""
+    request = req if req is not None else getattr(exc, "partial_request", None)
+    if request is None:
+        return None
+    if req is not None or request.headers_complete:
+        return request.headers
+    if request.head is not None:
+        return header_fields(request.head)
+    return None  # refused before the headers were read (the request line), or by gunicorn_h1c
+
+
+def _joined(fields: list[tuple[str, str]] | None, name: str) -> str | None:
+    """The values of the header `name` as gunicorn hands a repeated header to Django: joined
+    with commas; None when it was not sent."""
+    values = [value for field, value in fields or () if field == name]
+    return ",".join(values) if values else None
+
+
 def client_request_id(req, exc: BaseException) -> str | None:
     """The X-Request-Id the client sent with the request refused with `exc`, when its headers
     could be read and RequestIdMiddleware would take it; None otherwise."""
     from apps.common.middleware import accepted_request_id
 
-    request = req if req is not None else getattr(exc, "partial_request", None)
-    if request is None:
-        fields = None
-    elif req is not None or request.headers_complete:
-        fields = request.headers
-    elif request.head is not None:
-        fields = header_fields(request.head)
-    else:  # refused before the headers were read (the request line), or by gunicorn_h1c
-        fields = None
-    values = [value for name, value in fields or () if name == "X-REQUEST-ID"]
     # Repeated, the header reaches Django as one comma-joined value, which it refuses.
-    return accepted_request_id(",".join(values)) if values else None
+    value = _joined(client_fields(req, exc), "X-REQUEST-ID")
+    return accepted_request_id(value) if value is not None else None
 
 
-def refusal_detail(status: int, limit: int) -> str:
+def client_language(req, exc: BaseException) -> str:
+    """The language LocaleMiddleware would answer the request refused with `exc` in: the
+    language cookie's, else the best of Accept-Language among settings.LANGUAGES, else the
+    platform's (also when the headers could not be read). Django's own negotiation, given the
+    headers as it would have had them: no request reached it."""
+    from django.http import HttpRequest
+    from django.http.cookie import parse_cookie
+    from django.utils import translation
+
+    fields = client_fields(req, exc)
+    request = HttpRequest()
+    accept = _joined(fields, "ACCEPT-LANGUAGE")
+    if accept is not None:
+        request.META["HTTP_ACCEPT_LANGUAGE"] = accept
+    cookies = _joined(fields, "COOKIE")
+    if cookies is not None:
+        request.COOKIES = parse_cookie(cookies)
+    return translation.get_language_from_request(request)
+
+
+def refusal_detail(status: int, limit: int, language: str | None = None) -> str:
     from django.conf import settings
     from django.utils import translation
     from django.utils.translation import gettext as _
 
-    # No request has been parsed, so no language negotiated: the platform's language.
-    with translation.override(settings.LANGUAGE_CODE):
+    # No request reached Django: the language negotiated from the headers (client_language),
+    # or the platform's.
+    with translation.override(language or settings.LANGUAGE_CODE):
         if status == 414:
             return _(
                 "The request line is longer than %(limit)d bytes. Put fewer values in the "
@@ -145,21 +179,26 @@ def refusal_detail(status: int, limit: int) -> str:
         return _("The request is not well-formed HTTP (its request line or a header).")
 
 
-def refusal_response(status: int, limit: int, request_id: str | None = None) -> bytes:
+def refusal_response(
+    status: int, limit: int, request_id: str | None = None, language: str | None = None
+) -> bytes:
+    from django.conf import settings
+
     from apps.common.problems import problem_body
 
     request_id = request_id or uuid.uuid4().hex
-    body = orjson.dumps(
-        problem_body(
-            status_code=status, detail=refusal_detail(status, limit), request_id=request_id
-        )
-    )
+    language = language or settings.LANGUAGE_CODE
+    detail = refusal_detail(status, limit, language)
+    body = orjson.dumps(problem_body(status_code=status, detail=detail, request_id=request_id))
     head = (
         f"HTTP/1.1 {status} {_REASONS[status]}\r\n"
         "Connection: close\r\n"
         "Content-Type: application/problem+json\r\n"
         f"Content-Length: {len(body)}\r\n"
-        f"X-Request-Id: {request_id}\r\n\r\n"
+        f"X-Request-Id: {request_id}\r\n"
+        # As LocaleMiddleware marks a negotiated answer, for caches between.
+        "Vary: Accept-Language, Cookie\r\n"
+        f"Content-Language: {language}\r\n\r\n"
     )
     return head.encode("latin-1") + body
 
@@ -191,7 +230,10 @@ class ProblemThreadWorker(ThreadWorker):
             return
         self.log.warning("Refused a malformed request from %s: %s", (addr or ("",))[0], exc)
         response = refusal_response(
-            status, self.cfg.limit_request_line, client_request_id(req, exc)
+            status,
+            self.cfg.limit_request_line,
+            client_request_id(req, exc),
+            client_language(req, exc),
         )
         try:
             util.write_nonblock(client, response)

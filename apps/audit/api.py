@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.api.auth import ApplicationAuthentication, CsrfSessionAuthentication
+from apps.api.views.base import ChoiceQuery, query_checked, query_problems
 from apps.audit import selectors
 from apps.audit.models import AuditEvent
 from apps.audit.permissions import CanViewEvents, IsAuditor
@@ -27,20 +28,6 @@ from apps.common.renderers import JsonOnly
 from govdata.auditchain import format_time
 
 MAX_PAGE_SIZE = 500
-
-
-def query_checked(query, *, known: set[str]) -> None:
-    """A parameter the endpoint does not take, or one given twice, is a 400 naming it:
-    ignored, it would return the whole log as if it had been applied."""
-    errors = {
-        name: [_("This endpoint takes no “%(name)s”.") % {"name": name}]
-        for name in sorted(set(query) - known)
-    }
-    for name, values in query.lists():
-        if name in known and len(values) > 1:
-            errors[name] = [_("“%(param)s” is given more than once.") % {"param": name}]
-    if errors:
-        raise ValidationError(errors)
 
 
 def parse_when(name: str, value: str | None, *, end: bool = False) -> dt.datetime | None:
@@ -56,7 +43,7 @@ def parse_when(name: str, value: str | None, *, end: bool = False) -> dt.datetim
             message = _("%(value)s is not a real date or time.") % {"value": value}
         else:
             message = _("Use an ISO 8601 date or date-time.")
-        raise ValidationError({name: message}) from exc
+        raise ValidationError({name: [message]}) from exc
 
 
 def event_as_dict(event: AuditEvent) -> dict:
@@ -156,21 +143,30 @@ class EventsApi(AuditApiView):
     permission_classes = [CanViewEvents]
 
     class FilterSerializer(serializers.Serializer):
-        """The console's search (apps.audit.selectors.EventFilters), plus paging."""
+        """The console's search (apps.audit.selectors.EventFilters), plus paging; `outcome`
+        and `kind` are EventsApi.CHOICES, whose unknown values are refused in the same words
+        as on every list of the API."""
 
         dataset = serializers.CharField(
-            required=False, max_length=64, help_text="Dataset code (any case)."
+            required=False,
+            max_length=64,
+            help_text="Dataset code (any case); one no dataset has is a 400.",
         )
         consumer = serializers.CharField(
-            required=False, max_length=32, help_text="Consumer department code (any case)."
+            required=False,
+            max_length=32,
+            help_text="Consumer department code (any case); one no department has is a 400.",
         )
         provider = serializers.CharField(
-            required=False, max_length=32, help_text="Provider department code (any case)."
+            required=False,
+            max_length=32,
+            help_text="Provider department code (any case); one no department has is a 400.",
         )
         department = serializers.CharField(
             required=False,
             max_length=32,
-            help_text="Department code, as consumer or as provider (any case).",
+            help_text="Department code, as consumer or as provider (any case); one no "
+            "department has is a 400.",
         )
         field = serializers.CharField(
             required=False,
@@ -184,8 +180,6 @@ class EventsApi(AuditApiView):
         end_user = serializers.CharField(
             required=False, max_length=255, help_text="The end user, exactly as recorded."
         )
-        outcome = serializers.ChoiceField(required=False, choices=AuditEvent.Outcome.choices)
-        kind = serializers.ChoiceField(required=False, choices=AuditEvent.Kind.choices)
         since = serializers.CharField(
             required=False,
             help_text="From (inclusive): an ISO 8601 date-time (without an offset: "
@@ -202,31 +196,40 @@ class EventsApi(AuditApiView):
             required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=50
         )
 
+    CHOICES = (
+        ChoiceQuery("outcome", AuditEvent.Outcome.values, "Only events of this outcome."),
+        ChoiceQuery("kind", AuditEvent.Kind.values, "Only events of this kind."),
+    )
+
     @classmethod
-    def query_checked(cls, query) -> None:
-        query_checked(query, known=set(cls.FilterSerializer().fields))
+    def parameter_names(cls) -> set[str]:
+        return set(cls.FilterSerializer().fields) | {choice.name for choice in cls.CHOICES}
 
     @extend_schema(
-        parameters=[FilterSerializer],
-        responses={200: EventPageSerializer, **_DENIED},
+        parameters=[FilterSerializer, *(choice.parameter for choice in CHOICES)],
+        responses={200: EventPageSerializer, **query_problems(401, 403)},
         summary="Access and administrative events visible to the caller",
     )
     def get(self, request) -> Response:
-        self.query_checked(request.query_params)
+        query_checked(request.query_params, known=self.parameter_names())
+        choices = {choice.name: choice.value(request) for choice in self.CHOICES}
         params = self.FilterSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        data = params.validated_data
+        data = {**params.validated_data, **choices}
         given = {name: data.get(name) or None for name in selectors.FILTER_NAMES}
         given["since"] = parse_when("since", data.get("since"))
         given["until"] = parse_when("until", data.get("until"), end=True)
         filters = selectors.EventFilters(**given)
-        qs = selectors.events_search(user=request.user, filters=filters)
+        try:
+            qs = selectors.events_search(user=request.user, filters=filters)
+        except selectors.UnknownCode as exc:
+            raise ValidationError(exc.message_dict) from exc
         try:
             rows, next_cursor = selectors.events_page(
                 qs=qs, cursor=data.get("cursor"), size=data["page_size"]
             )
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ValidationError({"cursor": _("This cursor is not valid.")}) from exc
+            raise ValidationError({"cursor": [_("This cursor is not valid.")]}) from exc
         next_url = None
         if next_cursor:
             query = request.query_params.copy()
@@ -247,9 +250,11 @@ class CheckpointsApi(AuditApiView):
     permission_classes = [IsAuditor]
 
     @extend_schema(
-        responses={200: CheckpointListSerializer, **_DENIED}, summary="Signed checkpoints"
+        responses={200: CheckpointListSerializer, **query_problems(401, 403)},
+        summary="Signed checkpoints",
     )
     def get(self, request):
+        query_checked(request.query_params, known=())
         return Response(
             {
                 "results": [

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import orjson
 from django import forms
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import Http404, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -142,13 +143,28 @@ def _result_note(*, shown: int, more: bool, continued: bool) -> str:
     return ngettext("%(n)d event matches.", "%(n)d events match.", shown) % {"n": shown}
 
 
-def _search_response(admin_site, request, access: ConsoleAccess, *, status: int = 200):
-    form = SearchForm(request.GET or None)
+def _searched(request, form: SearchForm) -> QuerySet[AuditEvent] | None:
+    """The events of the form's search, or None when it is invalid, the form then saying why
+    (a department or dataset code no row has among its errors, as the events API says it)."""
     filters = form.filters()
+    if filters is None:
+        return None
+    try:
+        return selectors.events_search(user=request.user, filters=filters)
+    except selectors.UnknownCode as exc:
+        form.add_error(None, exc)
+        return None
+
+
+def _search_response(admin_site, request, access: ConsoleAccess, *, form: SearchForm | None = None):
+    """The search page; given the `form` of a refused CSV, that form's errors and a 400."""
+    csv_refused = form is not None
+    if form is None:
+        form = SearchForm(request.GET or None)
+    qs = None if csv_refused else _searched(request, form)
     rows, next_cursor = [], None
     cursor = request.GET.get("cursor")
-    if filters is not None and status == 200:
-        qs = selectors.events_search(user=request.user, filters=filters)
+    if qs is not None:
         try:
             rows, next_cursor = selectors.events_page(qs=qs, cursor=cursor, size=PAGE)
         except (ValueError, UnicodeDecodeError):
@@ -164,8 +180,8 @@ def _search_response(admin_site, request, access: ConsoleAccess, *, status: int 
             _("Audit log"),
             access,
             form=form,
-            invalid=filters is None,
-            csv_refused=status != 200,
+            invalid=qs is None,
+            csv_refused=csv_refused,
             events=rows,
             result_note=_result_note(
                 shown=len(rows), more=next_cursor is not None, continued=bool(cursor)
@@ -173,7 +189,7 @@ def _search_response(admin_site, request, access: ConsoleAccess, *, status: int 
             next_query=f"{query.urlencode()}&cursor={next_cursor}" if next_cursor else None,
             query=query.urlencode(),
         ),
-        status=status,
+        status=400 if csv_refused else 200,
     )
 
 
@@ -292,12 +308,12 @@ def csv_value(value: Any) -> Any:
 def csv_view(admin_site, request):
     access = _access(request, "events")
     form = SearchForm(request.GET or None)
-    filters = form.filters()
-    if filters is None:
+    qs = _searched(request, form)
+    if qs is None:
         # Never the unfiltered log in place of the search asked for: the search page, with
         # its errors, and no file.
-        return _search_response(admin_site, request, access, status=400)
-    qs = selectors.events_search(user=request.user, filters=filters)[:CSV_LIMIT]
+        return _search_response(admin_site, request, access, form=form)
+    qs = qs[:CSV_LIMIT]
     writer = csv.writer(_Echo())
 
     def rows():

@@ -10,9 +10,11 @@ import base64
 import datetime as dt
 from dataclasses import dataclass, fields
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.timezone import get_current_timezone, make_aware
+from django.utils.translation import gettext as _
 
 from apps.audit.models import Alert, AuditEvent, Checkpoint
 from apps.audit.permissions import audit_scope
@@ -78,17 +80,51 @@ def when_parse(value: str, *, end: bool = False) -> dt.datetime:
         raise ValueError(value) from exc
 
 
-def _id_by_code(model, code: str) -> int:
+class UnknownCode(ValidationError):
+    """A search names a department by a code no row has, e.g. an old code after a
+    department's code was changed: refused, never searched as a code no event has, which would
+    read as that department's having done nothing. Its message dict names each filter at
+    fault (the console shows them as form errors, the API as `errors`)."""
+
+
+def _id_by_code(model, code: str) -> int | None:
     """The id of the row whose code is `code` as typed or upper-cased (the stored form), the
-    exact spelling first; -1 (matching no event) when there is none. One query on the unique
-    index of `code`."""
+    exact spelling first; None when there is none. One query on the unique index of `code`."""
     code = code.strip()
     found = dict(model.objects.filter(code__in={code, code.upper()}).values_list("code", "pk"))
-    return found.get(code) or found.get(code.upper()) or -1
+    return found.get(code) or found.get(code.upper())
 
 
-def _department_id(code: str) -> int:
-    return _id_by_code(Department, code)
+_CODED_FILTERS = {
+    "dataset": Dataset,
+    "consumer": Department,
+    "provider": Department,
+    "department": Department,
+}
+
+
+def _ids_by_code(filters: EventFilters) -> dict[str, int]:
+    """The id of each department or dataset the search names, by filter name (-1 for a
+    dataset code no row has); UnknownCode naming every department filter whose code no row
+    has."""
+    ids, unknown = {}, {}
+    for name, model in _CODED_FILTERS.items():
+        code = getattr(filters, name)
+        if not code:
+            continue
+        found = _id_by_code(model, code)
+        if found is not None:
+            ids[name] = found
+        elif model is Dataset:
+            # Matches no event, as a code of a dataset nobody may see would: saying "no such
+            # dataset" would tell any caller which draft codes exist. Department codes are
+            # public (GET /api/v1/departments/).
+            ids[name] = -1
+        else:
+            unknown[name] = _("No department has the code “%(code)s”.") % {"code": code}
+    if unknown:
+        raise UnknownCode(unknown, code="unknown_code")
+    return ids
 
 
 def events_visible(*, user) -> QuerySet[AuditEvent]:
@@ -98,18 +134,19 @@ def events_visible(*, user) -> QuerySet[AuditEvent]:
 
 
 def events_search(*, user, filters: EventFilters) -> QuerySet[AuditEvent]:
-    """Newest first, ordered by (occurred_at, seq) descending for keyset pagination."""
+    """Newest first, ordered by (occurred_at, seq) descending for keyset pagination. Raises
+    UnknownCode for a department code no row has."""
     qs = events_visible(user=user)
     f = filters
-    if f.dataset:
-        qs = qs.filter(dataset_id=_id_by_code(Dataset, f.dataset))
-    if f.consumer:
-        qs = qs.filter(consumer_id=_department_id(f.consumer))
-    if f.provider:
-        qs = qs.filter(provider_id=_department_id(f.provider))
-    if f.department:
-        dept = _department_id(f.department)
-        qs = qs.filter(Q(consumer_id=dept) | Q(provider_id=dept))
+    ids = _ids_by_code(f)
+    if "dataset" in ids:
+        qs = qs.filter(dataset_id=ids["dataset"])
+    if "consumer" in ids:
+        qs = qs.filter(consumer_id=ids["consumer"])
+    if "provider" in ids:
+        qs = qs.filter(provider_id=ids["provider"])
+    if "department" in ids:
+        qs = qs.filter(Q(consumer_id=ids["department"]) | Q(provider_id=ids["department"]))
     if f.outcome:
         qs = qs.filter(outcome=f.outcome)
     if f.kind:

@@ -17,6 +17,12 @@ def departments_for_user(
     return Department.objects.filter(pk__in=memberships.values("department_id"))
 
 
+def department_code_exists(*, code: str) -> bool:
+    """Whether a department has `code`, whatever its case (codes are unique whatever their
+    case, apps.departments.models)."""
+    return Department.objects.filter(code__iexact=code).exists()
+
+
 def user_department_ids(*, user: AbstractBaseUser, role: str | None = None) -> set[int]:
     """Cached on the user object for the life of a request."""
     cache = user.__dict__.setdefault("_govdata_department_ids", {})

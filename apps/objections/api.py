@@ -17,6 +17,8 @@ from apps.api.views.base import (
     Conflict,
     json_response,
     problems,
+    query_checked,
+    query_problems,
     valid_input,
 )
 from apps.audit.services import origin_of
@@ -126,11 +128,12 @@ class ObjectionListView(ApiView):
         operation_id="objections_list",
         summary=_("Objections your department reported or received"),
         parameters=[STATUS.parameter],
-        responses={200: ObjectionOut(many=True), **problems(400, 401, 403, 429)},
+        responses={200: ObjectionOut(many=True), **query_problems(401, 403, 429)},
     )
     def get(self, request):
-        qs = _visible(caller_for(request))
+        query_checked(request.query_params, known=[STATUS.name])
         status = STATUS.value(request)
+        qs = _visible(caller_for(request))
         if status is not None:
             qs = qs.filter(status=status)
         return json_response([objection_out(o) for o in qs[:LIST_LIMIT]])

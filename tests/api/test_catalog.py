@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from tests.conftest import build_population_dataset
@@ -70,9 +72,14 @@ def test_the_provider_filter_ignores_the_case_of_the_code(api_world):
 
 
 @pytest.mark.parametrize("cursor", ["!!!", "R0Et*UkstMDAx", "R0EtUkst\nMDAx"])
-def test_a_cursor_that_is_not_base64_is_a_400(api_world, cursor):
+def test_a_cursor_that_is_not_base64_is_a_400_naming_it(api_world, cursor):
     response = api_world.clients["granted"].get("/api/v1/catalog/", {"cursor": cursor})
     assert response.status_code == 400
+    assert response.json()["errors"] == {
+        "cursor": [
+            "The cursor is not valid: use the “next” link of the previous page of this query."
+        ]
+    }
 
 
 def test_an_unknown_sharing_type_is_a_400_naming_the_parameter_and_the_allowed_ones(api_world):
@@ -84,3 +91,53 @@ def test_an_unknown_sharing_type_is_a_400_naming_the_parameter_and_the_allowed_o
     assert "conditional" in errors["sharing_type"][0]
     # Empty is no filter, as on the other list endpoints.
     assert api_world.clients["no_grant"].get("/api/v1/catalog/?sharing_type=").status_code == 200
+
+
+# --- Refusals name the parameter, in the caller's language ------------------------------------
+
+
+def test_a_provider_code_no_department_has_is_a_400_naming_the_parameter(api_world):
+    response = api_world.clients["no_grant"].get("/api/v1/catalog/?provider=XX-NOPE")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["errors"] == {"provider": ["No department has the code “XX-NOPE”."]}
+
+
+def test_a_department_that_publishes_nothing_is_still_an_empty_page(api_world):
+    response = api_world.clients["no_grant"].get("/api/v1/catalog/?provider=mz")
+    assert response.status_code == 200 and response.json()["results"] == []
+    # Past the last page of a department that publishes: an empty page too, no refusal.
+    cursor = base64.urlsafe_b64encode(b"GA-RK-999").decode()
+    response = api_world.clients["no_grant"].get(f"/api/v1/catalog/?provider=GA&cursor={cursor}")
+    assert response.status_code == 200 and response.json()["results"] == []
+
+
+def test_the_old_code_of_a_department_whose_code_changed_is_refused(api_world):
+    from apps.departments.services import department_code_change
+
+    department_code_change(department=api_world.base.provider, code="GD-GA")
+    client = api_world.clients["no_grant"]
+    response = client.get("/api/v1/catalog/?provider=GA")
+    assert response.status_code == 400 and list(response.json()["errors"]) == ["provider"]
+    codes = [d["code"] for d in client.get("/api/v1/catalog/?provider=gd-ga").json()["results"]]
+    assert codes == ["GA-RK-001"]
+
+
+@pytest.mark.parametrize("page_size", ["abc", "0", "201", " 5", "1_0", "５", ""])
+def test_a_page_size_out_of_bounds_or_not_a_number_is_a_400_naming_it(api_world, page_size):
+    response = api_world.clients["granted"].get("/api/v1/catalog/", {"page_size": page_size})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "https://govdata.example/problems/invalid"
+    assert body["errors"] == {"page_size": ["“page_size” must be a whole number from 1 to 200."]}
+
+
+def test_page_size_and_cursor_refusals_are_in_the_callers_language(api_world):
+    client = api_world.clients["granted"]
+    zh = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    page_size = client.get("/api/v1/catalog/?page_size=abc", **zh).json()
+    assert page_size["errors"] == {"page_size": ["“page_size”必须是 1 到 200 之间的整数。"]}
+    cursor = client.get("/api/v1/catalog/?cursor=!!!", **zh).json()
+    assert cursor["errors"] == {"cursor": ["游标无效：请使用同一查询上一页的“next”链接。"]}
+    provider = client.get("/api/v1/catalog/?provider=XX-NOPE", HTTP_ACCEPT_LANGUAGE="en")
+    assert provider.json()["errors"]["provider"] == ["No department has the code “XX-NOPE”."]

@@ -259,6 +259,23 @@ def test_an_unknown_status_is_a_400_naming_the_parameter_and_the_allowed_ones(ap
     }
 
 
+@pytest.mark.parametrize("query", ["provider=GD-WJ", "bogus=1", "dataset=GA-RK-001"])
+def test_a_filter_the_list_does_not_take_is_a_400_not_every_request(api_world, submitted, query):
+    # Ignored, `provider` would answer every request as if it had been applied.
+    response = api_world.clients["no_grant"].get(f"/api/v1/requests/?{query}")
+    assert response.status_code == 400
+    name = query.split("=")[0]
+    assert response.json()["errors"] == {name: [f"This endpoint takes no “{name}”."]}
+
+
+def test_a_status_given_twice_is_a_400_not_the_last_one_winning(api_world, submitted):
+    response = api_world.clients["no_grant"].get(
+        "/api/v1/requests/?status=approved&status=submitted"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"status": ["“status” is given more than once."]}
+
+
 def test_listing_takes_a_fixed_number_of_queries_whatever_the_number_of_requests(
     api_world, django_assert_num_queries
 ):

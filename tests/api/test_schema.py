@@ -102,6 +102,16 @@ CASES = [
     ("/api/v1/requests/", "/api/v1/requests/?status=bogus", "granted", 400),
     ("/api/v1/departments/", "/api/v1/departments/?q=%00", "owner", 400),
     ("/api/v1/audit/events/", "/api/v1/audit/events/?since=yesterday", "auditor", 400),
+    # 400: a parameter a list does not take, a code no department has, a malformed page
+    ("/api/v1/requests/", "/api/v1/requests/?provider=GD-WJ", "granted", 400),
+    ("/api/v1/catalog/", "/api/v1/catalog/?bogus=1", "granted", 400),
+    ("/api/v1/catalog/", "/api/v1/catalog/?provider=XX-NOPE", "granted", 400),
+    ("/api/v1/catalog/", "/api/v1/catalog/?page_size=abc", "granted", 400),
+    ("/api/v1/departments/", "/api/v1/departments/?q=GA", "owner", 400),
+    ("/api/v1/objections/", "/api/v1/objections/?bogus=1", "granted", 400),
+    ("/api/v1/audit/events/", "/api/v1/audit/events/?consumer=XX-NOPE", "auditor", 400),
+    ("/api/v1/audit/events/", "/api/v1/audit/events/?outcome=bogus", "auditor", 400),
+    ("/api/v1/audit/checkpoints/", "/api/v1/audit/checkpoints/?bogus=1", "auditor", 400),
     # 401
     (RECORDS, f"/api/v1/datasets/{CODE}/records/", "anonymous", 401),
     ("/api/v1/departments/", "/api/v1/departments/", "anonymous", 401),

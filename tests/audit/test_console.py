@@ -200,9 +200,14 @@ def test_department_filter_resolves_the_code_in_one_query_and_filters_on_the_id_
         assert {e.seq for e in qs} >= {r.seq for r in reads}
 
 
-def test_an_unknown_code_matches_no_event(world, reads):
-    filters = selectors.EventFilters(department="nope")
-    assert not selectors.events_search(user=world.platform_auditor, filters=filters).exists()
+def test_an_unknown_code_is_refused_naming_the_filter_not_searched_as_no_event(world, reads):
+    filters = selectors.EventFilters(department="nope", dataset="GA-RK-001", provider="gone")
+    with pytest.raises(selectors.UnknownCode) as refused:
+        selectors.events_search(user=world.platform_auditor, filters=filters)
+    assert refused.value.message_dict == {
+        "department": ["No department has the code “nope”."],
+        "provider": ["No department has the code “gone”."],
+    }
 
 
 # The detail page shows structured values readably, and nothing recorded as "—".

@@ -66,6 +66,30 @@ def test_the_csv_of_an_invalid_search_is_refused_never_the_whole_log(client, wor
     assert response["Content-Type"].startswith("text/html")
 
 
+@pytest.mark.parametrize(
+    ("search", "name", "message"),
+    [
+        ({"department": "XX-NOPE"}, "department", "No department has the code “XX-NOPE”."),
+        # A department's old code, beside a known one.
+        ({"consumer": "RS", "provider": "old"}, "provider", "No department has the code “old”."),
+    ],
+)
+def test_a_code_nothing_has_is_a_form_error_not_no_matching_events(
+    client, world, reads, search, name, message
+):
+    client.force_login(world.platform_auditor)
+    response = client.get(BASE, search)
+    assert response.status_code == 200
+    assert response.context["form"].errors == {name: [message]}
+    content = response.content.decode()
+    assert "nothing was searched" in content and "No events match" not in content
+    assert message in content and "export.csv?" not in content
+    csv = client.get(BASE + "export.csv", search)
+    assert csv.status_code == 400 and not csv.streaming
+    assert "No CSV was made" in csv.content.decode()
+    assert csv.context["form"].errors == {name: [message]}
+
+
 def test_a_valid_search_still_filters_and_exports(client, world, reads):
     client.force_login(world.platform_auditor)
     response = client.get(BASE, {"department": "RS"})

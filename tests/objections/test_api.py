@@ -104,6 +104,16 @@ def test_an_unknown_status_is_a_400_naming_the_parameter_and_the_allowed_ones(cl
     }
 
 
+@pytest.mark.parametrize("query", ["provider=GA", "bogus=1", "status=open&status=answered"])
+def test_a_filter_the_list_does_not_take_or_given_twice_is_a_400_naming_it(
+    clients, objection, query
+):
+    response = clients["granted"].get(f"/api/v1/objections/?{query}")
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert list(response.json()["errors"]) == [query.split("=")[0]]
+
+
 def test_a_granted_application_reports_and_gets_the_due_date(ow, clients):
     response = clients["granted"].post("/api/v1/objections/", BODY, format="json")
     assert response.status_code == 201, response.content

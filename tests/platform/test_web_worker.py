@@ -12,7 +12,13 @@ import pytest
 from gunicorn.config import Config
 from gunicorn.http.unreader import IterUnreader
 
-from config.web_worker import PartialRequest, client_request_id, refused_status
+from config.web_worker import (
+    PartialRequest,
+    client_language,
+    client_request_id,
+    refusal_response,
+    refused_status,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -161,3 +167,76 @@ def test_the_live_server_echoes_the_id_beside_a_malformed_header_line(live_serve
     raw = get("/healthz", ID, "X-Purpose: ok\x01ctl")
     problem = assert_problem(*exchange(live_server_url, raw), 400)
     assert problem["request_id"] == "agency-42.req:7"
+
+
+# --- The language of a refusal ------------------------------------------------------------------
+
+MALFORMED = "Content-Length: abc"  # refused once every header was read
+
+
+def refusal_language(raw: bytes) -> str:
+    """The language the refusal of `raw` by gunicorn's own parser is worded in."""
+    cfg = Config()
+    cfg.set("limit_request_line", 8190)
+    with pytest.raises(Exception) as refused:  # noqa: PT011 - whatever gunicorn raises
+        PartialRequest(cfg, IterUnreader([raw]), ("127.0.0.1", 40000))
+    return client_language(None, refused.value)
+
+
+@pytest.mark.parametrize(
+    ("headers", "language"),
+    [
+        (["Accept-Language: zh-CN,zh;q=0.9,en;q=0.8", MALFORMED], "zh-hans"),
+        (["Accept-Language: en-US,en;q=0.9", MALFORMED], "en"),
+        (["Accept-Language: zh-Hans", *FILLER], "zh-hans"),  # 431: the section was read whole
+        (["Accept-Language: fr-FR, zh;q=0.5", MALFORMED], "zh-hans"),  # the best one we have
+        (["Accept-Language: zh", "X-Purpose: ok\x01ctl"], "zh-hans"),  # beside a malformed line
+        # Repeated, as gunicorn hands it to Django: one comma-joined value.
+        (["Accept-Language: fr", "Accept-Language: zh-hans", MALFORMED], "zh-hans"),
+        # The language cookie first (the site's language switch), as LocaleMiddleware reads it.
+        (
+            ["Cookie: sessionid=x; django_language=zh-hans", "Accept-Language: en", MALFORMED],
+            "zh-hans",
+        ),
+    ],
+)
+def test_a_refusal_speaks_the_language_locale_middleware_would(headers, language):
+    assert refusal_language(get("/healthz", *headers)) == language
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        get("/healthz", "Accept-Language: fr, *;q=0.1", MALFORMED),  # nothing we speak
+        get("/healthz", "Accept-Language: ;;;,,q=x", MALFORMED),  # unreadable
+        get("/healthz", MALFORMED),  # none asked for
+        get("/healthz?q=" + "x" * 9000, "Accept-Language: zh-hans"),  # 414: headers never read
+    ],
+)
+def test_a_refusal_speaks_the_platforms_language_without_a_language_to_take(raw, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    assert refusal_language(raw) == "zh-hans"
+    settings.LANGUAGE_CODE = "en"
+    assert refusal_language(raw) == "en"
+
+
+def test_the_refusal_is_worded_and_marked_in_the_language_given():
+    head, _, body = refusal_response(431, 8190, "r-1", "zh-hans").partition(b"\r\n\r\n")
+    assert orjson.loads(body)["detail"] == "请求头过大。"
+    assert b"\r\nContent-Language: zh-hans\r\n" in head + b"\r\n"
+    assert b"\r\nVary: Accept-Language, Cookie\r\n" in head
+    _head, _, english = refusal_response(431, 8190, "r-1", "en").partition(b"\r\n\r\n")
+    assert orjson.loads(english)["detail"] == "The request's headers are too large."
+
+
+def test_the_live_server_answers_refusals_in_the_clients_language(live_server_url):
+    # The test settings' language is English.
+    for extra, detail, language in [
+        (["Accept-Language: zh-CN,zh;q=0.9"], "请求头过大。", "zh-hans"),
+        ([], "The request's headers are too large.", "en"),
+    ]:
+        raw = get("/healthz", ID, *extra, *FILLER)
+        status, headers, body = exchange(live_server_url, raw)
+        problem = assert_problem(status, headers, body, 431)
+        assert problem["detail"] == detail and headers["content-language"] == language
+        assert problem["request_id"] == "agency-42.req:7"

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import orjson
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework.views import APIView
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from apps.api.auth import ApplicationAuthentication, CsrfSessionAuthentication
 from apps.api.permissions import IsMember
 from apps.api.throttling import ApplicationRateThrottle
-from apps.common.openapi import PROBLEM, problems  # noqa: F401 - re-exported for views
+from apps.common.openapi import PROBLEM, PROBLEM_MEDIA_TYPE, problems
 from apps.common.renderers import JsonOnly
 from apps.common.security import client_ip
 
@@ -87,6 +87,38 @@ def valid_input(serializer_class, request) -> dict:
         )
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
+
+
+QUERY_REFUSED = (
+    "Malformed query (problem details; `errors` names each parameter at fault): a parameter "
+    "this endpoint does not take (`format` included: it is an export's), one given twice, or a "
+    "value it does not accept. Also NUL characters in the path or query."
+)
+
+
+def query_problems(*codes: int) -> dict[tuple[int, str], OpenApiResponse]:
+    """`problems(400, *codes)` for an endpoint reading its query through `query_checked`: the
+    400 says which queries are refused."""
+    responses = problems(400, *codes)
+    responses[(400, PROBLEM_MEDIA_TYPE)] = OpenApiResponse(PROBLEM, description=QUERY_REFUSED)
+    return responses
+
+
+def query_checked(query: QueryDict, *, known: Iterable[str]) -> None:
+    """A query parameter the endpoint does not take, or one it takes given twice, is a 400
+    whose `errors` names it. Ignored, a misspelt or unsupported filter would be answered as if
+    it had been applied (the whole list, or the whole log), and of a repeated one only the
+    last value would count."""
+    known = set(known)
+    errors = {
+        name: [_("This endpoint takes no “%(name)s”.") % {"name": name}]
+        for name in sorted(set(query) - known)
+    }
+    for name, values in query.lists():
+        if name in known and len(values) > 1:
+            errors[name] = [_("“%(param)s” is given more than once.") % {"param": name}]
+    if errors:
+        raise exceptions.ValidationError(errors)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ the caller's own access (fields readable now with their masking, and the grants 
 from __future__ import annotations
 
 import base64
+import re
 
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -13,9 +14,18 @@ from rest_framework import exceptions, serializers
 
 from apps.api.auth import caller_for
 from apps.api.permissions import SeesCatalogue
-from apps.api.views.base import ApiView, ChoiceQuery, json_response, page_link, problems
+from apps.api.views.base import (
+    ApiView,
+    ChoiceQuery,
+    json_response,
+    page_link,
+    problems,
+    query_checked,
+    query_problems,
+)
 from apps.catalog.models import Dataset, SharingTypeChoices
 from apps.catalog.selectors import catalog_published, dataset_by_code
+from apps.departments.selectors import department_code_exists
 from apps.sharing.policy import access_for
 
 MAX_PAGE = 200
@@ -113,6 +123,56 @@ def dataset_out(dataset: Dataset) -> dict:
 SHARING_TYPE = ChoiceQuery(
     "sharing_type", SharingTypeChoices.values, "Only datasets shared this way."
 )
+PARAMETERS = [
+    OpenApiParameter(
+        "provider",
+        OpenApiTypes.STR,
+        description="Department code (any case). A code no department has is a 400 whose "
+        "`errors` names `provider`.",
+    ),
+    SHARING_TYPE.parameter,
+    OpenApiParameter("q", OpenApiTypes.STR, description="Search text."),
+    OpenApiParameter(
+        "cursor",
+        OpenApiTypes.STR,
+        description="From the previous page's `next` (another value is a 400 whose `errors` "
+        "names `cursor`).",
+    ),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE},
+        description=f"1 to {MAX_PAGE} (else a 400 whose `errors` names `page_size`).",
+    ),
+]
+_PAGE_SIZE_FORMAT = re.compile(r"[0-9]{1,9}\Z")
+
+
+def page_size_of(raw: str | None) -> int:
+    """ASCII digits only, as on record pages (int() would also take spaces, `1_0` and
+    full-width digits), from 1 to MAX_PAGE; DEFAULT_PAGE when not given."""
+    if raw is None:
+        return DEFAULT_PAGE
+    if not _PAGE_SIZE_FORMAT.match(raw) or not 1 <= int(raw) <= MAX_PAGE:
+        message = _("“page_size” must be a whole number from 1 to %(max)d.") % {"max": MAX_PAGE}
+        raise exceptions.ValidationError({"page_size": [message]})
+    return int(raw)
+
+
+def cursor_of(raw: str | None) -> str | None:
+    """The code a page starts after, from the previous page's `next`."""
+    if not raw:
+        return None
+    try:
+        # validate: the lenient decoder skips what is not base64 at all.
+        after = base64.b64decode(raw, altchars=b"-_", validate=True).decode()
+        if "\x00" in after:  # PostgreSQL text cannot hold NUL (found by fuzzing)
+            raise ValueError(after)
+    except (ValueError, UnicodeDecodeError) as exc:
+        message = _(
+            "The cursor is not valid: use the “next” link of the previous page of this query."
+        )
+        raise exceptions.ValidationError({"cursor": [message]}) from exc
+    return after
 
 
 class CatalogListView(ApiView):
@@ -121,43 +181,28 @@ class CatalogListView(ApiView):
     @extend_schema(
         operation_id="catalog_list",
         summary=_("The responsibility list"),
-        parameters=[
-            OpenApiParameter("provider", OpenApiTypes.STR, description="Department code."),
-            SHARING_TYPE.parameter,
-            OpenApiParameter("q", OpenApiTypes.STR, description="Search text."),
-            OpenApiParameter(
-                "cursor", OpenApiTypes.STR, description="From the previous page's `next`."
-            ),
-            OpenApiParameter(
-                "page_size",
-                {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": DEFAULT_PAGE},
-                description=f"1 to {MAX_PAGE} (else 400).",
-            ),
-        ],
-        responses={200: CatalogPageOut, **problems(400, 401, 403, 429)},
+        parameters=PARAMETERS,
+        responses={200: CatalogPageOut, **query_problems(401, 403, 429)},
     )
     def get(self, request):
-        params = request.GET
+        params = request.query_params
+        query_checked(params, known=[p.name for p in PARAMETERS])
         sharing_type = SHARING_TYPE.value(request)
-        try:
-            page_size = int(params.get("page_size", DEFAULT_PAGE))
-            after = params.get("cursor")
-            if after:  # validated: the lenient decoder skips what is not base64 at all
-                after = base64.b64decode(after, altchars=b"-_", validate=True).decode()
-            if after and "\x00" in after:  # PostgreSQL text cannot hold NUL (found by fuzzing)
-                raise ValueError(after)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise exceptions.ParseError(_("page_size or cursor is malformed.")) from exc
-        if not 1 <= page_size <= MAX_PAGE:
-            raise exceptions.ParseError(_("page_size must be between 1 and %d.") % MAX_PAGE)
+        page_size = page_size_of(params.get("page_size"))
+        after = cursor_of(params.get("cursor"))
+        provider = params.get("provider") or None
         qs = catalog_published(
-            provider=params.get("provider") or None,
-            sharing_type=sharing_type,
-            q=params.get("q") or None,
+            provider=provider, sharing_type=sharing_type, q=params.get("q") or None
         )
         if after:
             qs = qs.filter(code__gt=after)
         datasets = list(qs[: page_size + 1])
+        # Only an empty page can be a code no department has: asked only then, no query more
+        # for every other page. An old code after a department's code changed is said to be
+        # one, not answered as a department that publishes nothing.
+        if not datasets and provider and not department_code_exists(code=provider):
+            message = _("No department has the code “%(code)s”.") % {"code": provider}
+            raise exceptions.ValidationError({"provider": [message]})
         next_cursor = None
         if len(datasets) > page_size:
             datasets = datasets[:page_size]

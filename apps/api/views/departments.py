@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 
 from apps.api.permissions import SeesCatalogue
-from apps.api.views.base import ApiView, json_response, problems
+from apps.api.views.base import ApiView, json_response, query_checked, query_problems
 from apps.departments.models import Department
 
 DEPARTMENTS = inline_serializer(
@@ -23,8 +23,9 @@ class DepartmentListView(ApiView):
     @extend_schema(
         operation_id="departments_list",
         summary=_("Departments"),
-        responses={200: DEPARTMENTS, **problems(401, 403, 429)},
+        responses={200: DEPARTMENTS, **query_problems(401, 403, 429)},
     )
     def get(self, request):
+        query_checked(request.query_params, known=())
         rows = Department.objects.order_by("code").values("code", "name")
         return json_response(list(rows))

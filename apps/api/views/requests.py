@@ -16,6 +16,8 @@ from apps.api.views.base import (
     Conflict,
     json_response,
     problems,
+    query_checked,
+    query_problems,
     valid_input,
 )
 from apps.audit.services import origin_of
@@ -153,9 +155,10 @@ class RequestListView(ApiView):
         operation_id="requests_list",
         summary=_("Requests where your department is the requester or the provider"),
         parameters=[STATUS.parameter],
-        responses={200: RequestOut(many=True), **problems(400, 401, 403, 429)},
+        responses={200: RequestOut(many=True), **query_problems(401, 403, 429)},
     )
     def get(self, request):
+        query_checked(request.query_params, known=[STATUS.name])
         status = STATUS.value(request)
         caller = caller_for(request)
         rows = requests_followed(department=caller.department, status=status)[:LIST_LIMIT]
