@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.admin.widgets import RelatedFieldWidgetWrapper
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog import labels, services
@@ -60,8 +63,8 @@ class FieldInline(admin.TabularInline):
     extra = 0
     fields = ("position", "name", "label", "data_type", "sensitivity", "sharing_type",
               "masking", "legal_basis", "conditions", "required", "enum_values",
-              "pending_removal")  # fmt: skip
-    readonly_fields = ("pending_removal",)
+              "removal_note")  # fmt: skip
+    readonly_fields = ("removal_note",)
     ordering = ("position", "id")
 
     class Media:
@@ -69,6 +72,16 @@ class FieldInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None) -> bool:
         return _is_catalog_user(request.user)
+
+    @admin.display(description=Field._meta.get_field("pending_removal").verbose_name)
+    def removal_note(self, obj: Field) -> str:
+        # Said only of a field that goes: a yes/no icon on every row read as a delete button.
+        if not obj.pending_removal:
+            return ""
+        return format_html(
+            '<span class="field-table-removal">{}</span>',
+            capfirst(Field._meta.get_field("pending_removal").verbose_name),
+        )
 
     def _can_change(self, request, obj) -> bool:
         if obj is None or obj.pk is None:
@@ -260,16 +273,38 @@ class DemandAdmin(CatalogModelAdmin):
 
     def get_queryset(self, request):
         qs = perms.demands_visible(request.user, super().get_queryset(request))
-        return qs.select_related("requester", "provider", "dataset")
+        return qs.select_related("requester", "provider", "dataset__provider")
+
+    def get_object(self, request, object_id, from_field=None):
+        demand = super().get_object(request, object_id, from_field)
+        if demand is not None and demand.dataset is not None:
+            # For dataset_shown, which is given the demand only.
+            demand.dataset_openable = perms.can_open_dataset(request.user, demand.dataset)
+        return demand
+
+    @admin.display(description=Demand._meta.get_field("dataset").verbose_name)
+    def dataset_shown(self, obj: Demand) -> str:
+        """The dataset with its department; a link only for those who may open its page: the
+        requesting department's officer would be told it does not exist."""
+        dataset = obj.dataset
+        if dataset is None:
+            return self.get_empty_value_display()
+        text = f"{dataset} ({dataset.provider.name})"
+        if not getattr(obj, "dataset_openable", False):
+            return text
+        url = reverse(
+            "admin:catalog_dataset_change", args=[dataset.pk], current_app=self.admin_site.name
+        )
+        return format_html('<a href="{}">{}</a>', url, text)
 
     # What the requesting officer writes; the service sets the rest (status, who, when).
     add_fields = ("requester", "provider", "dataset", "title", "description", "fields_wanted",
                   "legal_basis")  # fmt: skip
     # Shown on an existing demand; the asked department writes only the answer, and says
     # whether it closes the demand (DemandAnswerForm): the status follows from that.
-    shown_fields = ("requester", "provider", "dataset", "title", "description", "fields_wanted",
-                    "legal_basis", "status", "created_by", "created_at", "answered_by",
-                    "answered_at", "answer")  # fmt: skip
+    shown_fields = ("requester", "provider", "dataset_shown", "title", "description",
+                    "fields_wanted", "legal_basis", "status", "created_by", "created_at",
+                    "answered_by", "answered_at", "answer")  # fmt: skip
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is not None:
@@ -316,6 +351,17 @@ class DemandAdmin(CatalogModelAdmin):
                 db_field, self.admin_site, using=kwargs.get("using")
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        widget = getattr(formfield, "widget", None)
+        if db_field.name == "dataset" and isinstance(widget, RelatedFieldWidgetWrapper):
+            # No change, view or add links: the datasets offered are other departments', whose
+            # pages the officer may not open, and one added here would be their own department's,
+            # which a demand never names.
+            widget.can_add_related = widget.can_change_related = False
+            widget.can_view_related = widget.can_delete_related = False
+        return formfield
 
     def get_urls(self):
         search = path(

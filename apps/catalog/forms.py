@@ -86,16 +86,11 @@ def _short_text() -> forms.Textarea:
     return forms.Textarea(attrs={"rows": 2, "cols": 15})
 
 
-def _narrow_select(em: int) -> forms.Select:
-    # The masking rules' labels run to 20 characters; the open list still shows them whole.
-    return forms.Select(attrs={"class": f"field-table-narrow-{em}"})  # catalog/fields.css
-
-
 class FieldInlineForm(forms.ModelForm):
     """One row of the dataset page's field table, kept about a screen wide: one-line inputs,
-    small boxes for the two free texts. A new row's position may be left empty: the field goes
-    after the last one. Every row offered at 0 used to store several fields at one position,
-    in no stated order."""
+    small boxes for the two free texts, selects as wide as their choices (catalog/fields.css).
+    A new row's position may be left empty: the field goes after the last one. Every row
+    offered at 0 used to store several fields at one position, in no stated order."""
 
     enum_values = EnumValuesField(
         label=_("allowed values"),
@@ -109,8 +104,6 @@ class FieldInlineForm(forms.ModelForm):
             "position": forms.NumberInput(attrs={"class": "field-table-position"}),
             "name": _line(11),
             "label": _line(11),
-            "data_type": _narrow_select(9),
-            "masking": _narrow_select(11),
             "legal_basis": _short_text(),
             "conditions": _short_text(),
         }
@@ -199,7 +192,16 @@ class DemandDatasetSelect(AutocompleteSelect):
 
 
 class DemandForm(forms.ModelForm):
-    """Filing a demand (the answer has its own form, DemandAnswerForm)."""
+    """Filing a demand (the answer has its own form, DemandAnswerForm). An officer of one
+    department files for it alone: that one choice is made for them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        requester = self.fields.get("requester")
+        if requester is not None and self.initial.get("requester") is None:
+            choices = list(requester.queryset.values_list("pk", flat=True)[:2])
+            if len(choices) == 1:
+                self.initial["requester"] = choices[0]
 
     def clean(self):
         data = super().clean()

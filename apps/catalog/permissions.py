@@ -122,6 +122,11 @@ def has_dataset_perm(user: AbstractBaseUser | None, codename: str, dataset: Data
     ).exists()
 
 
+def can_open_dataset(user: AbstractBaseUser | None, dataset: Dataset) -> bool:
+    """Whether `user` may open `dataset`'s admin page, which lists datasets_visible only."""
+    return datasets_visible(user).filter(pk=dataset.pk).exists()
+
+
 def can_create_dataset(user: AbstractBaseUser | None, provider: Department) -> bool:
     return is_platform_admin(user) or provider.pk in officer_department_ids(user)
 

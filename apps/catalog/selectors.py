@@ -85,11 +85,17 @@ def demand_dataset_search(
     *, user: AbstractBaseUser, term: str = "", provider_id: int | None = None
 ) -> QuerySet[Dataset]:
     """The datasets a demand filed by `user` may name (permissions.demand_dataset_choices)
-    whose code or name holds every word of `term`, of the asked department `provider_id` once
-    one is chosen: the demand form's search, as the platform lists hundreds of datasets."""
+    whose code or name, or their department's name or code, holds every word of `term` ("卫生
+    疫苗"), of the asked department `provider_id` once one is chosen: the demand form's search,
+    as the platform lists hundreds of datasets."""
     qs = perms.demand_dataset_choices(user)
     if provider_id is not None:
         qs = qs.filter(provider_id=provider_id)
     for word in term.split():
-        qs = qs.filter(Q(code__icontains=word) | Q(name__icontains=word))
+        qs = qs.filter(
+            Q(code__icontains=word)
+            | Q(name__icontains=word)
+            | Q(provider__name__icontains=word)
+            | Q(provider__code__icontains=word)
+        )
     return qs.select_related("provider").order_by("code", "pk")

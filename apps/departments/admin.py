@@ -44,11 +44,21 @@ CODE_CHANGE_CONSEQUENCES = (
 )
 
 
+class ConfirmationField(forms.BooleanField):
+    """A box ticked for one submission only: a page shown again (its errors, a reload) has it
+    unticked, so that a code typed after a refused one is confirmed afresh."""
+
+    widget = forms.CheckboxInput(attrs={"autocomplete": "off"})  # no browser-restored tick
+
+    def bound_data(self, data, initial):
+        return False
+
+
 class DepartmentChangeForm(forms.ModelForm):
     """A stored department: its code may be corrected, once the platform admin has confirmed
     the consequences (CODE_CHANGE_CONSEQUENCES)."""
 
-    confirm_code_change = forms.BooleanField(
+    confirm_code_change = ConfirmationField(
         label=_("I have read the consequences above and want to change the code"),
         required=False,
     )

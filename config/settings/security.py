@@ -85,6 +85,9 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_CLIENT_IP_CALLABLE = "apps.common.security.client_ip"
 AXES_LOCKOUT_TEMPLATE = "common/lockout.html"
 AXES_VERBOSE = False
+# Masked in the stored attempts' POST data (the password always is): axes' defaults, and the
+# admin login's one-time code (apps.common.admin_site.OTPAdminAuthenticationForm.otp_token).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
 # Number of trusted reverse proxies in front of the web nodes (0 = clients connect directly).
 # The client address is taken from X-Forwarded-For only this many hops back, never further.
 GOVDATA_TRUSTED_PROXY_COUNT = _env_int("GOVDATA_TRUSTED_PROXY_COUNT", 0)

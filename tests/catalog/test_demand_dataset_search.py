@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 
 from apps.catalog.models import Dataset
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import DatasetFactory, DepartmentFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +132,13 @@ def test_a_dataset_outside_the_choices_is_refused_and_shown_again(consumer_clien
     assert response.status_code == 200
     assert response.context["adminform"].form.errors["dataset"]
     assert not dataset.demands.exists()
+
+
+def test_the_search_finds_datasets_by_their_departments_name_or_code(consumer_client, catalogue):
+    health = DepartmentFactory(code="SWJ", name="市卫生健康局")
+    DatasetFactory(provider=health, code="SW-YY-001", name="医疗机构信息")
+    # 卫生 also names the officer's own 省卫生健康委员会, whose datasets are still not offered.
+    assert _codes(_search(consumer_client, term="卫生")) == ["SW-YY-001"]
+    assert _codes(_search(consumer_client, term="swj")) == ["SW-YY-001"]  # not in its code
+    assert _codes(_search(consumer_client, term="公安 户籍")) == ["GA-HJ-002"]
+    assert _codes(_search(consumer_client, term="卫生", provider=catalogue.outsider.pk)) == []

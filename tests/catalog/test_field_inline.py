@@ -46,8 +46,8 @@ def test_free_texts_are_small_boxes_and_the_rest_one_line_inputs(client, world, 
     for name, size in (("name", 11), ("label", 11), ("enum_values", 9)):
         tag = _tag(page, f"fields-0-{name}")
         assert tag.startswith('<input type="text"') and f'size="{size}"' in tag
-    for name in ("data_type", "masking"):  # long labels, shown whole when opened
-        assert "field-table-narrow-" in _tag(page, f"fields-0-{name}")
+    for name in ("data_type", "masking"):  # as wide as their longest choice (e2e tests)
+        assert "class=" not in _tag(page, f"fields-0-{name}")
     assert "catalog/fields.css" in page
     assert ' style="' not in page  # the Content-Security-Policy refuses inline styles
 
@@ -135,3 +135,19 @@ def test_legal_basis_keeps_its_line_breaks(client, world, gender):
             _row(fields["gender"])]  # fmt: skip
     assert _post(client, gender, rows).status_code == 302
     assert gender.fields.get(name="id_number").legal_basis == f"{LEGAL}\n第二款"
+
+
+def test_only_a_field_pending_removal_says_so_and_no_row_shows_a_yes_no_icon(client, world, gender):
+    services.dataset_publish(dataset=gender, by=world.provider_officer, reason="首次")
+    services.field_remove(field=gender.fields.get(name="district"), by=world.provider_officer)
+    client.force_login(world.provider_officer)
+    page = client.get(_change(gender)).content.decode()
+    table = page[page.index('id="fields-group"') :]
+    assert "icon-no.svg" not in table and "icon-yes.svg" not in table  # read as delete buttons
+    names = [name for _, name in re.findall(r'name="fields-(\d+)-name"[^>]*value="([^"]*)"', page)]
+    notes = re.findall(r'<td class="field-removal_note">\s*<p>(.*?)</p>', table, re.S)
+    said = [re.sub(r"<[^>]+>", "", note).strip() for note in notes]
+    assert dict(zip(names, said, strict=False)) == {
+        "id_number": "", "district": "Removed at next publication", "gender": ""
+    }  # fmt: skip
+    assert 'class="field-table-removal"' in table

@@ -5,6 +5,8 @@ the acting group renamed and an audit event naming both codes."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -181,3 +183,28 @@ def test_an_auditor_sees_the_code_read_only_and_cannot_change_it(client, legacy)
     response = _post(client, legacy, code="EX4UI-A", confirm_code_change="on")
     assert response.status_code == 403
     assert Department.objects.get(pk=legacy.pk).code == "ex4ui a"
+
+
+def _confirm_box(page: str) -> str:
+    [box] = re.findall(r'<input[^>]*name="confirm_code_change"[^>]*>', page)
+    return box
+
+
+def test_a_refused_change_shows_the_confirmation_unticked_so_the_next_code_is_confirmed_anew(
+    client, root, legacy
+):
+    department_create(code="EX4UI-A", name="已有")
+    client.force_login(root)
+    refused = _post(client, legacy, code="EX4UI-A", confirm_code_change="on")
+    assert refused.status_code == 200
+    assert " checked" not in _confirm_box(refused.content.decode())
+    # The page as shown, resubmitted with another code: the box was not ticked again.
+    response = _post(client, legacy, code="EX4UI-B")
+    assert response.context["adminform"].form.errors["confirm_code_change"]
+    assert Department.objects.get(pk=legacy.pk).code == "ex4ui a"
+
+
+def test_the_confirmation_is_never_restored_by_the_browser(client, root, legacy):
+    client.force_login(root)
+    box = _confirm_box(client.get(_change_url(legacy)).content.decode())
+    assert " checked" not in box and 'autocomplete="off"' in box

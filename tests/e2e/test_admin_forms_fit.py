@@ -1,7 +1,8 @@
 """Two admin forms in a real browser (Chromium driven by Playwright) against gunicorn, as a data
 officer on a 1366 px laptop sees them: the dataset page's field table fits the window without
-sideways scrolling, in Chinese and in English, every control still editable; the demand form's
-dataset choice is a search that offers the asked department's datasets."""
+sideways scrolling, in Chinese and in English, every control still editable and no chosen text
+cut off, a field pending removal said so and no other; the demand form's dataset choice is a
+search that offers the asked department's datasets."""
 
 from __future__ import annotations
 
@@ -59,6 +60,34 @@ def _assert_row_fits(page, row: int, controls=CONTROLS) -> None:
         assert box["x"] >= 0 and box["x"] + box["width"] <= LAPTOP["width"], (name, box)
 
 
+def _cut_texts(page) -> list[dict]:
+    """The table's selects narrower than their chosen text needs, and the one-line inputs
+    whose text is cut: what an officer cannot read without opening or scrolling them."""
+    return page.evaluate(
+        """() => {
+            const rows = '#fields-group tr.form-row:not(.empty-form)';
+            const cut = [];
+            for (const select of document.querySelectorAll(`${rows} select`)) {
+                const probe = document.createElement('select');
+                probe.add(new Option(select.selectedOptions[0].text));
+                probe.style.width = 'auto';
+                probe.style.position = 'absolute';
+                select.parentNode.appendChild(probe);
+                const needs = probe.getBoundingClientRect().width;
+                probe.remove();
+                const has = select.getBoundingClientRect().width;
+                if (has + 0.5 < needs) cut.push({name: select.name, has, needs});
+            }
+            for (const input of document.querySelectorAll(`${rows} input[type=text]`)) {
+                if (input.scrollWidth > input.clientWidth) {
+                    cut.push({name: input.name, value: input.value});
+                }
+            }
+            return cut;
+        }"""
+    )
+
+
 def _search(page, term: str) -> list[str]:
     """What the demand form's dataset search offers for `term`."""
     page.click(".field-dataset .select2-selection")
@@ -77,11 +106,19 @@ def test_the_field_table_fits_a_laptop_without_sideways_scrolling(
     from playwright.sync_api import sync_playwright
 
     from apps.catalog.models import Field
+    from tests.factories import FieldFactory
 
     world.dataset.fields.filter(sharing_type__in=["conditional", "none"]).update(
         legal_basis=LONG_BASIS, conditions="仅用于疫苗接种预约身份核验，不得向第三方提供"
     )
     world.dataset.fields.filter(name="gender").update(enum_values=["男", "女", "未说明的性别"])
+    # The longest choices of every select, and a name as long as the tester's.
+    FieldFactory(
+        dataset=world.dataset, position=8, name="monthly_amount", label="月发放金额",
+        data_type="credit_code", sensitivity="highly_sensitive", sharing_type="conditional",
+        masking="bank_card", legal_basis=LONG_BASIS,
+    )  # fmt: skip
+    world.dataset.fields.filter(name="religion").update(pending_removal=True)
     url = f"/admin/catalog/dataset/{world.dataset.pk}/change/"
     with gunicorn_server(log_path=tmp_path / "gunicorn.log") as base_url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
@@ -95,6 +132,18 @@ def test_the_field_table_fits_a_laptop_without_sideways_scrolling(
         assert widths["table"] <= widths["window"], widths
         for row in range(world.dataset.fields.count()):
             _assert_row_fits(page, row)
+        assert _cut_texts(page) == []
+        # Said of the one field that goes, and of no other.
+        notes = page.locator("#fields-group .field-table-removal")
+        assert notes.count() == 1
+        assert (
+            page.locator("#fields-group tr.has_original", has=page.locator(".field-table-removal"))
+            .locator("[name$='-name']")
+            .input_value()
+            == "religion"
+        )
+        box = notes.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= LAPTOP["width"], box
 
         # A row added in the page is laid out the same, and every control takes input.
         new = world.dataset.fields.count()
@@ -128,7 +177,9 @@ def test_the_demand_form_searches_the_asked_departments_datasets(
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         page = _login(browser, base_url, world.consumer_officer.username, "en-US")
         page.goto("/admin/catalog/demand/add/")
-        page.select_option("#id_requester", str(world.consumer.pk))
+        assert page.input_value("#id_requester") == str(world.consumer.pk)  # the only choice
+        # No links to dataset pages the officer may not open, nor to add one of their own.
+        assert page.locator(".field-dataset a.related-widget-wrapper-link").count() == 0
         # No department asked yet: every department's datasets; choosing one fills it in.
         assert _search(page, "户籍") == [
             f"GA-HJ-002 户籍迁移信息 ({world.provider.name})",
