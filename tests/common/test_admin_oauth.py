@@ -71,15 +71,14 @@ def _headings(page: str) -> list[str]:
     ("model", "headings"),
     [
         ("application", ["ID", "名称", "用户", "客户端类型", "授权类型", "注册方式"]),
-        ("accesstoken", ["ID", "Token(masked)", "用户", "应用", "过期时间"]),
-        ("refreshtoken", ["ID", "Token(masked)", "用户", "应用"]),
-        ("grant", ["ID", "Authorizationcode(masked)", "应用", "用户", "过期时间"]),
+        ("accesstoken", ["ID", "令牌（已脱敏）", "用户", "应用", "过期时间"]),
+        ("refreshtoken", ["ID", "令牌（已脱敏）", "用户", "应用"]),
+        ("grant", ["ID", "授权码（已脱敏）", "应用", "用户", "过期时间"]),
         ("idtoken", ["JWT令牌ID", "用户", "应用", "过期时间"]),
     ],
 )
 def test_every_column_has_a_translatable_heading(client, tokens, model, headings):
-    # The new headings read in English until the catalogue has them; "Pk", "Token" and "Code"
-    # were not translatable at all.
+    # "Pk", "Token" and "Code" were not translatable at all.
     page = client.get(reverse(f"admin:oauth2_provider_{model}_changelist"), **ZH)
     assert _headings(page.content.decode()) == headings
 

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from tests.e2e.test_officer_to_auditor import ARGS, CHROMIUM, PASSWORD
+from tests.e2e.browser import ARGS, CHROMIUM, admin_login
 from tests.live import gunicorn_server
 
 LAPTOP = {"width": 1366, "height": 768}
@@ -31,14 +31,7 @@ pytestmark = [
 
 
 def _login(browser, base_url: str, username: str, locale: str):
-    context = browser.new_context(base_url=base_url, locale=locale, viewport=LAPTOP)
-    page = context.new_page()
-    page.goto("/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form [type=submit]")
-    page.wait_for_url("**/admin/")
-    return page
+    return admin_login(browser, base_url, username, locale=locale, viewport=LAPTOP)
 
 
 def _widths(page) -> dict:

@@ -18,18 +18,14 @@ from stdnum.cn import ric
 
 from govdata.masking import mask_mobile, mask_name
 from tests.catalog.sheets import DS_HEADER, FD_HEADER, xlsx
+from tests.e2e.browser import ARGS, CHROMIUM, admin_login
 from tests.live import gunicorn_server
 
-CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 CODE = "GA-HJ-020"
 LEGAL = "《中华人民共和国居民身份证法》第十三条"
-PASSWORD = "pw-Secret-123"  # tests.factories.UserFactory
 REQUESTED = ["id_number", "name", "mobile", "address"]
 APPROVED = ["id_number", "name", "mobile"]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--disable-quic"]  # fmt: skip
 
 pytestmark = [
     pytest.mark.browser,
@@ -91,16 +87,9 @@ class Shots:
 
 
 def login(browser, base_url: str, username: str):
-    context = browser.new_context(
-        base_url=base_url, locale="zh-CN", viewport={"width": 1280, "height": 800}
+    return admin_login(
+        browser, base_url, username, locale="zh-CN", viewport={"width": 1280, "height": 800}
     )
-    page = context.new_page()
-    page.goto("/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-form [type=submit]")
-    page.wait_for_url("**/admin/")
-    return page
 
 
 def api_from_browser(page, method: str, path: str, body: dict | None = None) -> dict:
