@@ -17,7 +17,6 @@ platform's language."""
 
 from __future__ import annotations
 
-import errno
 import re
 import uuid
 
@@ -26,7 +25,7 @@ from gunicorn import util
 from gunicorn.http import errors
 from gunicorn.http.message import Request
 from gunicorn.http.parser import RequestParser
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import ThreadWorker
 
 # The malformed requests answered here, with their status; anything else (a failing
 # application, an unsupported transfer coding) keeps gunicorn's own handling.
@@ -203,25 +202,13 @@ def refusal_response(
     return head.encode("latin-1") + body
 
 
-class _Connection(TConn):
-    def init(self) -> None:
-        super().init()
-        if type(self.parser) is RequestParser:  # HTTP/1 (HTTP/2 has a parser of its own)
-            self.parser.mesg_class = PartialRequest
-
-
 class ProblemThreadWorker(ThreadWorker):
-    def accept(self, listener) -> None:
-        # gunicorn's, with the connection that parses into a PartialRequest.
-        try:
-            client_sock, client_addr = listener.accept()
-            self.nr_conns += 1
-            client_sock.setblocking(True)
-            conn = _Connection(self.cfg, client_sock, client_addr, listener.getsockname())
-            self.enqueue_req(conn)
-        except OSError as e:
-            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
-                raise
+    def init_process(self) -> None:
+        # HTTP/1 requests of this worker process parse into a PartialRequest (HTTP/2 has a
+        # parser of its own); set on the class, in the worker process only, so that no part
+        # of gunicorn's connection handling is written again here.
+        RequestParser.mesg_class = PartialRequest
+        super().init_process()
 
     def handle_error(self, req, client, addr, exc) -> None:
         status = refused_status(exc)

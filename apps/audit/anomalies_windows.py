@@ -185,10 +185,6 @@ def alerts_detect_sensitive_reads(*, now: dt.datetime | None = None) -> list[Ale
     return [a for a in alerts if a]
 
 
-# The name the beat task and older callers use.
-alerts_detect_sensitive_exports = alerts_detect_sensitive_reads
-
-
 def alerts_detect_denial_bursts(*, now: dt.datetime | None = None) -> list[Alert]:
     end = now or clock.now()
     span = minutes_setting("DENIAL_WINDOW_MINUTES")

@@ -16,7 +16,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from apps.audit.api import AuditApiView, parse_when, query_checked
+from apps.api.views.base import query_checked
+from apps.audit.api import AuditApiView, parse_when
 from apps.audit.export import (
     ExportRangeError,
     export_chunks,

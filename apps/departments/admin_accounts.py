@@ -12,6 +12,7 @@ longer shows the key."""
 
 from __future__ import annotations
 
+import segno
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.filters import BooleanFieldListFilter, DateFieldListFilter
@@ -116,13 +117,9 @@ def totp_device_secret_shown(*, device: TOTPDevice, request: HttpRequest, shown:
     )
 
 
-def qrcode_data_uri(text: str) -> str | None:
-    """`text` as a QR code, an SVG image in a data: URI, or None without segno. Drawn at a
-    size a phone reads (django-otp's SVG has no viewBox: an <img> cannot scale it up)."""
-    try:
-        import segno
-    except ModuleNotFoundError:
-        return None
+def qrcode_data_uri(text: str) -> str:
+    """`text` as a QR code, an SVG image in a data: URI, drawn at a size a phone reads
+    (django-otp's SVG has no viewBox: an <img> cannot scale it up)."""
     return segno.make(text).svg_data_uri(scale=5)
 
 

@@ -22,6 +22,14 @@ DUPLICATE_CODE_MESSAGE = _(
 )
 
 
+def department_code_clash(code: str, *, exclude_pk: int | None = None) -> ValidationError | None:
+    """The error saying another department has `code`, ignoring case, or None."""
+    clash = Department.objects.filter(code__iexact=code).exclude(pk=exclude_pk).first()
+    if clash is None:
+        return None
+    return ValidationError(DUPLICATE_CODE_MESSAGE, code="unique", params={"code": clash.code})
+
+
 class Department(models.Model):
     class Level(models.TextChoices):
         PROVINCE = "province", _("Province")
@@ -98,11 +106,9 @@ class Department(models.Model):
             ancestor = ancestor.parent
         # Said on the code field, not as the constraint's form-wide message.
         if self.code and self._state.adding:
-            clash = Department.objects.filter(code__iexact=self.code).first()
+            clash = department_code_clash(self.code)
             if clash is not None:
-                errors["code"] = ValidationError(
-                    DUPLICATE_CODE_MESSAGE, code="unique", params={"code": clash.code}
-                )
+                errors["code"] = clash
         rank = self.LEVEL_RANKS.get(self.level)
         parent = self.parent
         if parent is not None and rank is not None and self.LEVEL_RANKS.get(parent.level, 0) < rank:

@@ -7,10 +7,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from apps.departments.models import (
-    DUPLICATE_CODE_MESSAGE,
     PLATFORM_AUDITORS_GROUP,
     Department,
     Membership,
+    department_code_clash,
 )
 
 CODE_CHANGE_ACTION = "department.code_change"
@@ -46,15 +46,9 @@ def department_code_check(*, department: Department, code: str) -> None:
         Department._meta.get_field("code").clean(code, department)
     except ValidationError as exc:
         raise ValidationError({"code": exc.error_list}) from exc
-    clash = Department.objects.filter(code__iexact=code).exclude(pk=department.pk).first()
+    clash = department_code_clash(code, exclude_pk=department.pk)
     if clash is not None:
-        raise ValidationError(
-            {
-                "code": ValidationError(
-                    DUPLICATE_CODE_MESSAGE, code="unique", params={"code": clash.code}
-                )
-            }
-        )
+        raise ValidationError({"code": clash})
 
 
 @transaction.atomic

@@ -15,13 +15,13 @@ from apps.common import clock
 from apps.common.admin_mixins import ReadOnlyAdminMixin, RelatedLinksByPermissionMixin
 from apps.departments.admin_inlines import StaffReadOnlyInline, StaffTransitionInline
 from apps.departments.selectors import (
-    user_department_ids,
     user_works_in_departments,
 )
 from apps.objections import policy
 from apps.objections.admin_views import answer_view, submit_view, withdraw_view
 from apps.objections.models import Objection, ObjectionField, ObjectionTransition
 from apps.objections.selectors import objections_visible_to
+from apps.sharing.admin_filters import DirectionFilter as SharingDirectionFilter
 from apps.sharing.admin_inlines import FieldColumnsMixin
 
 
@@ -45,25 +45,11 @@ class TransitionInline(StaffTransitionInline):
     status_choices = Objection.Status
 
 
-class DirectionFilter(admin.SimpleListFilter):
+class DirectionFilter(SharingDirectionFilter):
     """Objections to the viewer's departments' data, or reported by them; not offered to
     viewers without a department (platform auditors)."""
 
-    title = _("direction")
-    parameter_name = "direction"
-
-    def lookups(self, request, model_admin):
-        if not user_department_ids(user=request.user):
-            return []
-        return [("incoming", _("Incoming (our data)")), ("outgoing", _("Outgoing (we reported)"))]
-
-    def queryset(self, request, queryset):
-        ids = user_department_ids(user=request.user)
-        if self.value() == "incoming":
-            return queryset.filter(dataset__provider_id__in=ids)
-        if self.value() == "outgoing":
-            return queryset.filter(consumer_id__in=ids)
-        return queryset
+    labels = (_("Incoming (our data)"), _("Outgoing (we reported)"))
 
 
 _ACTION_LABELS = ((policy.ANSWER, _("Answer")), (policy.WITHDRAW, _("Withdraw")))

@@ -1,7 +1,6 @@
 """Writes of the sharing workflow: the decisions on a submitted request (approve, reject,
-withdraw, revoke its grant). Submission lives in apps.sharing.submission and grant changes in
-apps.sharing.grant_services; both are re-exported here for the REST API
-(apps.api.views.requests) and older callers. Keyword-only, transactional; state changes lock
+withdraw, revoke its grant). Submission lives in apps.sharing.submission; grant changes in
+apps.sharing.grant_services, re-exported here. Keyword-only, transactional; state changes lock
 the request row first (then its grant) so that concurrent decisions serialise."""
 
 from __future__ import annotations
@@ -35,12 +34,7 @@ from apps.sharing.recording import (
     transition_record,
 )
 from apps.sharing.row_filters import row_filter_validate, rows_label
-from apps.sharing.submission import (  # noqa: F401 - the REST API submits through this module
-    PendingRequestExists,
-    actor_label,
-    fields_named,
-    request_submit,
-)
+from apps.sharing.submission import actor_label, fields_named
 from govdata.masking import MASK_STRICTNESS, is_known_rule
 from govdata.vocabulary import SharingType
 

@@ -32,7 +32,7 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$")
 _MYSQL_STATEMENT_ERRORS = frozenset({1792})
 
 
-def _cannot_connect(exc: Exception) -> SourceError:
+def _cannot_connect(exc: Exception | str) -> SourceError:
     return SourceError(
         gettext_noop("Cannot connect to the source database: %(e)s"), {"e": str(exc).strip()}
     )
@@ -95,10 +95,7 @@ class SqlConnector(Connector):
             # addresses the host resolved to when checked; never the URL itself.
             target = self.host_policy.check_database(target)
             if not target.addresses:
-                raise SourceError(
-                    gettext_noop("Cannot connect to the source database: %(e)s"),
-                    {"e": f"the host name {target.host} cannot be resolved"},
-                )
+                raise _cannot_connect(f"the host name {target.host} cannot be resolved")
         opener = _open_postgres if target.engine == "postgresql" else _open_mysql
         with opener(target, self.options, watermark_column, since) as data:
             yield data

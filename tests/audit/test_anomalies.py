@@ -10,7 +10,7 @@ from apps.audit.anomalies_calendar import alerts_detect_off_hours, alerts_detect
 from apps.audit.anomalies_email import alerts_notify
 from apps.audit.anomalies_windows import (
     alerts_detect_denial_bursts,
-    alerts_detect_sensitive_exports,
+    alerts_detect_sensitive_reads,
 )
 from apps.audit.models import Alert
 from tests.api.conftest import PURPOSE, ROWS, api_world  # noqa: F401 - the API test world fixture
@@ -75,7 +75,7 @@ def test_bulk_export_of_sensitive_fields_is_flagged(world, thresholds):
     field.save(update_fields=["sensitivity"])
     record_read(world, action="export.end", row_count=5000, fields={"id_number": "none"})
     record_read(world, action="export.end", row_count=5000, fields={"gender": "none"})
-    [alert] = alerts_detect_sensitive_exports()
+    [alert] = alerts_detect_sensitive_reads()
     assert alert.details["fields"] == ["id_number"] and alert.provider == world.provider
 
 
@@ -93,9 +93,9 @@ def test_a_real_export_of_sensitive_fields_is_flagged_with_the_rows_it_sent(api_
     client = api_world.clients["granted"]
     _export(client, "export/?format=csv&district=天河区")  # 3 rows: under the threshold
     _export(client, "export/?format=csv&fields=gender,district")  # no sensitive field
-    assert alerts_detect_sensitive_exports() == []
+    assert alerts_detect_sensitive_reads() == []
     _export(client, "export/?format=ndjson")
-    [alert] = alerts_detect_sensitive_exports()
+    [alert] = alerts_detect_sensitive_reads()
     # Every row that left with a sensitive field within the hour: the small export's too.
     assert alert.details["rows"] == 3 + len(ROWS) and alert.details["fields"] == ["id_number"]
     assert alert.department == api_world.base.consumer and alert.provider == api_world.base.provider

@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
 
 from apps.objections.models import Objection
 from tests.objections.conftest import KEY, MONDAY, report
@@ -163,3 +166,19 @@ def test_a_target_the_officer_may_not_use_brings_back_the_first_step(client, ow)
         },
     )
     assert not Objection.objects.exists()
+
+
+def test_the_direction_filter_splits_objections_to_our_data_from_those_we_reported(
+    client, ow, late
+):
+    # The provider's officer receives it; the reporter's officer sent it.
+    incoming = _page(client, ow.provider_officer, CHANGELIST + "?direction=incoming")
+    outgoing = _page(client, ow.provider_officer, CHANGELIST + "?direction=outgoing")
+    row = f"/objections/objection/{late.pk}/change/"
+    assert row in incoming and row not in outgoing
+    with translation.override(settings.LANGUAGE_CODE):  # the objections' own labels
+        assert gettext("Incoming (our data)") in incoming
+        assert gettext("Outgoing (we reported)") in incoming
+    sent = _page(client, ow.consumer_officer, CHANGELIST + "?direction=outgoing")
+    assert row in sent
+    assert row not in _page(client, ow.consumer_officer, CHANGELIST + "?direction=incoming")

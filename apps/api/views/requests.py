@@ -25,7 +25,7 @@ from apps.catalog.models import Dataset
 from apps.catalog.selectors import dataset_by_code
 from apps.common.openapi import PROBLEM, PROBLEM_MEDIA_TYPE
 from apps.common.problems import problem_response
-from apps.sharing import policy, services
+from apps.sharing import policy, services, submission
 from apps.sharing.models import DataRequest
 from apps.sharing.selectors import (
     grant_fields_held,
@@ -182,7 +182,7 @@ class RequestListView(ApiView):
         except Dataset.DoesNotExist as exc:
             raise Http404(_("No published dataset with this code.")) from exc
         try:
-            created = services.request_submit(
+            created = submission.request_submit(
                 consumer=caller.department,
                 dataset=dataset,
                 fields=data["fields"],
@@ -193,7 +193,7 @@ class RequestListView(ApiView):
                 agency=caller.agency,
                 origin=origin_of(request),
             )
-        except services.PendingRequestExists as exc:
+        except submission.PendingRequestExists as exc:
             return problem_response(
                 request,
                 409,
