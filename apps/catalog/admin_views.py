@@ -152,7 +152,7 @@ def demand_dataset_search_view(model_admin):
         datasets = demand_dataset_search(
             user=request.user,
             term=request.GET.get("term", ""),
-            provider_id=int(provider) if provider.isdigit() else None,
+            provider_id=int(provider) if provider.isascii() and provider.isdigit() else None,
         )
         page = Paginator(datasets, DATASET_SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
         return JsonResponse(

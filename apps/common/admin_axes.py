@@ -124,7 +124,7 @@ class GovDataAccessAttemptAdmin(SignInRecordPages, AccessAttemptAdmin):
         return super().status(obj)
 
     # Same name as axes' action, so that its entry in `actions` is this method.
-    @admin.action(description=_("Clean up expired attempts"))
+    @admin.action(description=_("Clean up expired attempts"), permissions=["delete"])
     def cleanup_expired_attempts(self, request: HttpRequest, queryset: QuerySet) -> None:
         # Only the selected records, as for any admin action ("select all" takes every one).
         selected = queryset.count()

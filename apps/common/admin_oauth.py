@@ -93,7 +93,7 @@ class GovDataAccessTokenAdmin(TokenPages, AccessTokenAdmin):
         return super().masked_token(obj)
 
     # Same name as the package's action, so that its entry in `actions` is this method.
-    @admin.action(description=_("Revoke selected access tokens"))
+    @admin.action(description=_("Revoke selected access tokens"), permissions=["change"])
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet) -> None:
         super().revoke_tokens(request, queryset)
 
@@ -103,7 +103,7 @@ class GovDataRefreshTokenAdmin(TokenPages, RefreshTokenAdmin):
     def masked_token(self, obj: Any) -> str:
         return super().masked_token(obj)
 
-    @admin.action(description=_("Revoke selected refresh tokens"))
+    @admin.action(description=_("Revoke selected refresh tokens"), permissions=["change"])
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet) -> None:
         super().revoke_tokens(request, queryset)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.departments.models import (
     PLATFORM_AUDITORS_GROUP,
@@ -49,6 +50,20 @@ def department_code_check(*, department: Department, code: str) -> None:
     clash = department_code_clash(code, exclude_pk=department.pk)
     if clash is not None:
         raise ValidationError({"code": clash})
+    # The acting group is renamed with the code; a leftover group of that name (a deleted
+    # department's, kept by PROTECT) would stay the group of the old name, which a department
+    # created later with the old code would then take as its own.
+    group = department_group_name(code)
+    if Group.objects.filter(name=group).exclude(pk=department.group_id).exists():
+        raise ValidationError(
+            {
+                "code": ValidationError(
+                    _("Another group is already named “%(group)s”: rename or delete it first."),
+                    code="group_taken",
+                    params={"group": group},
+                )
+            }
+        )
 
 
 @transaction.atomic

@@ -142,3 +142,10 @@ def test_the_search_finds_datasets_by_their_departments_name_or_code(consumer_cl
     assert _codes(_search(consumer_client, term="swj")) == ["SW-YY-001"]  # not in its code
     assert _codes(_search(consumer_client, term="公安 户籍")) == ["GA-HJ-002"]
     assert _codes(_search(consumer_client, term="卫生", provider=catalogue.outsider.pk)) == []
+
+
+def test_a_provider_that_is_not_an_ascii_number_is_no_provider_not_a_500(
+    consumer_client, catalogue
+):
+    # "²".isdigit() is true but int("²") raises.
+    assert len(_codes(_search(consumer_client, provider="²"))) == 4

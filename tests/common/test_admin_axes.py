@@ -238,3 +238,39 @@ def test_a_records_pages_name_it_by_who_where_and_local_time(signed_in, model, e
     assert f'/change/">{title}</a></li>' in page  # the list of what is deleted
     for page in (change, history, delete):
         assert "+00:00" not in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("model_admin_of", "action", "needed"),
+    [
+        ("axes.AccessAttempt", "cleanup_expired_attempts", "delete"),
+        ("oauth2_provider.AccessToken", "revoke_tokens", "change"),
+        ("oauth2_provider.RefreshToken", "revoke_tokens", "change"),
+    ],
+)
+def test_a_staff_user_who_may_only_view_is_not_offered_the_deleting_actions(
+    rf, model_admin_of, action, needed
+):
+    from django.apps import apps
+    from django.contrib import admin
+    from django.contrib.auth.models import Permission
+
+    model = apps.get_model(model_admin_of)
+    model_admin = admin.site._registry[model]
+    user = UserFactory(is_staff=True)
+    opts = model._meta
+    user.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label=opts.app_label, codename=f"view_{opts.model_name}"
+        )
+    )
+    request = rf.get("/")
+    request.user = user
+    assert action not in model_admin.get_actions(request)
+    user.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label=opts.app_label, codename=f"{needed}_{opts.model_name}"
+        )
+    )
+    request.user = type(user).objects.get(pk=user.pk)  # permissions are cached per instance
+    assert action in model_admin.get_actions(request)

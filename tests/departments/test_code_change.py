@@ -79,6 +79,16 @@ def test_another_departments_code_is_refused_whatever_its_case(legacy, root):
     assert Department.objects.get(pk=legacy.pk).code == "ex4ui a"
 
 
+def test_a_code_whose_group_name_another_group_holds_is_refused(legacy, root):
+    Group.objects.create(name="dept:EX4UI-A")  # e.g. the group a deleted department left
+    with pytest.raises(ValidationError) as exc:
+        department_code_change(department=legacy, code="EX4UI-A", by=root)
+    assert "dept:EX4UI-A" in exc.value.message_dict["code"][0]
+    legacy.refresh_from_db()
+    assert legacy.code == "ex4ui a" and legacy.group.name == "dept:ex4ui a"
+    assert _code_changes(legacy) == []
+
+
 def test_a_departments_own_code_may_change_case(root):
     department = Department.objects.create(
         code="ex4ui-a", name="小写", group=Group.objects.create(name="dept:ex4ui-a")
