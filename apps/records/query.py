@@ -69,14 +69,17 @@ def _is_tid(value: Any) -> bool:
     return bool(match) and int(match[1]) <= 0xFFFFFFFF and int(match[2]) <= 0xFFFF
 
 
-def page_size_parse(raw: str | None) -> int:
+def page_size_parse(
+    raw: str | None, *, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE
+) -> int:
     """`page_size` of a page read: ASCII digits only (int() would also take spaces, `1_000`
-    and full-width digits), from 1 to MAX_PAGE_SIZE; DEFAULT_PAGE_SIZE when not given."""
+    and full-width digits), from 1 to `maximum` (record pages: MAX_PAGE_SIZE); `default` when
+    not given. QueryInvalid naming `page_size` otherwise."""
     if raw is None:
-        return DEFAULT_PAGE_SIZE
-    if not _PAGE_SIZE_FORMAT.match(raw) or not 1 <= int(raw) <= MAX_PAGE_SIZE:
+        return default
+    if not _PAGE_SIZE_FORMAT.match(raw) or not 1 <= int(raw) <= maximum:
         raise QueryInvalid(
-            _("“page_size” must be a whole number from 1 to %(max)d.") % {"max": MAX_PAGE_SIZE},
+            _("“page_size” must be a whole number from 1 to %(max)d.") % {"max": maximum},
             "page_size",
         )
     return int(raw)

@@ -111,6 +111,24 @@ def test_sync_now_in_the_admin_records_the_officer_and_the_page_request(world, c
     assert event.details == {"mode": "full", "source_kind": "http", "trigger": "manual"}
 
 
+def test_sync_now_with_the_longest_request_id_the_platform_takes_is_queued(world, client):
+    # Request ids may have 128 characters; audit events keep the first 64, and so does the
+    # run for the events of its publication or failure.
+    config = sync_config_set(dataset=world.dataset, kind="http", options={"url": "http://x"})
+    client.force_login(world.provider_officer)
+    long_id = "r" * 128
+    response = client.post(
+        reverse("admin:sync_syncconfig_sync_now", args=[config.pk]),
+        HTTP_X_REQUEST_ID=long_id,
+        REMOTE_ADDR="198.51.100.7",
+    )
+    assert response.status_code == 302
+    run = SyncRun.objects.get(dataset=world.dataset)
+    assert run.request_id == long_id[:64]
+    [event] = sync_events("sync.request")
+    assert event.request_id == run.request_id
+
+
 def test_a_run_uploaded_in_the_admin_records_its_publication_with_the_page_request(
     world, client, tmp_path
 ):

@@ -4,7 +4,6 @@ the caller's own access (fields readable now with their masking, and the grants 
 from __future__ import annotations
 
 import base64
-import re
 
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -26,6 +25,7 @@ from apps.api.views.base import (
 from apps.catalog.models import Dataset, SharingTypeChoices
 from apps.catalog.selectors import catalog_published, dataset_by_code
 from apps.departments.selectors import department_code_exists
+from apps.records.query import QueryInvalid, page_size_parse
 from apps.sharing.policy import access_for
 
 MAX_PAGE = 200
@@ -144,18 +144,14 @@ PARAMETERS = [
         description=f"1 to {MAX_PAGE} (else a 400 whose `errors` names `page_size`).",
     ),
 ]
-_PAGE_SIZE_FORMAT = re.compile(r"[0-9]{1,9}\Z")
 
 
 def page_size_of(raw: str | None) -> int:
-    """ASCII digits only, as on record pages (int() would also take spaces, `1_0` and
-    full-width digits), from 1 to MAX_PAGE; DEFAULT_PAGE when not given."""
-    if raw is None:
-        return DEFAULT_PAGE
-    if not _PAGE_SIZE_FORMAT.match(raw) or not 1 <= int(raw) <= MAX_PAGE:
-        message = _("“page_size” must be a whole number from 1 to %(max)d.") % {"max": MAX_PAGE}
-        raise exceptions.ValidationError({"page_size": [message]})
-    return int(raw)
+    """As on record pages (apps.records.query.page_size_parse), up to MAX_PAGE."""
+    try:
+        return page_size_parse(raw, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    except QueryInvalid as exc:
+        raise exceptions.ValidationError({"page_size": [exc.message]}) from exc
 
 
 def cursor_of(raw: str | None) -> str | None:

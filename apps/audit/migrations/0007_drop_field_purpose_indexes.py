@@ -7,7 +7,12 @@ statement, best of three): 115 µs without them, 175 µs with the trigram index 
 always bounded by the time index (and by department, dataset or outcome when given); reads
 are constant. The field and purpose filters now refine what those indexes select."""
 
+import importlib
+
 from django.db import migrations
+
+# Going back to 0006 builds its indexes again, as 0006 itself does.
+_search = importlib.import_module("apps.audit.migrations.0006_event_field_purpose_search")
 
 INDEXES = ("audit_ev_field_names", "audit_ev_purpose_trgm")
 
@@ -20,5 +25,7 @@ def forward(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    atomic = False  # going back: CREATE INDEX CONCURRENTLY
+
     dependencies = [("audit", "0006_event_field_purpose_search")]
-    operations = [migrations.RunPython(forward, migrations.RunPython.noop)]
+    operations = [migrations.RunPython(forward, _search.forward)]
