@@ -25,10 +25,10 @@ from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils import formats, timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from apps.common.admin_mixins import admin_datetime
 from apps.common.admin_titles import ObjectTitleMixin
 from apps.common.clock import now
 
@@ -108,7 +108,7 @@ class SignInRecordPages(ObjectTitleMixin):
             "username": record.username or empty,
             "ip_address": record.ip_address or empty,
             # As the admin shows times: localised, in the platform's time zone.
-            "time": formats.localize(timezone.localtime(record.attempt_time)),
+            "time": admin_datetime(record.attempt_time),
         }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -12,8 +13,14 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+
+def admin_datetime(at: dt.datetime) -> str:
+    """`at` as the admin shows a date-time field: local time, in the reader's format."""
+    return formats.localize(timezone.template_localtime(at))
 
 
 def apply_errors(form: forms.Form, exc: ValidationError) -> None:

@@ -4,13 +4,11 @@ request's history of state changes. apps.objections reuses FieldColumnsMixin."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import admin
-from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import Field
+from apps.common.admin_mixins import admin_datetime
 from apps.departments.admin_inlines import StaffReadOnlyInline, StaffTransitionInline
 from apps.sharing.models import DataRequest, DataRequestField, GrantField, RequestTransition
 from apps.sharing.selectors import with_field_removal
@@ -18,11 +16,6 @@ from apps.sharing.selectors import with_field_removal
 
 def _field_label(name: str):
     return Field._meta.get_field(name).verbose_name
-
-
-def _when(at: dt.datetime) -> str:
-    # As the admin shows a date-time field: local time, in the reader's format.
-    return formats.localize(timezone.template_localtime(at))
 
 
 class FieldColumnsMixin:
@@ -49,7 +42,7 @@ class FieldColumnsMixin:
         if obj.field_removed_at is None:  # removed otherwise than by a publication
             return _("Removed")
         return _("Removed on %(date)s: %(reason)s") % {
-            "date": _when(obj.field_removed_at),
+            "date": admin_datetime(obj.field_removed_at),
             "reason": obj.field_removed_reason,
         }
 
@@ -110,7 +103,7 @@ class GrantFieldInline(FieldColumnsMixin, StaffReadOnlyInline):
     @admin.display(description=GrantField._meta.get_field("removed_at").verbose_name)
     def removed_at_shown(self, obj: GrantField) -> str:
         at = obj.removed_at or obj.field_removed_at
-        return _when(at) if at is not None else "-"
+        return admin_datetime(at) if at is not None else "-"
 
     @admin.display(description=GrantField._meta.get_field("removed_reason").verbose_name)
     def removed_reason_shown(self, obj: GrantField) -> str:

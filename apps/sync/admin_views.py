@@ -11,11 +11,10 @@ from django.http import HttpResponseRedirect, JsonResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from apps.audit.services import origin_of
+from apps.common.admin_mixins import admin_datetime
 from apps.sync import permissions as perms
 from apps.sync.models import SyncRun
 from apps.sync.selectors import run_progress, run_quarantine_csv
@@ -92,7 +91,7 @@ class SyncRunAdminViews:
         def label(name: str) -> str:
             return SyncRun._meta.get_field(name).verbose_name
 
-        requested_at = date_format(timezone.localtime(run.created_at), "DATETIME_FORMAT")
+        requested_at = admin_datetime(run.created_at)
         return [
             (label("dataset"), str(run.dataset)),
             (label("status"), run.get_status_display()),
