@@ -1,16 +1,18 @@
 """Appending to the hash chain: one INSERT. The BEFORE INSERT trigger `audit_event_chain`
-(migration 0001) locks the chain-head row, assigns the next sequence number, hashes the event
-with its predecessor and moves the head, so the chain is gap-free and totally ordered across
-processes. The lock is released when the inserting transaction ends.
+(migrations 0001, 0004, 0008) locks the chain-head row, assigns the next sequence number,
+hashes the event with its predecessor, moves the head and sets the search columns from the
+body, so the chain is gap-free and totally ordered across processes. The lock is released when
+the inserting transaction ends.
 
 Outside a transaction (the API's reads) that lock must not be held while the commit waits for
 its WAL flush: under load every reader would queue behind one disk flush after another. So the
 event commits with synchronous_commit off (the lock goes at once; the next event chains onto
-this committed one), and a second transaction in the same round trip writes one row and
-commits synchronously, which flushes the WAL up to and including the event before the call
-returns. WAL is a sequence: an event is only ever lost together with every event chained after
-it, so the chain never has a hole, and the caller still holds no data before its event is on
-disk ("no audit, no data"). Concurrent readers' flushes are merged by PostgreSQL.
+this committed one), and a second transaction in the same round trip writes a WAL record (a
+logical message, no table row) and commits synchronously, which flushes the WAL up to and
+including the event before the call returns. WAL is a sequence: an event is only ever lost
+together with every event chained after it, so the chain never has a hole, and the caller
+still holds no data before its event is on disk ("no audit, no data"). Concurrent readers'
+flushes are merged by PostgreSQL.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from apps.common.prepared import prepared_call
 # chained (migration 0004): a request that took its time just before a month's end but reached
 # the chain after an event of the next month is recorded at the start of that month, so every
 # month's events stay one run of the chain and its partition can be archived alone. The lock
-# on the head row is the one the chain trigger takes next anyway.
+# on the head row is the one the chain trigger takes next anyway. The time is settled here,
+# before the row is routed to its month's partition: the trigger may not move it to another.
 _STAMP = (
     "greatest(%s::timestamptz, (SELECT date_trunc('month', occurred_at, 'UTC')"
     " FROM audit_chain_head WHERE id = 1 FOR UPDATE))"
@@ -42,12 +45,10 @@ _INSERT = (
     "INSERT INTO audit_event (seq, occurred_at, body, prev_hash, hash)"
     f" VALUES (0, {_STAMP}, %s, '', '') {_RETURNING}"
 )
-FLUSH_SLOTS = 64
-_FLUSH = (
-    "INSERT INTO audit_wal_flush (slot, flushed_at)"
-    f" VALUES (mod(pg_backend_pid(), {FLUSH_SLOTS}), now())"
-    " ON CONFLICT (slot) DO UPDATE SET flushed_at = EXCLUDED.flushed_at"
-)
+# A transactional logical message writes WAL and nothing else, so the synchronous commit of the
+# transaction around it flushes the WAL up to it, past the event committed just before; it
+# needs no privilege and leaves no row behind.
+_FLUSH = "pg_logical_emit_message(true, 'govdata.audit', '')"
 _REMEMBER_APPENDED = (
     "set_config('govdata.appended', concat_ws(' ', appended.seq, appended.prev_hash,"
     " appended.hash, to_char(appended.occurred_at AT TIME ZONE 'UTC',"
@@ -64,9 +65,8 @@ _FLUSH_AND_RETURN = (
     "WITH got AS MATERIALIZED (SELECT current_setting('govdata.appended') AS appended,"
     " current_setting('govdata.read') AS read),"
     f" forgot AS MATERIALIZED (SELECT {_FORGET},"
-    " set_config('synchronous_commit', 'on', true) FROM got),"
-    f" flushed AS ({_FLUSH} RETURNING 1)"
-    " SELECT got.appended, got.read FROM got, forgot, flushed"
+    f" set_config('synchronous_commit', 'on', true), {_FLUSH} FROM got)"
+    " SELECT got.appended, got.read FROM got, forgot"
 )
 _APPEND = f"WITH appended AS ({_INSERT}) SELECT {_REMEMBER_APPENDED} FROM appended"
 
@@ -184,12 +184,14 @@ def chain_append_read(
     *,
     started: float,
     using: str = DEFAULT_DB_ALIAS,
-) -> tuple[str | None, AuditEvent]:
+    return_event: bool = True,
+) -> tuple[str | None, AuditEvent | None]:
     """Run a single-row read (one text column, or no row) and append its event, whose body
     ends with `row_count` (0 or 1) and `duration_ms` (since `started`, a time.perf_counter()
     reading of this process, until the read was done): one round trip outside a transaction,
     so an audited read costs the database no more trips than an unaudited one. Returns the
-    read's value (None for no row) only once the event is durable."""
+    read's value (None for no row) only once the event is durable, and the event (None with
+    `return_event` off, which spares a caller that only serves the value building it)."""
     occurred_at = clock.now()
     connection = connections[using]
     if _in_transaction(connection):
@@ -207,4 +209,4 @@ def chain_append_read(
             cursor, _read_and_append(read_sql), [*read_params, head, elapsed_ms, occurred_at]
         )
     value = value or None  # row_to_json never gives an empty text: "" is "no row"
-    return value, _event(body, appended, using)
+    return value, _event(body, appended, using) if return_event else None

@@ -77,7 +77,7 @@ class AuditEvent(models.Model):
     body = models.TextField(_("event"))  # JSON text, hashed byte for byte
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
-    # Generated (STORED) from body; never written by Django.
+    # Set from body by the chain trigger (migration 0008); never written by Django.
     kind = models.TextField(_("kind"), choices=Kind.choices, editable=False)
     action = models.TextField(_("action"), editable=False)
     user_id = models.BigIntegerField(_("user id"), null=True, editable=False)
@@ -153,22 +153,6 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.hash[:12]}"
-
-
-class WalFlush(models.Model):
-    """A few rows, one rewritten after each access event outside a transaction: the write whose
-    synchronous commit makes the event durable (apps.audit.chain). A session uses the slot of
-    its server process id, so the table never grows and sessions rarely share a row."""
-
-    slot = models.SmallIntegerField(primary_key=True)
-    flushed_at = models.DateTimeField()
-
-    class Meta:
-        db_table = "audit_wal_flush"
-        default_permissions = ()
-
-    def __str__(self) -> str:
-        return f"{self.slot} {self.flushed_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Checkpoint(models.Model):

@@ -143,7 +143,9 @@ def audit_record_read(
             row = cursor.fetchone()
         return None if row is None else row[0]
     del values["row_count"], values["duration_ms"]  # appended last, by the read itself
-    value, _event = chain_append_read(values, read_sql, read_params, started=started)
+    value, _event = chain_append_read(
+        values, read_sql, read_params, started=started, return_event=False
+    )
     return value
 
 

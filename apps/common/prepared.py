@@ -19,6 +19,7 @@ server session.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import re
@@ -34,25 +35,43 @@ _PLACEHOLDER = re.compile(r"%%|%\((\w+)\)s|%s")
 _attempts = itertools.count()
 
 
-def _numbered(statement: str, params: Sequence[Any] | Mapping[str, Any]):
-    """The statement with $1..$n for psycopg2's placeholders, and the values in that order."""
+@functools.lru_cache(maxsize=512)
+def _numbering(statement: str) -> tuple[str, tuple[str, ...] | int]:
+    """The statement with $1..$n for psycopg2's placeholders, and where the values come from:
+    the parameter names in $-order, or the number of positional ones. Cached: the API's few
+    statements come back on every request, and the regular expression cost more than the rest
+    of a call."""
     names: dict[str, int] = {}
-    values: list[Any] = []
-    positional = iter(params) if not isinstance(params, Mapping) else None
+    positional = 0
 
     def number(match: re.Match) -> str:
+        nonlocal positional
         matched, name = match.group(0), match.group(1)
         if matched == "%%":
             return matched  # stays escaped: the whole text goes through psycopg2's formatting
         if name is None:
-            values.append(next(positional))  # type: ignore[arg-type]
-            return f"${len(values)}"
+            positional += 1
+            return f"${positional}"
         if name not in names:
-            values.append(params[name])  # type: ignore[index]
-            names[name] = len(values)
+            names[name] = len(names) + 1
         return f"${names[name]}"
 
-    return _PLACEHOLDER.sub(number, statement), values
+    text = _PLACEHOLDER.sub(number, statement)
+    return text, tuple(names) if names else positional
+
+
+def _numbered(statement: str, params: Sequence[Any] | Mapping[str, Any]):
+    """The statement with $1..$n for psycopg2's placeholders, and the values in that order."""
+    text, order = _numbering(statement)
+    if isinstance(params, Mapping):
+        values = [params[name] for name in order] if isinstance(order, tuple) else []
+    else:
+        if isinstance(order, tuple):
+            raise TypeError("named placeholders need a mapping of values")
+        values = list(params)[:order]
+        if len(values) < order:
+            raise IndexError(f"{order} placeholders, {len(values)} values")
+    return text, values
 
 
 @dataclass
