@@ -1,8 +1,7 @@
 """Appending to the hash chain: one INSERT. The BEFORE INSERT trigger `audit_event_chain`
-(migrations 0001, 0004, 0008) locks the chain-head row, assigns the next sequence number,
-hashes the event with its predecessor, moves the head and sets the search columns from the
-body, so the chain is gap-free and totally ordered across processes. The lock is released when
-the inserting transaction ends.
+(migrations 0001, 0004) locks the chain-head row, assigns the next sequence number, hashes the
+event with its predecessor and moves the head, so the chain is gap-free and totally ordered
+across processes. The lock is released when the inserting transaction ends.
 
 Outside a transaction (the API's reads) that lock must not be held while the commit waits for
 its WAL flush: under load every reader would queue behind one disk flush after another. So the
@@ -201,7 +200,8 @@ def chain_append_read(
         value = None if row is None else row[0]
         tail = {"row_count": 0 if value is None else 1}
         tail["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-        return value, chain_append({**body, **tail}, using=using)
+        event = chain_append({**body, **tail}, using=using)
+        return value, event if return_event else None
     head = orjson.dumps(body).decode()[:-1] + ',"row_count":'
     with connection.cursor() as cursor:
         elapsed_ms = (time.perf_counter() - started) * 1000

@@ -77,7 +77,7 @@ class AuditEvent(models.Model):
     body = models.TextField(_("event"))  # JSON text, hashed byte for byte
     prev_hash = models.CharField(_("previous hash"), max_length=64)
     hash = models.CharField(_("hash"), max_length=64)
-    # Set from body by the chain trigger (migration 0008); never written by Django.
+    # Generated (STORED) from body; never written by Django.
     kind = models.TextField(_("kind"), choices=Kind.choices, editable=False)
     action = models.TextField(_("action"), editable=False)
     user_id = models.BigIntegerField(_("user id"), null=True, editable=False)
@@ -153,6 +153,22 @@ class ChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.hash[:12]}"
+
+
+class WalFlush(models.Model):
+    """No longer written: apps.audit.chain now makes an event durable with a logical message
+    (no row). Until the release after the one that stopped writing it, servers still running
+    the previous code upsert here during a rolling upgrade, so the table stays until then."""
+
+    slot = models.SmallIntegerField(primary_key=True)
+    flushed_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "audit_wal_flush"
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.slot} {self.flushed_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Checkpoint(models.Model):

@@ -201,32 +201,3 @@ def chain_verify(*, using: str = DEFAULT_DB_ALIAS) -> VerifyResult:
 
         stream_events(on_row, using=using)
         return verifier.finish()
-
-
-# What the chain trigger sets each search column to, from the event's body (migration 0008).
-SEARCH_COLUMNS_SQL = {
-    "kind": "doc ->> 'kind'",
-    "action": "doc ->> 'action'",
-    "user_id": "(doc ->> 'user_id')::bigint",
-    "consumer_id": "(doc ->> 'consumer_id')::bigint",
-    "provider_id": "(doc ->> 'provider_id')::bigint",
-    "dataset_id": "(doc ->> 'dataset_id')::bigint",
-    "outcome": "NULLIF(doc ->> 'outcome', '')",
-    "end_user": "NULLIF(doc ->> 'end_user', '')",
-}
-
-
-def search_columns_check(*, using: str = DEFAULT_DB_ALIAS) -> int | None:
-    """The first event (by sequence number) whose search columns are not what its body says,
-    or None. The chain proves the bodies; the auditors' searches filter on these columns, which
-    the chain trigger sets and the append-only triggers protect, but which an insider who
-    bypasses the triggers could change without touching a body. Parses every body (tens of
-    thousands of events a second), so it is a separate, slower check than chain_verify()."""
-    stored = ", ".join(SEARCH_COLUMNS_SQL)
-    derived = ", ".join(SEARCH_COLUMNS_SQL.values())
-    with connections[using].cursor() as cursor:
-        cursor.execute(
-            f"SELECT min(seq) FROM (SELECT seq, {stored}, body::jsonb AS doc FROM audit_event) e"
-            f" WHERE ROW({stored}) IS DISTINCT FROM ROW({derived})"
-        )
-        return cursor.fetchone()[0]

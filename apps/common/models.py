@@ -28,3 +28,11 @@ class StatusTransition(models.Model):
 
     class Meta:
         abstract = True
+
+
+def transition_actor_label(*, by=None, agency=None) -> str:
+    """The `actor_label` of a transition: the agency application that acted through the API
+    (its OAuth2 client id), else the person who did."""
+    if agency is not None:
+        return f"application:{agency.application_id}"
+    return str(by) if by is not None else ""

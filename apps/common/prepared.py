@@ -57,6 +57,8 @@ def _numbering(statement: str) -> tuple[str, tuple[str, ...] | int]:
         return f"${names[name]}"
 
     text = _PLACEHOLDER.sub(number, statement)
+    if names and positional:
+        raise ValueError("a statement takes either %s or %(name)s placeholders, not both")
     return text, tuple(names) if names else positional
 
 
@@ -64,6 +66,8 @@ def _numbered(statement: str, params: Sequence[Any] | Mapping[str, Any]):
     """The statement with $1..$n for psycopg2's placeholders, and the values in that order."""
     text, order = _numbering(statement)
     if isinstance(params, Mapping):
+        if not isinstance(order, tuple) and order:
+            raise TypeError("%s placeholders need a sequence of values")
         values = [params[name] for name in order] if isinstance(order, tuple) else []
     else:
         if isinstance(order, tuple):

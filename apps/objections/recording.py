@@ -11,18 +11,13 @@ from typing import Any
 from django.urls import reverse
 
 from apps.common import clock
+from apps.common.models import transition_actor_label
 from apps.objections.models import Objection, ObjectionField, ObjectionTransition
 from apps.sharing.notifications import department_officers
 
 
 def _person(actor) -> Any:
     return actor if getattr(actor, "is_authenticated", False) and actor.pk else None
-
-
-def actor_label(*, by=None, agency=None) -> str:
-    if agency is not None:
-        return f"application:{agency.application_id}"
-    return str(by) if by is not None else ""
 
 
 def transition_record(
@@ -33,7 +28,7 @@ def transition_record(
         from_status=from_status,
         to_status=to_status,
         actor=_person(by),
-        actor_label=actor_label(by=by, agency=agency),
+        actor_label=transition_actor_label(by=by, agency=agency),
         reason=str(reason),
         at=clock.now(),
     )

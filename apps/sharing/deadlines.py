@@ -55,7 +55,7 @@ def requests_remind_due(*, today: dt.date | None = None) -> int:
                     gettext_noop("%(consumer)s is waiting for your answer on %(dataset)s."),
                     {"consumer": request.consumer.name, "dataset": request.dataset.name},
                 ),
-                link=f"/admin/sharing/datarequest/{request.pk}/change/",
+                link=request.admin_path,
             )
             sent += 1
     return sent
@@ -129,7 +129,7 @@ def _escalate_request(request: DataRequest) -> None:
             "due": request.due_by.isoformat(),
         },
     )
-    link = f"/admin/sharing/datarequest/{request.pk}/change/"
+    link = request.admin_path
     notify_overdue(provider=provider, subject=subject, body=body, link=link)
 
 

@@ -7,6 +7,7 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from apps.catalog.models import Dataset, MaskingChoices
@@ -99,6 +100,11 @@ class DataRequest(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.consumer.code} → {self.dataset.code}"
+
+    @property
+    def admin_path(self) -> str:
+        """Where officers review the request: the link of its notifications."""
+        return reverse("admin:sharing_datarequest_change", args=[self.pk])
 
     @property
     def provider_id(self) -> int:

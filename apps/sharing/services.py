@@ -15,6 +15,7 @@ from django.utils.translation import gettext_noop
 
 from apps.catalog.models import Dataset, Field, MaskingChoices
 from apps.common import clock
+from apps.common.models import transition_actor_label
 from apps.common.texts import Text, label_text
 from apps.sharing import policy
 from apps.sharing.grant_services import (  # noqa: F401 - the public API of this module
@@ -34,7 +35,7 @@ from apps.sharing.recording import (
     transition_record,
 )
 from apps.sharing.row_filters import row_filter_validate, rows_label
-from apps.sharing.submission import actor_label, fields_named
+from apps.sharing.submission import fields_named
 from govdata.masking import MASK_STRICTNESS, is_known_rule
 from govdata.vocabulary import SharingType
 
@@ -288,7 +289,7 @@ def request_reject(*, request: DataRequest, by, reason: str, origin=None) -> Dat
             gettext_noop("%(provider)s rejected your request for %(dataset)s: %(reason)s"),
             {"provider": dataset.provider.name, "dataset": dataset.name, "reason": reason},
         ),
-        link=f"/admin/sharing/datarequest/{request.pk}/change/",
+        link=request.admin_path,
     )
     return request
 
@@ -312,7 +313,7 @@ def request_withdraw(
         from_status=Status.SUBMITTED,
         to_status=Status.WITHDRAWN,
         actor=by,
-        actor_label=actor_label(by=by, agency=agency),
+        actor_label=transition_actor_label(by=by, agency=agency),
         reason=reason,
     )
     audit_decision(
@@ -338,7 +339,7 @@ def request_withdraw(
             gettext_noop("%(consumer)s withdrew its request for %(dataset)s: %(reason)s"),
             {"consumer": consumer.name, "dataset": dataset.name, "reason": reason or "—"},
         ),
-        link=f"/admin/sharing/datarequest/{request.pk}/change/",
+        link=request.admin_path,
     )
     return request
 

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_noop
 
 from apps.catalog.models import Dataset, Field
 from apps.common import clock
+from apps.common.models import transition_actor_label
 from apps.common.texts import Text
 from apps.sharing import policy
 from apps.sharing.grant_services import InvalidTransition
@@ -176,7 +177,7 @@ def request_submit(
         from_status="",
         to_status=Status.SUBMITTED,
         actor=by,
-        actor_label=actor_label(by=by, agency=agency),
+        actor_label=transition_actor_label(by=by, agency=agency),
         reason=request.purpose,
     )
     audit_decision(
@@ -212,13 +213,9 @@ def request_submit(
                 "due": request.due_by.isoformat(),
             },
         ),
-        link=f"/admin/sharing/datarequest/{request.pk}/change/",
+        link=request.admin_path,
     )
     return request
-
-
-def actor_label(*, by=None, agency=None) -> str:
-    return f"application:{agency.application_id}" if agency is not None else ""
 
 
 def _refuse_second_pending(*, consumer, dataset: Dataset) -> None:

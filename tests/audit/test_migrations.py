@@ -35,40 +35,24 @@ def test_going_back_before_0007_builds_0006s_indexes_again_and_0007_drops_them()
     assert _search_indexes() == set()
 
 
-SEARCH = importlib.import_module("apps.audit.migrations.0008_search_columns_by_trigger")
+REFUSE = importlib.import_module("apps.audit.migrations.0008_refuse_changes_without_escape")
 
 
-def _generated_search_columns() -> set[str]:
+def _refusing_triggers() -> set[str]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT attname FROM pg_attribute WHERE attrelid = 'audit_event'::regclass"
-            " AND attgenerated = 's' AND NOT attisdropped"
+            "SELECT DISTINCT tgname FROM pg_trigger WHERE tgname LIKE 'audit\\_%%refuse\\_%%'"
+            " AND tgrelid::regclass::text NOT LIKE 'audit\\_event\\_%%'"
         )
         return {row[0] for row in cursor.fetchall()}
 
 
-def _index_names() -> set[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'audit_event'")
-        return {row[0] for row in cursor.fetchall()}
-
-
 @pytest.mark.django_db
-def test_going_back_before_0008_generates_the_search_columns_again_with_their_indexes():
-    from apps.audit.chain import chain_append
-    from apps.audit.models import AuditEvent
-
-    indexes = _index_names()
-    assert _generated_search_columns() == set()
+def test_going_back_before_0008_drops_its_triggers_and_0008_makes_them_again():
+    made = _refusing_triggers()
+    assert len(made) == 8
     with connection.cursor() as cursor:
-        cursor.execute(SEARCH.BACKWARD)
-    assert _generated_search_columns() == set(SEARCH.SEARCH_COLUMNS)
-    assert _index_names() == indexes
-    before = chain_append({"kind": "access", "action": "lookup", "consumer_id": 3})
-    with connection.cursor() as cursor:
-        cursor.execute(SEARCH.FORWARD)
-    assert _generated_search_columns() == set() and _index_names() == indexes
-    after = chain_append({"kind": "access", "action": "export", "consumer_id": 5})
-    stored = AuditEvent.objects.in_bulk([before.seq, after.seq])
-    assert (stored[before.seq].action, stored[before.seq].consumer_id) == ("lookup", 3)
-    assert (stored[after.seq].action, stored[after.seq].consumer_id) == ("export", 5)
+        cursor.execute(REFUSE.BACKWARD)
+        assert _refusing_triggers() == set()
+        cursor.execute(REFUSE.FORWARD)
+    assert _refusing_triggers() == made

@@ -42,6 +42,26 @@ def test_placeholders_are_numbered_once_per_name_and_escaped_percents_kept():
     assert (text, values) == ("SELECT $1, $2", ["x", "y"])
 
 
+@pytest.mark.parametrize(
+    ("statement", "params", "error"),
+    [
+        ("SELECT %(a)s, %s", {"a": 1}, ValueError),  # both kinds: refused, not bound twice
+        ("SELECT %s, %(a)s", [1, 2], ValueError),
+        ("SELECT %s", {"a": 1}, TypeError),
+        ("SELECT %(a)s", [1], TypeError),
+        ("SELECT %s, %s", [1], IndexError),
+        ("SELECT %(a)s, %(b)s", {"a": 1}, KeyError),
+    ],
+)
+def test_placeholders_and_values_that_do_not_fit_are_refused_before_anything_is_sent(
+    statement, params, error
+):
+    for _ in range(2):  # the numbering is cached per text: the second call checks again
+        with pytest.raises(error):
+            _numbered(statement, params)
+    assert _server_statements() == []
+
+
 def test_first_call_prepares_and_runs_in_one_query_later_calls_only_run(
     django_assert_num_queries,
 ):

@@ -3,21 +3,11 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from apps.audit.verification import chain_verify, search_columns_check
+from apps.audit.verification import chain_verify
 
 
 class Command(BaseCommand):
     help = _("Verify the audit log's hash chain and every signed checkpoint.")
-
-    def add_arguments(self, parser):
-        parser.add_argument(
-            "--search-columns",
-            action="store_true",
-            help=_(
-                "Also check that every event's search columns (department, dataset, outcome, "
-                "end user...) are what its body says (slower: parses every event)."
-            ),
-        )
 
     def handle(self, *args, **options):
         started = time.perf_counter()
@@ -36,11 +26,3 @@ class Command(BaseCommand):
                 % {"seq": result.first_bad_event}
             )
         self.stdout.write(self.style.SUCCESS(_("Audit log verified.")))
-        if options["search_columns"]:
-            mismatch = search_columns_check()
-            if mismatch is not None:
-                raise CommandError(
-                    _("Search columns differ from the event's body; first event: %(seq)s")
-                    % {"seq": mismatch}
-                )
-            self.stdout.write(self.style.SUCCESS(_("Search columns match the events' bodies.")))
