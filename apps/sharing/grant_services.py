@@ -124,7 +124,7 @@ def _end_grant(
             ),
             {"dataset": grant.dataset.name, "reason": reason},
         ),
-        link=f"/admin/sharing/grant/{grant.pk}/change/",
+        link=grant.admin_path,
     )
 
 
@@ -267,7 +267,7 @@ def grants_apply_field_change(
             recipients=department_officers(department=grant.consumer),
             subject=Text(gettext_noop("Grant on %(code)s narrowed"), {"code": grant.dataset.code}),
             body=change,
-            link=f"/admin/sharing/grant/{grant.pk}/change/",
+            link=grant.admin_path,
         )
     return affected
 

@@ -231,6 +231,11 @@ class Grant(models.Model):
         return f"{self.consumer.code} ← {self.dataset.code} ({self.get_status_display()})"
 
     @property
+    def admin_path(self) -> str:
+        """Where officers see the grant: the link of its notifications."""
+        return reverse("admin:sharing_grant_change", args=[self.pk])
+
+    @property
     def revoked_reason_text(self) -> str:
         return text_shown(self.revoked_reason, self.revoked_reason_message)
 

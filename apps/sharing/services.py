@@ -216,7 +216,7 @@ def request_approve(
         recipients=department_officers(department=consumer),
         subject=Text(gettext_noop("Request #%(id)s approved"), {"id": request.pk}),
         body=_with_stricter_masks(approval, approved, masks),
-        link=f"/admin/sharing/grant/{grant.pk}/change/",
+        link=grant.admin_path,
     )
     return grant
 

@@ -2,11 +2,13 @@
 `s(i)` is the sequence number of the i-th event written by the test (the world's own set-up
 is audited too, before it)."""
 
+import datetime as dt
+
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import DatabaseError, connection, transaction
 
-from apps.audit.models import AuditEvent, ChainHead, Checkpoint
+from apps.audit.models import Archive, AuditEvent, ChainHead, Checkpoint
 from apps.audit.partitions import partitions_list
 from apps.audit.services import checkpoint_create
 from apps.audit.verification import TIME_SQL, chain_verify
@@ -169,23 +171,58 @@ def test_triggers_refuse_changes_on_each_partition(s):
     [
         ("pgtrigger_audit_event_append_only", "UPDATE audit_event SET body = '{}' WHERE seq = %s"),
         ("pgtrigger_audit_event_append_only", "DELETE FROM audit_event WHERE seq = %s"),
-        ("pgtrigger_audit_event_no_truncate", "TRUNCATE audit_event"),
+        ("pgtrigger_audit_checkpoint_append_only", "UPDATE audit_checkpoint SET seq = %s"),
         ("pgtrigger_audit_checkpoint_append_only", "DELETE FROM audit_checkpoint WHERE seq > %s"),
+        ("pgtrigger_audit_checkpoint_no_truncate", "TRUNCATE audit_checkpoint"),
         ("pgtrigger_audit_head_no_delete", "DELETE FROM audit_chain_head WHERE seq > %s"),
+        ("pgtrigger_audit_head_no_truncate", "TRUNCATE audit_chain_head"),
     ],
 )
 def test_asking_pgtrigger_to_ignore_its_triggers_does_not_open_the_log(s, trigger, sql):
     """pgtrigger skips its own triggers for a session that names them in pgtrigger.ignore,
     a setting any session may set; the audit tables have triggers of their own that do not."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT tgname FROM pg_trigger WHERE tgname LIKE %s AND NOT tgisinternal",
-            [trigger + "%"],
-        )
-        names = sorted({row[0] for row in cursor.fetchall()})
-    assert names  # the pgtrigger trigger this test asks to skip exists
+    ignored = _pgtrigger_triggers(trigger)
+    assert ignored != "{}"  # the pgtrigger trigger this test asks to skip exists
     refused = pytest.raises(DatabaseError, match="append-only")
     with refused, transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL pgtrigger.ignore = %s", ["{" + ",".join(names) + "}"])
+        cursor.execute("SET LOCAL pgtrigger.ignore = %s", [ignored])
         cursor.execute(sql, [s(1)] if "%s" in sql else None)
     assert verdict()["ok"] and total() >= s(5)
+
+
+def _pgtrigger_triggers(prefix: str) -> str:
+    """The pgtrigger.ignore value naming the pgtrigger triggers whose names start with prefix."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT tgname FROM pg_trigger WHERE tgname LIKE %s AND NOT tgisinternal",
+            [prefix + "%"],
+        )
+        return "{" + ",".join(sorted(row[0] for row in cursor.fetchall())) + "}"
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_archive SET last_seq = 2",
+        "DELETE FROM audit_archive",
+        "TRUNCATE audit_archive",
+    ],
+)
+def test_archive_rows_cannot_be_changed_even_when_pgtrigger_is_asked_to_ignore(sql):
+    row = Archive.objects.create(
+        partition="audit_event_209901",
+        first_seq=1,
+        last_seq=1,
+        last_hash="0" * 64,
+        path="/nonexistent/audit_event_209901.ndjson",
+        sha256="0" * 64,
+        signature="0" * 128,
+        archived_at=dt.datetime(2099, 2, 1, tzinfo=dt.UTC),
+    )
+    refused = pytest.raises(DatabaseError, match="append-only")
+    with refused, transaction.atomic(), connection.cursor() as cursor:
+        ignored = _pgtrigger_triggers("pgtrigger_audit_archive")
+        assert ignored != "{}"
+        cursor.execute("SET LOCAL pgtrigger.ignore = %s", [ignored])
+        cursor.execute(sql)
+    assert Archive.objects.get().last_seq == row.last_seq

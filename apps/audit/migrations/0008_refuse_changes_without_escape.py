@@ -1,18 +1,21 @@
 """Refuse changes to the audit tables with triggers no session setting can skip.
 
 The pgtrigger triggers (0001) return early when the session names them in `pgtrigger.ignore`,
-a setting any session may set: with the application's own database credentials, `SET
-pgtrigger.ignore = '{...}'` was enough to update or delete events, checkpoints and archive
-rows. The chain and the signed checkpoints still reveal such a change, but the database should
-refuse it in the first place. These plain triggers raise whatever the session says; only
-`session_replication_role = replica` (a superuser) or the table's owner disabling them gets
-past, which the verification is there for. The pgtrigger triggers stay (the models declare
-them); on partitions these row triggers are cloned like the others.
+a setting any session may set: a role that may only run statements on these tables could,
+with `SET pgtrigger.ignore = '{...}'`, update or delete events, checkpoints and archive rows.
+The chain and the signed checkpoints still reveal such a change, but the database should
+refuse it in the first place. These plain triggers raise whatever the session says. Only a
+superuser (`session_replication_role = replica`) or the tables' owner (who may disable or drop
+triggers; the platform's own role owns them, as it creates each month's partition) gets past
+them, which is what the chain and the signed checkpoints reveal. The pgtrigger triggers stay (the models declare them); on partitions
+these row triggers are cloned like the others. A lock timeout keeps the migration from queuing
+every audited read behind it while it waits for the tables' locks.
 """
 
 from django.db import migrations
 
 FORWARD = r"""
+SET LOCAL lock_timeout = '5s';
 CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'audit log is append-only: cannot % rows of %', TG_OP, TG_TABLE_NAME
@@ -38,6 +41,7 @@ CREATE TRIGGER audit_head_refuse_truncate BEFORE TRUNCATE ON audit_chain_head
 """
 
 BACKWARD = r"""
+SET LOCAL lock_timeout = '5s';
 DROP TRIGGER audit_head_refuse_truncate ON audit_chain_head;
 DROP TRIGGER audit_archive_refuse_truncate ON audit_archive;
 DROP TRIGGER audit_checkpoint_refuse_truncate ON audit_checkpoint;
