@@ -59,3 +59,20 @@ def test_a_body_over_the_upload_limit_is_a_413_without_reading_it_all(settings):
         JSONParser().parse(stream)
     assert caught.value.status_code == 413 and "100" in str(caught.value.detail)
     assert stream.tell() == 101  # no more than the limit and one byte
+
+
+def test_a_request_body_over_the_limit_is_a_413_problem_naming_the_limit(world, client, settings):
+    from apps.sharing.models import DataRequest
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 200
+    client.force_login(world.consumer_officer)
+    body = {"dataset": "GA-RK-001", "fields": ["name"], "purpose": "核验" * 200}
+    response = client.post(
+        "/api/v1/requests/", body, content_type="application/json", HTTP_X_REQUEST_ID="big-1"
+    )
+    assert response.status_code == 413
+    assert response["Content-Type"].startswith("application/problem+json")
+    problem = response.json()
+    assert problem["status"] == 413 and problem["request_id"] == "big-1"
+    assert "200" in problem["detail"]
+    assert not DataRequest.objects.exists()  # nothing was submitted

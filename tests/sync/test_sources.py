@@ -146,6 +146,32 @@ def test_a_postgres_account_that_may_read_more_than_its_tables_is_refused(world,
     assert live_rows(world.dataset) == []
 
 
+@pytest.mark.parametrize(
+    "role", ["pg_read_server_files", "pg_write_server_files", "pg_execute_server_program"]
+)
+def test_a_postgres_account_that_may_reach_the_servers_files_is_refused(world, pg_source, role):
+    # Not a superuser, but a member of a role that reads (pg_read_file, COPY FROM a file) or
+    # writes the server's files, or runs programs on it.
+    src, url = pg_source
+    _insert(src.cursor(), "people", population_rows(3), "2024-01-01T00:00:00Z")
+    reader = url.split("//", 1)[1].split(":", 1)[0]
+    src.cursor().execute(f'GRANT {role} TO "{reader}"')
+    sync_config_set(
+        dataset=world.dataset,
+        kind="sql",
+        options={"query": "SELECT * FROM people"},
+        secrets={"url": url},
+    )
+    run = _run(world.dataset)
+    assert run.status == SyncRun.Status.FAILED
+    assert "read the server's files" in run.error and reader in run.error
+    assert live_rows(world.dataset) == []
+    src.cursor().execute(f'REVOKE {role} FROM "{reader}"')
+    run = _run(world.dataset)  # the same account without the role reads its table
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert len(live_rows(world.dataset)) == 3
+
+
 @pytest.fixture
 def mariadb_table():
     table = f"govdata_sync_{uuid.uuid4().hex[:8]}"
