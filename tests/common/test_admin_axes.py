@@ -142,6 +142,34 @@ def test_a_clean_up_that_deletes_nothing_records_nothing(signed_in):
     assert _events(CLEANUP_ACTION) == []
 
 
+def test_without_a_cool_off_lockouts_are_for_good_and_the_clean_up_keeps_every_record(
+    signed_in, settings
+):
+    settings.AXES_COOLOFF_TIME = None
+    old = _attempt("officer-old", minutes_ago=60 * 24 * 365)
+
+    response = _clean_up(signed_in, [old])
+
+    assert AccessAttempt.objects.filter(pk=old.pk).exists()
+    assert _events(CLEANUP_ACTION) == []
+    texts = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("still counts towards a lockout" in t for t in texts), texts
+
+
+def test_a_clean_up_of_many_records_counts_them_all_and_lists_the_latest_hundred(signed_in):
+    from apps.common.admin_axes import RECORDS_LISTED
+
+    stale = [_attempt(f"spray-{n:03d}", minutes_ago=40 + n) for n in range(RECORDS_LISTED + 5)]
+
+    _clean_up(signed_in, stale)
+
+    assert not AccessAttempt.objects.exists()
+    [event] = _events(CLEANUP_ACTION)
+    assert event.details["deleted"] == RECORDS_LISTED + 5
+    listed = [r["username"] for r in event.details["records"]]
+    assert listed == [f"spray-{n:03d}" for n in range(RECORDS_LISTED)]  # newest first
+
+
 def _log(model, username: str = "officer-a", **extra):
     return model.objects.create(
         username=username, ip_address="192.0.2.10", user_agent="test", http_accept="*/*",
