@@ -537,3 +537,13 @@ def test_the_approval_notice_says_which_rows_a_filtered_grant_covers(sw):
     note = Notification.objects.get(recipient=sw.consumer_officer, subject__contains="approved")
     assert note.body.endswith("on the rows where district = 天河区 only.")
     assert "联系电话（mobile）" in note.body
+
+
+def test_the_approval_and_revocation_notices_link_to_the_grants_admin_page(sw):
+    grant = request_approve(
+        request=submit(sw.dataset, sw.consumer, sw.consumer_officer, ["mobile"]),
+        by=sw.provider_officer,
+    )
+    grant_revoke(grant=grant, by=sw.provider_officer, reason="到期")
+    notes = Notification.objects.filter(recipient=sw.consumer_officer).order_by("pk")
+    assert [n.link for n in notes] == [f"/admin/sharing/grant/{grant.pk}/change/"] * 2
